@@ -1,0 +1,143 @@
+// Package apperr defines the service's error values: every failure a client
+// can see carries a stable code (SPEC section 3), the input field it concerns
+// and a message that tells the user what to do next.
+package apperr
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Code is a stable, client-facing error code.
+type Code string
+
+const (
+	DomainTenantMismatch         Code = "DOMAIN_TENANT_MISMATCH"
+	TenantNotFound               Code = "TENANT_NOT_FOUND"
+	InvalidSubscriptionID        Code = "INVALID_SUBSCRIPTION_ID"
+	SubscriptionNotFoundOnTenant Code = "SUBSCRIPTION_NOT_FOUND_ON_TENANT"
+	ProductNotOnTenant           Code = "PRODUCT_NOT_ON_TENANT"
+	SubscriptionNotDynamics      Code = "SUBSCRIPTION_NOT_DYNAMICS"
+	SubscriptionIsCSP            Code = "SUBSCRIPTION_IS_CSP"
+	SubscriptionNotProvisioned   Code = "SUBSCRIPTION_NOT_PROVISIONED"
+	SubscriptionNotActive        Code = "SUBSCRIPTION_NOT_ACTIVE"
+	SubscriptionAlreadyClaimed   Code = "SUBSCRIPTION_ALREADY_CLAIMED"
+	ActivityNotAllowed           Code = "ACTIVITY_NOT_ALLOWED"
+	MpnNotEnrolled               Code = "MPN_NOT_ENROLLED"
+	MpnNotFound                  Code = "MPN_NOT_FOUND"
+	ProofOfExecutionRequired     Code = "PROOF_OF_EXECUTION_REQUIRED"
+	InvalidTransition            Code = "INVALID_TRANSITION"
+	StaleClaim                   Code = "STALE_CLAIM"
+	Forbidden                    Code = "FORBIDDEN"
+	Unauthenticated              Code = "UNAUTHENTICATED"
+	NotFound                     Code = "NOT_FOUND"
+	InvalidInput                 Code = "INVALID_INPUT"
+	// Internal is never produced by a rule: it stands for a failure whose
+	// details stay in the server log.
+	Internal Code = "INTERNAL"
+)
+
+// Codes lists every code a rule can produce, in SPEC order.
+var Codes = []Code{
+	DomainTenantMismatch, TenantNotFound, InvalidSubscriptionID, SubscriptionNotFoundOnTenant,
+	ProductNotOnTenant, SubscriptionNotDynamics, SubscriptionIsCSP, SubscriptionNotProvisioned,
+	SubscriptionNotActive, SubscriptionAlreadyClaimed, ActivityNotAllowed, MpnNotEnrolled,
+	MpnNotFound, ProofOfExecutionRequired, InvalidTransition, StaleClaim, Forbidden,
+	Unauthenticated, NotFound, InvalidInput,
+}
+
+// Error is one rule violation or access failure.
+type Error struct {
+	Code    Code
+	Field   string // input field path, dot separated ("input.subscriptionId"); empty when none
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("%s (%s): %s", e.Code, e.Field, e.Message)
+}
+
+// New builds an Error.
+func New(code Code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// List is several rule violations found together, so a form can show them
+// all at once.
+type List []*Error
+
+func (l List) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Err returns the list as an error, or nil when it is empty.
+func (l List) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	return l
+}
+
+// Has reports whether the list holds an error with the code.
+func (l List) Has(code Code) bool {
+	for _, e := range l {
+		if e.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// All unpacks err into the coded errors it carries. A plain error that carries
+// no code yields nothing and ok=false: it is internal.
+func All(err error) (List, bool) {
+	var list List
+	if errors.As(err, &list) {
+		return list, true
+	}
+	var one *Error
+	if errors.As(err, &one) {
+		return List{one}, true
+	}
+	return nil, false
+}
+
+// CodeOf returns the code of the first coded error in err, or Internal.
+func CodeOf(err error) Code {
+	if list, ok := All(err); ok && len(list) > 0 {
+		return list[0].Code
+	}
+	return Internal
+}
+
+// Is reports whether err carries the code.
+func Is(err error, code Code) bool {
+	list, _ := All(err)
+	return list.Has(code)
+}
+
+// Common constructors for access failures, whose messages are the same everywhere.
+
+func Unauthenticatedf(format string, args ...any) *Error {
+	return New(Unauthenticated, "", format, args...)
+}
+
+func Forbiddenf(format string, args ...any) *Error {
+	return New(Forbidden, "", format, args...)
+}
+
+func NotFoundf(field, format string, args ...any) *Error {
+	return New(NotFound, field, format, args...)
+}
+
+func Invalidf(field, format string, args ...any) *Error {
+	return New(InvalidInput, field, format, args...)
+}

@@ -1,0 +1,144 @@
+// Package storage opens the database (PostgreSQL through pgx, or an embedded
+// SQLite file), runs the migrations and provides the transaction helpers the
+// domain packages share.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Dialect names the database engine behind a *gorm.DB.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Config says which database to open.
+type Config struct {
+	// DatabaseURL selects PostgreSQL when set (postgres://…).
+	DatabaseURL string
+	// DataDir holds the embedded SQLite file when DatabaseURL is empty.
+	DataDir string
+	// MaxOpenConns bounds the PostgreSQL pool.
+	MaxOpenConns int
+}
+
+// SQLiteFile is the embedded database's file name inside the data directory.
+const SQLiteFile = "cpor.db"
+
+// Open connects to the configured database. It does not migrate.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
+	gcfg := &gorm.Config{
+		Logger:                 newLogger(log),
+		NowFunc:                Now,
+		SkipDefaultTransaction: true,
+		TranslateError:         false,
+	}
+	var (
+		db  *gorm.DB
+		err error
+	)
+	if cfg.DatabaseURL != "" {
+		db, err = gorm.Open(postgres.Open(cfg.DatabaseURL), gcfg)
+	} else {
+		db, err = openSQLite(cfg.DataDir, gcfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("database handle: %w", err)
+	}
+	if cfg.DatabaseURL != "" {
+		maxOpen := cfg.MaxOpenConns
+		if maxOpen <= 0 {
+			maxOpen = 20
+		}
+		sqlDB.SetMaxOpenConns(maxOpen)
+		sqlDB.SetMaxIdleConns(maxOpen)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("reach database: %w", err)
+	}
+	return db.WithContext(ctx), nil
+}
+
+func openSQLite(dataDir string, gcfg *gorm.Config) (*gorm.DB, error) {
+	if dataDir == "" {
+		return nil, errors.New("neither DATABASE_URL nor a data directory is set")
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	return gorm.Open(sqlite.Open(SQLiteDSN(filepath.Join(dataDir, SQLiteFile))), gcfg)
+}
+
+// SQLiteDSN returns the connection string for an SQLite file: foreign keys on,
+// write-ahead logging, and IMMEDIATE transactions so that concurrent writers
+// queue on the busy timeout instead of failing on a lock upgrade.
+func SQLiteDSN(path string) string {
+	return "file:" + path + "?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+}
+
+// DialectOf tells which engine db talks to.
+func DialectOf(db *gorm.DB) Dialect {
+	if db.Dialector.Name() == "postgres" {
+		return Postgres
+	}
+	return SQLite
+}
+
+// Now is the service's clock reading: UTC at the microsecond, the precision
+// both databases keep, so a value reads back exactly as it was written.
+func Now() time.Time {
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+// Close releases the connection pool.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+func newLogger(log *slog.Logger) logger.Interface {
+	return slowQueryLogger{logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
+		SlowThreshold:        500 * time.Millisecond,
+		LogLevel:             logger.Warn,
+		ParameterizedQueries: true,
+	})}
+}
+
+// slowQueryLogger reports slow statements only. Failed statements are not
+// logged here: many are expected (a unique index refusing a second active
+// association) and the caller that handles the error logs what matters.
+type slowQueryLogger struct{ logger.Interface }
+
+func (l slowQueryLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return slowQueryLogger{l.Interface.LogMode(level)}
+}
+
+func (l slowQueryLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	l.Interface.Trace(ctx, begin, fc, nil)
+}

@@ -1,0 +1,80 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Tx is one database transaction plus the work to run once it commits (for
+// example publishing events to local subscribers).
+type Tx struct {
+	*gorm.DB
+	afterCommit []func()
+}
+
+// AfterCommit schedules fn to run after a successful commit; a rolled-back
+// transaction never runs it.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// InTx runs fn in one transaction: fn's error (or a panic) rolls it back,
+// otherwise it commits and the after-commit work runs.
+func InTx(ctx context.Context, db *gorm.DB, fn func(tx *Tx) error) error {
+	tx := &Tx{}
+	err := db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
+		tx.DB = gtx
+		return fn(tx)
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// ForUpdate locks the selected rows until the transaction ends (PostgreSQL).
+// SQLite needs no row locks: its IMMEDIATE transactions already run one
+// writer at a time.
+func ForUpdate(db *gorm.DB) *gorm.DB {
+	if DialectOf(db) == Postgres {
+		return db.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	return db
+}
+
+// LockKey takes a transaction-scoped lock on an application key, such as
+// "one customer, product and activity", so that transactions deciding about
+// the same key run one after the other. It needs no row to exist.
+func LockKey(tx *gorm.DB, parts ...string) error {
+	if DialectOf(tx) != Postgres {
+		return nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(strings.Join(parts, "\x00")))
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
+		return fmt.Errorf("lock %v: %w", parts, err)
+	}
+	return nil
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation,
+// optionally of the named index (PostgreSQL names it; SQLite names the
+// columns, so the index name is checked on PostgreSQL only).
+func IsUniqueViolation(err error, index string) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505" && (index == "" || pgErr.ConstraintName == index)
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// IsNotFound reports whether err says that no row matched.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
