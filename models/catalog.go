@@ -34,7 +34,7 @@ func (m *Mpn) Enrolled() bool { return m.EnrolledAt != nil }
 
 // CustomerTenant is a customer's directory; its ID is the tenant ID (GUID).
 type CustomerTenant struct {
-	ID          uuid.UUID      `gorm:"type:uuid;primaryKey"`
+	ID          uuid.UUID `gorm:"type:uuid;primaryKey"`
 	DisplayName string
 	Domains     []TenantDomain `gorm:"foreignKey:TenantID"`
 	CreatedAt   time.Time

@@ -122,9 +122,9 @@ func (a *Association) Active() bool { return a.EndedAt == nil }
 // ArbitrationCase groups the competing claims on one customer tenant, product
 // and activity. HolderAssociationID is the association it challenges, if any.
 type ArbitrationCase struct {
-	ID                  uuid.UUID  `gorm:"type:uuid;primaryKey"`
-	CustomerTenantID    uuid.UUID  `gorm:"type:uuid"`
-	ProductID           uuid.UUID  `gorm:"type:uuid"`
+	ID                  uuid.UUID `gorm:"type:uuid;primaryKey"`
+	CustomerTenantID    uuid.UUID `gorm:"type:uuid"`
+	ProductID           uuid.UUID `gorm:"type:uuid"`
 	Activity            Activity
 	Status              ArbitrationStatus
 	HolderAssociationID *uuid.UUID `gorm:"type:uuid"`

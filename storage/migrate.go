@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"text/template"
 	"testing/fstest"
+	"text/template"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
