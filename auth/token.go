@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"cpor/apperr"
+)
+
+// Claims is the JWT payload: the standard claims plus the organisation, the
+// customer tenant and the roles.
+type Claims struct {
+	jwt.RegisteredClaims
+	Name         string   `json:"name,omitempty"`
+	Email        string   `json:"email,omitempty"`
+	Organization string   `json:"org,omitempty"`
+	Tenant       string   `json:"tid,omitempty"`
+	Roles        []string `json:"roles,omitempty"`
+}
+
+// VerifierConfig says how tokens are signed. Exactly one of HS256Secret and
+// JWKSURL is needed.
+type VerifierConfig struct {
+	HS256Secret []byte
+	JWKSURL     string
+	Issuer      string
+	Audience    string
+}
+
+// MinSecretBytes is the shortest HS256 secret accepted.
+const MinSecretBytes = 32
+
+// Verifier turns a bearer token into an Identity.
+type Verifier struct {
+	keyfunc jwt.Keyfunc
+	parser  *jwt.Parser
+}
+
+// NewVerifier builds a verifier; with a JWKS URL it fetches the keys now and
+// refreshes them in the background until ctx ends.
+func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second), jwt.WithIssuedAt()}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	v := &Verifier{}
+	switch {
+	case cfg.JWKSURL != "":
+		kf, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
+		if err != nil {
+			return nil, fmt.Errorf("load JWKS from %s: %w", cfg.JWKSURL, err)
+		}
+		v.keyfunc = kf.Keyfunc
+		opts = append(opts, jwt.WithValidMethods([]string{"RS256"}))
+	case len(cfg.HS256Secret) >= MinSecretBytes:
+		secret := cfg.HS256Secret
+		v.keyfunc = func(*jwt.Token) (any, error) { return secret, nil }
+		opts = append(opts, jwt.WithValidMethods([]string{"HS256"}))
+	case len(cfg.HS256Secret) > 0:
+		return nil, fmt.Errorf("the HS256 secret must be at least %d bytes", MinSecretBytes)
+	default:
+		return nil, errors.New("no token key configured: set an HS256 secret or a JWKS URL")
+	}
+	v.parser = jwt.NewParser(opts...)
+	return v, nil
+}
+
+// Verify checks the token's signature and lifetime and returns its identity.
+// Every failure is UNAUTHENTICATED with a message that says what to fix.
+func (v *Verifier) Verify(raw string) (*Identity, error) {
+	var c Claims
+	if _, err := v.parser.ParseWithClaims(raw, &c, v.keyfunc); err != nil {
+		switch {
+		case errors.Is(err, jwt.ErrTokenExpired):
+			return nil, apperr.Unauthenticatedf("The token has expired; sign in again.")
+		case errors.Is(err, jwt.ErrTokenMalformed):
+			return nil, apperr.Unauthenticatedf("The bearer token is not a JWT.")
+		default:
+			return nil, apperr.Unauthenticatedf("The token could not be verified; sign in again.")
+		}
+	}
+	return c.identity()
+}
+
+func (c *Claims) identity() (*Identity, error) {
+	if c.Subject == "" {
+		return nil, apperr.Unauthenticatedf("The token names no user (sub).")
+	}
+	id := &Identity{UserID: c.Subject, Name: c.Name, Email: c.Email}
+	var err error
+	if id.OrganizationID, err = optionalUUID(c.Organization); err != nil {
+		return nil, apperr.Unauthenticatedf("The token's organisation (org) is not a GUID.")
+	}
+	if id.TenantID, err = optionalUUID(c.Tenant); err != nil {
+		return nil, apperr.Unauthenticatedf("The token's tenant (tid) is not a GUID.")
+	}
+	for _, r := range c.Roles {
+		id.Roles = append(id.Roles, Role(strings.ToUpper(r)))
+	}
+	return id, nil
+}
+
+func optionalUUID(s string) (uuid.UUID, error) {
+	if s == "" {
+		return uuid.Nil, nil
+	}
+	return uuid.Parse(s)
+}
+
+// Mint signs an HS256 token for the identity, valid for ttl. The token
+// subcommand and the development banner use it; production tokens come from
+// the identity provider.
+func Mint(secret []byte, id Identity, issuer, audience string, ttl time.Duration) (string, error) {
+	now := time.Now()
+	c := Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   id.UserID,
+			Issuer:    issuer,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		Name:  id.Name,
+		Email: id.Email,
+	}
+	if audience != "" {
+		c.Audience = jwt.ClaimStrings{audience}
+	}
+	if id.OrganizationID != uuid.Nil {
+		c.Organization = id.OrganizationID.String()
+	}
+	if id.TenantID != uuid.Nil {
+		c.Tenant = id.TenantID.String()
+	}
+	for _, r := range id.Roles {
+		c.Roles = append(c.Roles, string(r))
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+}

@@ -1,0 +1,198 @@
+package relay
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"cpor/apperr"
+)
+
+const (
+	// DefaultPageSize applies when the client gives neither first nor last.
+	DefaultPageSize = 20
+	// MaxPageSize bounds first and last.
+	MaxPageSize = 100
+)
+
+// Args are a connection field's paging arguments.
+type Args struct {
+	First  *int
+	After  *string
+	Last   *int
+	Before *string
+}
+
+// Cursor is a position in a keyset order: the sort value (a time, or none)
+// and the row's unique key.
+type Cursor struct {
+	Time time.Time
+	Key  string
+}
+
+// Encode returns the opaque cursor string.
+func (c Cursor) Encode() string {
+	var s string
+	if c.Time.IsZero() {
+		s = "k|" + c.Key
+	} else {
+		s = "t|" + c.Time.UTC().Format(time.RFC3339Nano) + "|" + c.Key
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// DecodeCursor reads a cursor produced by Encode.
+func DecodeCursor(s, field string) (Cursor, error) {
+	bad := apperr.Invalidf(field, "%q is not a cursor of this connection; use an endCursor or startCursor it returned.", s)
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	parts := strings.Split(string(raw), "|")
+	switch {
+	case len(parts) == 2 && parts[0] == "k" && parts[1] != "":
+		return Cursor{Key: parts[1]}, nil
+	case len(parts) == 3 && parts[0] == "t" && parts[2] != "":
+		t, err := time.Parse(time.RFC3339Nano, parts[1])
+		if err != nil {
+			return Cursor{}, bad
+		}
+		return Cursor{Time: t.UTC(), Key: parts[2]}, nil
+	}
+	return Cursor{}, bad
+}
+
+// PageInfo is the Relay page information.
+type PageInfo struct {
+	HasNextPage     bool
+	HasPreviousPage bool
+	StartCursor     *string
+	EndCursor       *string
+}
+
+// Keyset is an order over a table: an optional time column, then a unique
+// key column, ascending or descending.
+type Keyset struct {
+	TimeColumn string // empty: order by KeyColumn only
+	KeyColumn  string
+	IntKey     bool // the key column is an integer
+	Desc       bool
+}
+
+// Page is one page of rows plus what the connection needs to describe it.
+type Page[T any] struct {
+	Items    []T
+	Cursors  []string
+	PageInfo PageInfo
+}
+
+// Fetch runs q (already filtered, not yet ordered) for one page in keyset
+// order. cursorOf gives each row's position.
+func Fetch[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*Page[T], error) {
+	limit, backward, err := args.window()
+	if err != nil {
+		return nil, err
+	}
+	if args.After != nil {
+		c, err := DecodeCursor(*args.After, "after")
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(ks.beyond(c, ks.Desc))
+	}
+	if args.Before != nil {
+		c, err := DecodeCursor(*args.Before, "before")
+		if err != nil {
+			return nil, err
+		}
+		q = q.Where(ks.beyond(c, !ks.Desc))
+	}
+	var rows []T
+	if err := q.Order(ks.order(ks.Desc != backward)).Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("page: %w", err)
+	}
+	more := len(rows) > limit
+	if more {
+		rows = rows[:limit]
+	}
+	if backward {
+		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
+			rows[i], rows[j] = rows[j], rows[i]
+		}
+	}
+	p := &Page[T]{Items: rows, Cursors: make([]string, len(rows))}
+	for i := range rows {
+		p.Cursors[i] = cursorOf(&rows[i]).Encode()
+	}
+	if len(rows) > 0 {
+		p.PageInfo.StartCursor, p.PageInfo.EndCursor = &p.Cursors[0], &p.Cursors[len(rows)-1]
+	}
+	// Relay lets a server answer the "other side" cheaply: a cursor given on
+	// that side means rows existed there.
+	if backward {
+		p.PageInfo.HasPreviousPage, p.PageInfo.HasNextPage = more, args.Before != nil
+	} else {
+		p.PageInfo.HasNextPage, p.PageInfo.HasPreviousPage = more, args.After != nil
+	}
+	return p, nil
+}
+
+func (a Args) window() (limit int, backward bool, err error) {
+	if a.First != nil && a.Last != nil {
+		return 0, false, apperr.Invalidf("first", "Give either first or last, not both.")
+	}
+	for _, n := range []struct {
+		field string
+		v     *int
+	}{{"first", a.First}, {"last", a.Last}} {
+		if n.v != nil && (*n.v < 0 || *n.v > MaxPageSize) {
+			return 0, false, apperr.Invalidf(n.field, "%s must be between 0 and %d.", n.field, MaxPageSize)
+		}
+	}
+	switch {
+	case a.Last != nil:
+		return *a.Last, true, nil
+	case a.First != nil:
+		return *a.First, false, nil
+	case a.Before != nil:
+		return DefaultPageSize, true, nil
+	}
+	return DefaultPageSize, false, nil
+}
+
+// beyond is the condition for rows after c in ascending (desc=false) or
+// descending order.
+func (ks Keyset) beyond(c Cursor, desc bool) any {
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	var key any = c.Key
+	if ks.IntKey {
+		n, err := strconv.ParseInt(c.Key, 10, 64)
+		if err != nil {
+			n = 0 // an unreadable key matches from the start; cursors are ours
+		}
+		key = n
+	}
+	if ks.TimeColumn == "" {
+		return gorm.Expr(ks.KeyColumn+" "+op+" ?", key)
+	}
+	return gorm.Expr(fmt.Sprintf("(%s %s ? OR (%s = ? AND %s %s ?))",
+		ks.TimeColumn, op, ks.TimeColumn, ks.KeyColumn, op), c.Time, c.Time, key)
+}
+
+func (ks Keyset) order(desc bool) string {
+	dir := " ASC"
+	if desc {
+		dir = " DESC"
+	}
+	if ks.TimeColumn == "" {
+		return ks.KeyColumn + dir
+	}
+	return ks.TimeColumn + dir + ", " + ks.KeyColumn + dir
+}
