@@ -1,0 +1,208 @@
+package claims
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/gabriel-vasile/mimetype"
+	"github.com/google/uuid"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/models"
+	"cpor/storage"
+)
+
+// DocumentLimits bound proof-of-execution uploads.
+type DocumentLimits struct {
+	MaxBytes     int64
+	MaxPerClaim  int
+	ContentTypes []string
+}
+
+// DefaultDocumentLimits: 10 MiB per file, 50 files per claim, and the kinds
+// of file partners send as proof: PDF, Office documents, images and mail.
+var DefaultDocumentLimits = DocumentLimits{
+	MaxBytes:    10 << 20,
+	MaxPerClaim: 50,
+	ContentTypes: []string{
+		"application/pdf",
+		"application/msword",
+		"application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+		"application/vnd.ms-excel",
+		"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"application/vnd.ms-powerpoint",
+		"application/vnd.openxmlformats-officedocument.presentationml.presentation",
+		"application/vnd.ms-outlook",
+		"message/rfc822",
+		"image/png",
+		"image/jpeg",
+		"image/gif",
+		"image/webp",
+		"text/plain",
+	},
+}
+
+// Upload is one file as it arrives.
+type Upload struct {
+	FileName string
+	Content  io.Reader
+}
+
+// Attach stores a proof-of-execution document on a claim of the caller's
+// organisation. The content type is detected from the bytes (the client's
+// claim is not trusted) and must be on the allow-list; the file must not be
+// empty or over the size limit. Proof may be added until a claim is
+// rejected, including after approval, to show ongoing work.
+func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*models.Document, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequirePartnerAdmin(); err != nil {
+		return nil, err
+	}
+	content, contentType, err := s.readUpload(up)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(content)
+	doc := &models.Document{
+		ID:          uuid.New(),
+		ClaimID:     claimID,
+		FileName:    cleanFileName(up.FileName),
+		ContentType: contentType,
+		SizeBytes:   int64(len(content)),
+		SHA256:      hex.EncodeToString(sum[:]),
+		UploadedBy:  id.UserID,
+		UploadedAt:  storage.Now(),
+	}
+	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
+		c, err := Load(tx.DB, id, claimID, true)
+		if err != nil {
+			return err
+		}
+		if c.Status == models.Rejected {
+			return apperr.New(apperr.InvalidTransition, "claimId", "This claim was rejected; reclaim it to start a new claim with new proof.")
+		}
+		var n int64
+		if err := tx.Model(&models.Document{}).Where("claim_id = ?", claimID).Count(&n).Error; err != nil {
+			return fmt.Errorf("count documents: %w", err)
+		}
+		if int(n) >= s.limits.MaxPerClaim {
+			return apperr.Invalidf("file", "A claim holds at most %d documents; combine files into one PDF.", s.limits.MaxPerClaim)
+		}
+		if err := tx.Create(doc).Error; err != nil {
+			return fmt.Errorf("save document: %w", err)
+		}
+		if err := tx.Create(&models.DocumentContent{DocumentID: doc.ID, Content: content}).Error; err != nil {
+			return fmt.Errorf("save document content: %w", err)
+		}
+		ev := EventFor(c, id, models.EventDocumentAttached)
+		ev.DocumentID = &doc.ID
+		return s.log.Append(tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+func (s *Service) readUpload(up Upload) ([]byte, string, error) {
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(up.Content, s.limits.MaxBytes+1))
+	if err != nil {
+		return nil, "", apperr.Invalidf("file", "The upload could not be read; send it again.")
+	}
+	if n == 0 {
+		return nil, "", apperr.Invalidf("file", "The file is empty; attach the document itself.")
+	}
+	if n > s.limits.MaxBytes {
+		return nil, "", apperr.Invalidf("file", "The file is larger than %d MiB; attach a smaller file or split it.", s.limits.MaxBytes>>20)
+	}
+	content := buf.Bytes()
+	contentType := detectContentType(content)
+	if !slices.Contains(s.limits.ContentTypes, contentType) {
+		return nil, "", apperr.Invalidf("file",
+			"Files of type %s cannot be attached; attach a PDF, an Office document, an image or an e-mail.", contentType)
+	}
+	return content, contentType, nil
+}
+
+// detectContentType names the file's type from its bytes, without
+// parameters such as charset.
+func detectContentType(content []byte) string {
+	for m := mimetype.Detect(content); m != nil; m = m.Parent() {
+		base, _, _ := strings.Cut(m.String(), ";")
+		if base != "application/octet-stream" {
+			return base
+		}
+	}
+	return "application/octet-stream"
+}
+
+// cleanFileName keeps the base name and drops control characters, so the
+// name is safe in a Content-Disposition header and in logs.
+func cleanFileName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
+	name = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '"' {
+			return -1
+		}
+		return r
+	}, name)
+	name = strings.TrimSpace(name)
+	if name == "" || name == "." || name == "/" {
+		return "document"
+	}
+	if len(name) > 255 {
+		name = name[:255]
+	}
+	return name
+}
+
+// OpenDocument returns a document and its bytes for the caller: the claim's
+// organisation's admins and reviewers may download it.
+func (s *Service) OpenDocument(ctx context.Context, docID uuid.UUID) (*models.Document, []byte, error) {
+	doc, err := s.Document(ctx, docID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var content models.DocumentContent
+	if err := s.db.WithContext(ctx).Where("document_id = ?", docID).Take(&content).Error; err != nil {
+		return nil, nil, fmt.Errorf("load document content: %w", err)
+	}
+	return doc, content.Content, nil
+}
+
+// Document returns a document's metadata for a caller who may read its claim.
+func (s *Service) Document(ctx context.Context, docID uuid.UUID) (*models.Document, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	var doc models.Document
+	err = db.Where("id = ?", docID).Take(&doc).Error
+	if storage.IsNotFound(err) {
+		return nil, apperr.NotFoundf("id", "No such document.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load document: %w", err)
+	}
+	if _, err := Load(db, id, doc.ClaimID, false); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return nil, apperr.NotFoundf("id", "No such document.")
+		}
+		return nil, err
+	}
+	return &doc, nil
+}

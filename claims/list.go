@@ -1,0 +1,182 @@
+package claims
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/models"
+	"cpor/relay"
+	"cpor/storage"
+)
+
+// Filter narrows a claim list. Zero values do not filter.
+type Filter struct {
+	Statuses         []models.ClaimStatus
+	Activities       []models.Activity
+	SolutionArea     *models.SolutionArea
+	CustomerTenantID *uuid.UUID
+	MpnID            *uuid.UUID
+	OrganizationID   *uuid.UUID
+	ProductID        *uuid.UUID
+	Overdue          *bool
+}
+
+// OrderField is a sort key of the claim list.
+type OrderField string
+
+const (
+	OrderCreatedAt OrderField = "CREATED_AT"
+	OrderUpdatedAt OrderField = "UPDATED_AT"
+)
+
+// Order sorts a claim list.
+type Order struct {
+	Field OrderField
+	Desc  bool
+}
+
+// Connection is a page of a list, with its total computed only if asked.
+type Connection[T any] struct {
+	*relay.Page[T]
+	count func() (int64, error)
+}
+
+// TotalCount counts every row of the list, not only this page.
+func (c *Connection[T]) TotalCount() (int64, error) { return c.count() }
+
+func newConnection[T any](q *gorm.DB, ks relay.Keyset, args relay.Args, cursorOf func(*T) relay.Cursor) (*Connection[T], error) {
+	page, err := relay.Fetch(q.Session(&gorm.Session{}), ks, args, cursorOf)
+	if err != nil {
+		return nil, err
+	}
+	var model T
+	count := q.Session(&gorm.Session{}).Model(&model)
+	return &Connection[T]{Page: page, count: func() (int64, error) {
+		var n int64
+		if err := count.Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+		return n, nil
+	}}, nil
+}
+
+// List pages through the claims the caller may see: its organisation's for
+// a partner admin, every claim for a reviewer.
+func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Connection[models.Claim], error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireClaimReader(id); err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Model(&models.Claim{})
+	if !id.IsReviewer() {
+		q = q.Where("organization_id = ?", id.OrganizationID)
+	}
+	q, err = applyFilter(q, f, storage.Now())
+	if err != nil {
+		return nil, err
+	}
+	column := "created_at"
+	if order.Field == OrderUpdatedAt {
+		column = "updated_at"
+	}
+	ks := relay.Keyset{TimeColumn: column, KeyColumn: "id", Desc: order.Desc}
+	return newConnection(q, ks, args, func(c *models.Claim) relay.Cursor {
+		t := c.CreatedAt
+		if column == "updated_at" {
+			t = c.UpdatedAt
+		}
+		return relay.Cursor{Time: t, Key: c.ID.String()}
+	})
+}
+
+func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
+	for _, st := range f.Statuses {
+		if !models.Contains(models.ClaimStatuses, st) {
+			return nil, apperr.Invalidf("filter.status", "Unknown status %q.", st)
+		}
+	}
+	if len(f.Statuses) > 0 {
+		q = q.Where("status IN ?", f.Statuses)
+	}
+	if len(f.Activities) > 0 {
+		q = q.Where("activity IN ?", f.Activities)
+	}
+	if f.SolutionArea != nil {
+		q = q.Where("solution_area = ?", *f.SolutionArea)
+	}
+	if f.CustomerTenantID != nil {
+		q = q.Where("customer_tenant_id = ?", *f.CustomerTenantID)
+	}
+	if f.MpnID != nil {
+		q = q.Where("mpn_id = ?", *f.MpnID)
+	}
+	if f.OrganizationID != nil {
+		q = q.Where("organization_id = ?", *f.OrganizationID)
+	}
+	if f.ProductID != nil {
+		q = q.Where("product_id = ?", *f.ProductID)
+	}
+	if f.Overdue != nil {
+		overdue := "status IN ? AND review_due_at < ?"
+		if *f.Overdue {
+			q = q.Where(overdue, models.OpenStatuses, now)
+		} else {
+			q = q.Not(overdue, models.OpenStatuses, now)
+		}
+	}
+	return q, nil
+}
+
+// Comments pages through a claim's thread, oldest first.
+func (s *Service) Comments(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.Comment], error) {
+	q, err := s.claimChildren(ctx, c, &models.Comment{})
+	if err != nil {
+		return nil, err
+	}
+	return newConnection(q, relay.Keyset{TimeColumn: "created_at", KeyColumn: "id"}, args,
+		func(c *models.Comment) relay.Cursor { return relay.Cursor{Time: c.CreatedAt, Key: c.ID.String()} })
+}
+
+// Documents pages through a claim's proof of execution, most recent first:
+// reviewers weigh the latest proof.
+func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.Document], error) {
+	q, err := s.claimChildren(ctx, c, &models.Document{})
+	if err != nil {
+		return nil, err
+	}
+	return newConnection(q, relay.Keyset{TimeColumn: "uploaded_at", KeyColumn: "id", Desc: true}, args,
+		func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} })
+}
+
+// Events pages through a claim's history, oldest first.
+func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.ClaimEvent], error) {
+	q, err := s.claimChildren(ctx, c, &models.ClaimEvent{})
+	if err != nil {
+		return nil, err
+	}
+	return newConnection(q, relay.Keyset{KeyColumn: "seq", IntKey: true}, args,
+		func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} })
+}
+
+// claimChildren checks that the caller may read the claim, which the caller
+// has already loaded, and returns a query over the model's rows of it.
+func (s *Service) claimChildren(ctx context.Context, c *models.Claim, model any) (*gorm.DB, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !CanRead(id, c) {
+		return nil, notFound()
+	}
+	return s.db.WithContext(ctx).Model(model).Where("claim_id = ?", c.ID), nil
+}
