@@ -2,7 +2,6 @@ package claims
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -42,34 +41,9 @@ type Order struct {
 	Desc  bool
 }
 
-// Connection is a page of a list, with its total computed only if asked.
-type Connection[T any] struct {
-	*relay.Page[T]
-	count func() (int64, error)
-}
-
-// TotalCount counts every row of the list, not only this page.
-func (c *Connection[T]) TotalCount() (int64, error) { return c.count() }
-
-func newConnection[T any](q *gorm.DB, ks relay.Keyset, args relay.Args, cursorOf func(*T) relay.Cursor) (*Connection[T], error) {
-	page, err := relay.Fetch(q.Session(&gorm.Session{}), ks, args, cursorOf)
-	if err != nil {
-		return nil, err
-	}
-	var model T
-	count := q.Session(&gorm.Session{}).Model(&model)
-	return &Connection[T]{Page: page, count: func() (int64, error) {
-		var n int64
-		if err := count.Count(&n).Error; err != nil {
-			return 0, fmt.Errorf("count: %w", err)
-		}
-		return n, nil
-	}}, nil
-}
-
 // List pages through the claims the caller may see: its organisation's for
 // a partner admin, every claim for a reviewer.
-func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Connection[models.Claim], error) {
+func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*relay.Connection[models.Claim], error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -90,7 +64,7 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 		column = "updated_at"
 	}
 	ks := relay.Keyset{TimeColumn: column, KeyColumn: "id", Desc: order.Desc}
-	return newConnection(q, ks, args, func(c *models.Claim) relay.Cursor {
+	return relay.NewConnection(q, ks, args, func(c *models.Claim) relay.Cursor {
 		t := c.CreatedAt
 		if column == "updated_at" {
 			t = c.UpdatedAt
@@ -138,33 +112,33 @@ func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
 }
 
 // Comments pages through a claim's thread, oldest first.
-func (s *Service) Comments(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.Comment], error) {
+func (s *Service) Comments(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.Comment], error) {
 	q, err := s.claimChildren(ctx, c, &models.Comment{})
 	if err != nil {
 		return nil, err
 	}
-	return newConnection(q, relay.Keyset{TimeColumn: "created_at", KeyColumn: "id"}, args,
+	return relay.NewConnection(q, relay.Keyset{TimeColumn: "created_at", KeyColumn: "id"}, args,
 		func(c *models.Comment) relay.Cursor { return relay.Cursor{Time: c.CreatedAt, Key: c.ID.String()} })
 }
 
 // Documents pages through a claim's proof of execution, most recent first:
 // reviewers weigh the latest proof.
-func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.Document], error) {
+func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.Document], error) {
 	q, err := s.claimChildren(ctx, c, &models.Document{})
 	if err != nil {
 		return nil, err
 	}
-	return newConnection(q, relay.Keyset{TimeColumn: "uploaded_at", KeyColumn: "id", Desc: true}, args,
+	return relay.NewConnection(q, relay.Keyset{TimeColumn: "uploaded_at", KeyColumn: "id", Desc: true}, args,
 		func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} })
 }
 
 // Events pages through a claim's history, oldest first.
-func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*Connection[models.ClaimEvent], error) {
+func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.ClaimEvent], error) {
 	q, err := s.claimChildren(ctx, c, &models.ClaimEvent{})
 	if err != nil {
 		return nil, err
 	}
-	return newConnection(q, relay.Keyset{KeyColumn: "seq", IntKey: true}, args,
+	return relay.NewConnection(q, relay.Keyset{KeyColumn: "seq", IntKey: true}, args,
 		func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} })
 }
 

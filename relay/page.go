@@ -196,3 +196,29 @@ func (ks Keyset) order(desc bool) string {
 	}
 	return ks.TimeColumn + dir + ", " + ks.KeyColumn + dir
 }
+
+// Connection is a page of a list, with its total computed only if asked.
+type Connection[T any] struct {
+	*Page[T]
+	count func() (int64, error)
+}
+
+// TotalCount counts every row of the list, not only this page.
+func (c *Connection[T]) TotalCount() (int64, error) { return c.count() }
+
+// NewConnection fetches one page of q and prepares its total count.
+func NewConnection[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*Connection[T], error) {
+	page, err := Fetch(q.Session(&gorm.Session{}), ks, args, cursorOf)
+	if err != nil {
+		return nil, err
+	}
+	var model T
+	count := q.Session(&gorm.Session{}).Model(&model)
+	return &Connection[T]{Page: page, count: func() (int64, error) {
+		var n int64
+		if err := count.Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("count: %w", err)
+		}
+		return n, nil
+	}}, nil
+}

@@ -1,0 +1,165 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/claims"
+	"cpor/models"
+	"cpor/relay"
+)
+
+// Case returns an arbitration case: reviewers see every case, a partner
+// admin the cases its organisation's claims are in (without the other
+// organisations' claims, see CaseClaims).
+func (s *Service) Case(ctx context.Context, caseID uuid.UUID) (*models.ArbitrationCase, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	var cs models.ArbitrationCase
+	err = db.Where("id = ?", caseID).Take(&cs).Error
+	if err == nil && !id.IsReviewer() {
+		err = requireCaseParty(db, id, &cs)
+	}
+	if err != nil {
+		if errIsNotFound(err) {
+			return nil, apperr.NotFoundf("caseId", "No such arbitration case.")
+		}
+		return nil, err
+	}
+	return &cs, nil
+}
+
+func errIsNotFound(err error) bool {
+	return err == gorm.ErrRecordNotFound || apperr.Is(err, apperr.NotFound)
+}
+
+// requireCaseParty fails with NOT_FOUND unless a claim of the caller's
+// organisation is in the case, as a challenger or as the holder.
+func requireCaseParty(db *gorm.DB, id *auth.Identity, cs *models.ArbitrationCase) error {
+	if err := id.RequirePartnerAdmin(); err != nil {
+		return err
+	}
+	var n int64
+	q := db.Model(&models.Claim{}).Where("organization_id = ?", id.OrganizationID).
+		Where(db.Where("arbitration_case_id = ?", cs.ID).Or("id IN (?)",
+			db.Model(&models.Association{}).Select("claim_id").Where("id = ?", cs.HolderAssociationID)))
+	if err := q.Count(&n).Error; err != nil {
+		return fmt.Errorf("check case party: %w", err)
+	}
+	if n == 0 {
+		return apperr.NotFoundf("caseId", "No such arbitration case.")
+	}
+	return nil
+}
+
+// CaseClaims lists the claims of a case the caller may see: every one for a
+// reviewer, only its own organisation's for a partner. The holder's claim
+// comes first.
+func (s *Service) CaseClaims(ctx context.Context, cs *models.ArbitrationCase) ([]models.Claim, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	db := s.db.WithContext(ctx)
+	var out []models.Claim
+	if cs.HolderAssociationID != nil {
+		err = db.Where("id IN (?)", db.Model(&models.Association{}).Select("claim_id").Where("id = ?", *cs.HolderAssociationID)).
+			Find(&out).Error
+		if err != nil {
+			return nil, fmt.Errorf("load holder claim: %w", err)
+		}
+	}
+	var members []models.Claim
+	if err := db.Where("arbitration_case_id = ?", cs.ID).Order("submitted_at, id").Find(&members).Error; err != nil {
+		return nil, fmt.Errorf("load case claims: %w", err)
+	}
+	visible := out[:0]
+	for _, c := range append(out, members...) {
+		if claims.CanRead(id, &c) {
+			visible = append(visible, c)
+		}
+	}
+	return visible, nil
+}
+
+// Cases pages through arbitration cases for reviewers, oldest first.
+func (s *Service) Cases(ctx context.Context, status *models.ArbitrationStatus, args relay.Args) (*relay.Connection[models.ArbitrationCase], error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := id.RequireReviewer(); err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Model(&models.ArbitrationCase{})
+	if status != nil {
+		q = q.Where("status = ?", *status)
+	}
+	return relay.NewConnection(q, relay.Keyset{TimeColumn: "opened_at", KeyColumn: "id"}, args,
+		func(c *models.ArbitrationCase) relay.Cursor {
+			return relay.Cursor{Time: c.OpenedAt, Key: c.ID.String()}
+		})
+}
+
+// AssociationFilter narrows an association list.
+type AssociationFilter struct {
+	ActiveOnly bool
+	TenantID   *uuid.UUID
+}
+
+// Associations pages through partner-of-record associations: a customer
+// admin sees its tenant's, a partner admin its organisation's, a reviewer
+// all; newest first.
+func (s *Service) Associations(ctx context.Context, f AssociationFilter, args relay.Args) (*relay.Connection[models.Association], error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	q := s.db.WithContext(ctx).Model(&models.Association{})
+	switch {
+	case id.IsReviewer():
+	case id.IsCustomerAdmin():
+		q = q.Where("customer_tenant_id = ?", id.TenantID)
+	case id.IsPartnerAdmin():
+		q = q.Where("organization_id = ?", id.OrganizationID)
+	default:
+		return nil, apperr.Forbiddenf("Only partner admins, customer admins and reviewers can see associations.")
+	}
+	if f.ActiveOnly {
+		q = q.Where("ended_at IS NULL")
+	}
+	if f.TenantID != nil {
+		q = q.Where("customer_tenant_id = ?", *f.TenantID)
+	}
+	return relay.NewConnection(q, relay.Keyset{TimeColumn: "started_at", KeyColumn: "id", Desc: true}, args,
+		func(a *models.Association) relay.Cursor { return relay.Cursor{Time: a.StartedAt, Key: a.ID.String()} })
+}
+
+// Association returns one association the caller may see.
+func (s *Service) Association(ctx context.Context, assocID uuid.UUID) (*models.Association, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var a models.Association
+	err = s.db.WithContext(ctx).Where("id = ?", assocID).Take(&a).Error
+	if err == gorm.ErrRecordNotFound || (err == nil && !canSeeAssociation(id, &a)) {
+		return nil, apperr.NotFoundf("associationId", "No such association.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load association: %w", err)
+	}
+	return &a, nil
+}
+
+func canSeeAssociation(id *auth.Identity, a *models.Association) bool {
+	return id.CanSeeOrganisation(a.OrganizationID) || (id.IsCustomerAdmin() && id.TenantID == a.CustomerTenantID)
+}
