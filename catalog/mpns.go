@@ -22,8 +22,20 @@ func (s *Service) Mpns(ctx context.Context) ([]models.Mpn, error) {
 	if err := id.RequirePartnerAdmin(); err != nil {
 		return nil, err
 	}
+	return s.OrganizationMpns(ctx, id.OrganizationID)
+}
+
+// OrganizationMpns lists an organisation's MPNs for its admins and reviewers.
+func (s *Service) OrganizationMpns(ctx context.Context, orgID uuid.UUID) ([]models.Mpn, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !id.CanSeeOrganisation(orgID) {
+		return nil, apperr.Forbiddenf("You can see only your own organisation's MPNs.")
+	}
 	var out []models.Mpn
-	err = s.db.WithContext(ctx).Where("organization_id = ?", id.OrganizationID).Order("partner_location_id").Find(&out).Error
+	err = s.db.WithContext(ctx).Where("organization_id = ?", orgID).Order("partner_location_id").Find(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list MPNs: %w", err)
 	}

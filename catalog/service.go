@@ -325,3 +325,36 @@ func requireOperator(ctx context.Context) error {
 	}
 	return id.RequireOperator()
 }
+
+// Product returns one product or workload.
+func (s *Service) Product(ctx context.Context, productID uuid.UUID) (*models.Product, error) {
+	if _, err := auth.FromContext(ctx); err != nil {
+		return nil, err
+	}
+	var p models.Product
+	err := s.db.WithContext(ctx).Where("id = ?", productID).Take(&p).Error
+	if storage.IsNotFound(err) {
+		return nil, apperr.NotFoundf("productId", "No such product; choose one from the products list.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load product: %w", err)
+	}
+	return &p, nil
+}
+
+// Subscription returns one subscription to those who may see its tenant's.
+func (s *Service) Subscription(ctx context.Context, subID uuid.UUID) (*models.Subscription, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var sub models.Subscription
+	err = s.db.WithContext(ctx).Where("id = ?", subID).Take(&sub).Error
+	if storage.IsNotFound(err) || (err == nil && !CanSeeTenantDetails(id, sub.TenantID)) {
+		return nil, apperr.NotFoundf("subscriptionId", "No such subscription.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load subscription: %w", err)
+	}
+	return &sub, nil
+}

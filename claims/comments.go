@@ -60,3 +60,45 @@ func (s *Service) PostComment(tx *storage.Tx, c *models.Claim, author *auth.Iden
 	ev.CommentID = &cm.ID
 	return cm, s.log.Append(tx, ev)
 }
+
+// Comment returns one comment of a claim the caller may read.
+func (s *Service) Comment(ctx context.Context, commentID uuid.UUID) (*models.Comment, error) {
+	var cm models.Comment
+	if err := s.childOfReadableClaim(ctx, &cm, "id = ?", commentID, func() uuid.UUID { return cm.ClaimID }); err != nil {
+		return nil, err
+	}
+	return &cm, nil
+}
+
+// Event returns one history entry of a claim the caller may read.
+func (s *Service) Event(ctx context.Context, seq int64) (*models.ClaimEvent, error) {
+	var ev models.ClaimEvent
+	if err := s.childOfReadableClaim(ctx, &ev, "seq = ?", seq, func() uuid.UUID { return ev.ClaimID }); err != nil {
+		return nil, err
+	}
+	return &ev, nil
+}
+
+// childOfReadableClaim loads one row into dest and checks that the caller
+// may read the claim it belongs to; either failing is NOT_FOUND.
+func (s *Service) childOfReadableClaim(ctx context.Context, dest any, where string, key any, claimOf func() uuid.UUID) error {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return err
+	}
+	db := s.db.WithContext(ctx)
+	err = db.Where(where, key).Take(dest).Error
+	if storage.IsNotFound(err) {
+		return apperr.NotFoundf("id", "No such object.")
+	}
+	if err != nil {
+		return fmt.Errorf("load: %w", err)
+	}
+	if _, err := Load(db, id, claimOf(), false); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return apperr.NotFoundf("id", "No such object.")
+		}
+		return err
+	}
+	return nil
+}

@@ -185,23 +185,8 @@ func (s *Service) OpenDocument(ctx context.Context, docID uuid.UUID) (*models.Do
 
 // Document returns a document's metadata for a caller who may read its claim.
 func (s *Service) Document(ctx context.Context, docID uuid.UUID) (*models.Document, error) {
-	id, err := auth.FromContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	db := s.db.WithContext(ctx)
 	var doc models.Document
-	err = db.Where("id = ?", docID).Take(&doc).Error
-	if storage.IsNotFound(err) {
-		return nil, apperr.NotFoundf("id", "No such document.")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("load document: %w", err)
-	}
-	if _, err := Load(db, id, doc.ClaimID, false); err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return nil, apperr.NotFoundf("id", "No such document.")
-		}
+	if err := s.childOfReadableClaim(ctx, &doc, "id = ?", docID, func() uuid.UUID { return doc.ClaimID }); err != nil {
 		return nil, err
 	}
 	return &doc, nil

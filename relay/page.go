@@ -203,8 +203,36 @@ type Connection[T any] struct {
 	count func() (int64, error)
 }
 
-// TotalCount counts every row of the list, not only this page.
-func (c *Connection[T]) TotalCount() (int64, error) { return c.count() }
+// TotalCount counts every row of the list, not only this page. It runs only
+// when a client asks for it.
+func (c *Connection[T]) TotalCount() (int, error) {
+	n, err := c.count()
+	return int(n), err
+}
+
+// Edge is one row of a connection with its cursor.
+type Edge[T any] struct {
+	Cursor string
+	Node   *T
+}
+
+// Edges returns the page's rows with their cursors.
+func (c *Connection[T]) Edges() []*Edge[T] {
+	out := make([]*Edge[T], len(c.Items))
+	for i := range c.Items {
+		out[i] = &Edge[T]{Cursor: c.Cursors[i], Node: &c.Items[i]}
+	}
+	return out
+}
+
+// Nodes returns the page's rows.
+func (c *Connection[T]) Nodes() []*T {
+	out := make([]*T, len(c.Items))
+	for i := range c.Items {
+		out[i] = &c.Items[i]
+	}
+	return out
+}
 
 // NewConnection fetches one page of q and prepares its total count.
 func NewConnection[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*Connection[T], error) {

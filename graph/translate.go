@@ -1,0 +1,85 @@
+package graph
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/relay"
+)
+
+// userErrors sorts a domain error into what a mutation payload returns:
+// rule violations and bad input become userErrors (prefixed with the input
+// path), while authentication and authorisation failures and internal
+// errors stay GraphQL errors.
+func userErrors(err error) ([]*apperr.Error, error) {
+	if err == nil {
+		return []*apperr.Error{}, nil
+	}
+	list, ok := apperr.All(err)
+	if !ok {
+		return nil, err
+	}
+	out := make([]*apperr.Error, 0, len(list))
+	for _, e := range list {
+		if e.Code == apperr.Unauthenticated || e.Code == apperr.Forbidden {
+			return nil, e
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// fieldPath turns a domain field ("customerContact.email") into the input
+// path a client can point at (["input", "customerContact", "email"]).
+func fieldPath(field string) []string {
+	if field == "" {
+		return nil
+	}
+	return append([]string{"input"}, strings.Split(field, ".")...)
+}
+
+func pageArgs(first *int, after *string, last *int, before *string) relay.Args {
+	return relay.Args{First: first, After: after, Last: last, Before: before}
+}
+
+// optionalID parses an optional global ID.
+func optionalID(id *string, typ, field string) (*uuid.UUID, error) {
+	if id == nil {
+		return nil, nil
+	}
+	u, err := relay.ParseUUID(*id, typ, field)
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+func stringPtr(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func uuidString(u *uuid.UUID) *string {
+	if u == nil {
+		return nil
+	}
+	s := u.String()
+	return &s
+}
+
+// nilIfNotFound makes a query field answer null for an object that does not
+// exist or is not the caller's to see, as Relay's node field does.
+func nilIfNotFound[T any](v *T, err error) (*T, error) {
+	if apperr.Is(err, apperr.NotFound) || apperr.Is(err, apperr.TenantNotFound) || apperr.Is(err, apperr.MpnNotFound) {
+		return nil, nil
+	}
+	return v, err
+}
+
+func viewer(ctx context.Context) (*auth.Identity, error) { return auth.FromContext(ctx) }
