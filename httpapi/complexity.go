@@ -1,0 +1,42 @@
+package httpapi
+
+import (
+	"cpor/graph"
+	"cpor/graph/model"
+	"cpor/models"
+	"cpor/relay"
+)
+
+// complexity prices connection fields by the page they ask for, so that a
+// nested query such as claims(first: 100) { comments(first: 100) } costs
+// what it would load and the complexity limit can refuse it.
+func complexity() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	c.Query.Claims = func(child int, _ *model.ClaimFilter, _ *model.ClaimOrder, first *int, _ *string, last *int, _ *string) int {
+		return page(child, first, last)
+	}
+	c.Query.ArbitrationCases = func(child int, _ *models.ArbitrationStatus, first *int, _ *string, last *int, _ *string) int {
+		return page(child, first, last)
+	}
+	c.Query.Associations = func(child int, _ *bool, first *int, _ *string, last *int, _ *string) int {
+		return page(child, first, last)
+	}
+	c.Claim.Comments = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
+	c.Claim.History = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
+	c.Claim.ProofOfExecution = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
+	return c
+}
+
+func page(child int, first, last *int) int {
+	n := relay.DefaultPageSize
+	switch {
+	case first != nil:
+		n = *first
+	case last != nil:
+		n = *last
+	}
+	if n < 1 {
+		n = 1
+	}
+	return 1 + n*child
+}

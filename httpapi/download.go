@@ -1,0 +1,73 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"cpor/apperr"
+	"cpor/claims"
+	"cpor/relay"
+)
+
+// downloadHandler serves a proof-of-execution file to those who may read its
+// claim, as an attachment that browsers never render inline.
+func downloadHandler(svc *claims.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := relay.ParseUUID(r.PathValue("id"), relay.TypeDocument, "id")
+		if err != nil {
+			writeError(w, log, r, err)
+			return
+		}
+		doc, content, err := svc.OpenDocument(r.Context(), id)
+		if err != nil {
+			writeError(w, log, r, err)
+			return
+		}
+		etag := `"` + doc.SHA256 + `"`
+		h := w.Header()
+		h.Set("ETag", etag)
+		h.Set("Cache-Control", "private, no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+		if r.Header.Get("If-None-Match") == etag {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		h.Set("Content-Type", doc.ContentType)
+		h.Set("Content-Length", strconv.Itoa(len(content)))
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": doc.FileName}))
+		h.Set("Digest", "sha-256="+doc.SHA256)
+		_, _ = w.Write(content)
+	})
+}
+
+// writeError answers a non-GraphQL endpoint with the status the error's
+// code implies and a GraphQL-shaped error body.
+func writeError(w http.ResponseWriter, log *slog.Logger, r *http.Request, err error) {
+	code := apperr.CodeOf(err)
+	status := http.StatusBadRequest
+	msg := "Something went wrong on our side; try again."
+	switch code {
+	case apperr.Unauthenticated:
+		status = http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", "Bearer")
+	case apperr.Forbidden:
+		status = http.StatusForbidden
+	case apperr.NotFound:
+		status = http.StatusNotFound
+	case apperr.Internal:
+		status = http.StatusInternalServerError
+		log.ErrorContext(r.Context(), "request failed", "path", r.URL.Path, "err", err)
+	}
+	if list, ok := apperr.All(err); ok {
+		msg = list[0].Message
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}

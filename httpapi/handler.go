@@ -1,0 +1,129 @@
+// Package httpapi serves the API over HTTP: GraphQL at /graphql (POST,
+// GET for queries, multipart uploads), the playground, authorised document
+// downloads, health checks and metrics.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/cors"
+	"github.com/vektah/gqlparser/v2/ast"
+	"gorm.io/gorm"
+
+	"cpor/auth"
+	"cpor/claims"
+	"cpor/graph"
+	"cpor/loaders"
+)
+
+// Config tunes the HTTP API.
+type Config struct {
+	// MaxUploadBytes bounds one proof-of-execution file.
+	MaxUploadBytes int64
+	// MaxBodyBytes bounds a JSON request body.
+	MaxBodyBytes int64
+	// ComplexityLimit bounds the cost of one operation (see complexity.go).
+	ComplexityLimit int
+	// AllowedOrigins are the browser origins allowed to call the API;
+	// empty allows none (same-origin only), "*" any.
+	AllowedOrigins []string
+	// Playground serves the GraphiQL page at /.
+	Playground bool
+}
+
+// Deps are what the handler serves.
+type Deps struct {
+	DB       *gorm.DB
+	Verifier *auth.Verifier
+	Services graph.Services
+	Log      *slog.Logger
+}
+
+// New returns the service's HTTP handler.
+func New(cfg Config, d Deps) http.Handler {
+	m := newMetrics()
+	gql := newGraphQL(cfg, d, m)
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", gql)
+	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	mux.HandleFunc("GET /readyz", readiness(d.DB))
+	mux.Handle("GET /metrics", promHandler(m))
+	if cfg.Playground {
+		mux.Handle("GET /{$}", playground.Handler("CPOR claims API", "/graphql"))
+	}
+
+	var h http.Handler = mux
+	h = loaders.Middleware(d.DB, h)
+	h = d.Verifier.Middleware(h)
+	h = limitBody(cfg.MaxBodyBytes, h)
+	h = cors.New(cors.Options{
+		AllowedOrigins:   cfg.AllowedOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-ID"},
+		ExposedHeaders:   []string{"X-Request-ID"},
+		AllowCredentials: false,
+		MaxAge:           600,
+	}).Handler(h)
+	return accessLog(d.Log, m, h)
+}
+
+func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
+	es := graph.NewExecutableSchema(graph.Config{
+		Resolvers:  graph.NewResolver(d.Services),
+		Complexity: complexity(),
+	})
+	srv := handler.New(es)
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport.MultipartForm{
+		MaxUploadSize: cfg.MaxUploadBytes + 1<<20, // the file plus the operation's own fields
+		MaxMemory:     32 << 20,
+	})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.SetErrorPresenter(presentErrors(d.Log))
+	srv.SetRecoverFunc(recoverPanic(d.Log))
+	srv.AroundFields(markInternal)
+	srv.AroundResponses(m.aroundResponses)
+	return srv
+}
+
+// readiness answers 200 when the database answers.
+func readiness(db *gorm.DB) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.PingContext(ctx)
+		}
+		if err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// DefaultConfig are the limits used unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{
+		MaxUploadBytes:  claims.DefaultDocumentLimits.MaxBytes,
+		MaxBodyBytes:    1 << 20,
+		ComplexityLimit: 20000,
+		Playground:      true,
+	}
+}

@@ -1,0 +1,67 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the service's Prometheus series, registered on their own
+// registry (no global state).
+type metrics struct {
+	registry   *prometheus.Registry
+	http       *prometheus.HistogramVec
+	operations *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cpor_http_request_duration_seconds",
+			Help:    "HTTP requests by route, method and status.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"route", "method", "status"}),
+		operations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "cpor_graphql_operation_duration_seconds",
+			Help:    "GraphQL operations by type and outcome.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "outcome"}),
+	}
+	m.registry.MustRegister(m.http, m.operations,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observeHTTP(route, method string, status int, d time.Duration) {
+	m.http.WithLabelValues(route, method, strconv.Itoa(status)).Observe(d.Seconds())
+}
+
+// aroundResponses times each GraphQL response by operation type and
+// whether it carried errors.
+func (m *metrics) aroundResponses(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	oc := graphql.GetOperationContext(ctx)
+	kind := "unknown"
+	if oc.Operation != nil {
+		kind = string(oc.Operation.Operation)
+	}
+	outcome := "ok"
+	if resp != nil && len(resp.Errors) > 0 {
+		outcome = "error"
+	}
+	m.operations.WithLabelValues(kind, outcome).Observe(time.Since(oc.Stats.OperationStart).Seconds())
+	return resp
+}
+
+func promHandler(m *metrics) http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
