@@ -110,7 +110,9 @@ func For(ctx context.Context) *Loaders {
 }
 
 // With returns ctx carrying l.
-func With(ctx context.Context, l *Loaders) context.Context { return context.WithValue(ctx, ctxKey{}, l) }
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, l)
+}
 
 // Middleware gives every request its own loaders, so nothing cached
 // outlives the request or crosses between callers.
