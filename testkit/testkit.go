@@ -1,0 +1,143 @@
+// Package testkit builds the real service for tests: a migrated database of
+// either kind with the demo data, the domain services over it, contexts
+// signed in as the demo users, and a real HTTP server.
+package testkit
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"cpor/auth"
+	"cpor/catalog"
+	"cpor/claims"
+	"cpor/demo"
+	"cpor/events"
+	"cpor/graph"
+	"cpor/httpapi"
+	"cpor/sla"
+	"cpor/storage"
+	"cpor/storage/storagetest"
+	"cpor/workflow"
+)
+
+// World is a seeded service.
+type World struct {
+	DB       *gorm.DB
+	Dialect  storage.Dialect
+	Storage  storage.Config
+	Catalog  *catalog.Service
+	Claims   *claims.Service
+	Workflow *workflow.Service
+	Calendar *sla.Calendar
+}
+
+// Options adjust a World.
+type Options struct {
+	// Empty skips the demo data.
+	Empty bool
+	// Publisher hears of committed events.
+	Publisher events.Publisher
+}
+
+// New returns a world on the dialect with the demo data loaded.
+func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	db, cfg := storagetest.OpenURL(t, d)
+	w := Wire(db, o.Publisher)
+	w.Dialect, w.Storage = d, cfg
+	if !o.Empty {
+		if err := demo.Seed(context.Background(), db, w.DemoServices()); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+	return w
+}
+
+// Wire builds the services over db as server.go does.
+func Wire(db *gorm.DB, publisher events.Publisher) *World {
+	cal := sla.NewCalendar()
+	log := events.NewLog(publisher)
+	cs := claims.NewService(db, log, cal, claims.DefaultDocumentLimits)
+	return &World{
+		DB: db, Calendar: cal,
+		Catalog:  catalog.NewService(db),
+		Claims:   cs,
+		Workflow: workflow.NewService(db, cs, log, cal),
+	}
+}
+
+// DemoServices are the services as the demo seed takes them.
+func (w *World) DemoServices() demo.Services {
+	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow}
+}
+
+// Services are the services as the GraphQL layer takes them.
+func (w *World) Services() graph.Services {
+	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow}
+}
+
+// As returns a context signed in as the demo user with the handle.
+func As(handle string) context.Context {
+	u, ok := demo.FindUser(handle)
+	if !ok {
+		panic("testkit: no demo user " + handle)
+	}
+	id := u.Identity
+	return auth.WithIdentity(context.Background(), &id)
+}
+
+// AsIdentity returns a context signed in as id.
+func AsIdentity(id auth.Identity) context.Context {
+	return auth.WithIdentity(context.Background(), &id)
+}
+
+// Secret signs the tokens of a test server.
+var Secret = []byte("testkit-secret-of-at-least-32-bytes!!")
+
+// Server is the real HTTP API over a world, on a loopback port.
+type Server struct {
+	*httptest.Server
+	World *World
+}
+
+// NewServer starts the HTTP API over the world; it stops when the test ends.
+func NewServer(t testing.TB, w *World) *Server {
+	t.Helper()
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := httpapi.DefaultConfig()
+	h := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t)})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &Server{Server: srv, World: w}
+}
+
+// Token mints a bearer token for the demo user with the handle.
+func Token(t testing.TB, handle string) string {
+	t.Helper()
+	u, ok := demo.FindUser(handle)
+	if !ok {
+		t.Fatalf("no demo user %q", handle)
+	}
+	return TokenFor(t, u.Identity, time.Hour)
+}
+
+// TokenFor mints a bearer token for any identity.
+func TokenFor(t testing.TB, id auth.Identity, ttl time.Duration) string {
+	t.Helper()
+	tok, err := auth.Mint(Secret, id, "cpor", "", ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
