@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestProductionRefusesToStartWithoutKeys(t *testing.T) {
+	dir := t.TempDir()
+	for _, env := range []map[string]string{
+		{"CPOR_ENV": "production", "CPOR_DATA_DIR": dir},
+		{"CPOR_ENV": "production", "CPOR_DATA_DIR": dir, "CPOR_JWT_SECRET": "too-short"},
+	} {
+		var out, errOut bytes.Buffer
+		err := run(context.Background(), []string{"serve"}, envOf(env), &out, &errOut)
+		if err == nil {
+			t.Fatalf("production started with %v", env)
+		}
+	}
+}
+
+func TestConfigRejectsBadValues(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"CPOR_ENV": "staging"},
+		{"CPOR_MAX_UPLOAD_BYTES": "-1"},
+		{"CPOR_LOG_LEVEL": "loud"},
+	} {
+		if _, err := loadConfig(envOf(env)); err == nil {
+			t.Errorf("loadConfig accepted %v", env)
+		}
+	}
+	cfg, err := loadConfig(envOf(map[string]string{"CPOR_ENV": "production"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.http.Playground || cfg.seedOnStart {
+		t.Error("production serves the playground or seeds demo data")
+	}
+}
+
+func TestTokenAndMigrateSubcommands(t *testing.T) {
+	env := envOf(map[string]string{"CPOR_DATA_DIR": t.TempDir()})
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"token", "-demo", "rita"}, env, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(strings.TrimSpace(out.String()), ".") != 2 {
+		t.Fatalf("token subcommand printed %q", out.String())
+	}
+	if err := run(context.Background(), []string{"token", "-demo", "nobody"}, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+		t.Error("token for an unknown demo user")
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"migrate"}, env, &out, &bytes.Buffer{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"bogus"}, env, &out, &bytes.Buffer{}); err == nil {
+		t.Error("unknown subcommand accepted")
+	}
+}
+
+// syncBuffer lets the test read what the running server prints.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeDemoAndGracefulStop runs the README's first command in-process:
+// the embedded database, demo data, the banner with tokens, a query with a
+// printed token, and a clean stop.
+func TestServeDemoAndGracefulStop(t *testing.T) {
+	dir := t.TempDir()
+	env := envOf(map[string]string{"CPOR_DATA_DIR": dir, "CPOR_ADDR": "127.0.0.1:0"})
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, env, &out, &bytes.Buffer{}) }()
+
+	addr := regexp.MustCompile(`graphql:\s+(http://\S+)`)
+	rita := regexp.MustCompile(`(?m)^\s+rita\s.*\s(\S+\.\S+\.\S+)$`)
+	deadline := time.Now().Add(30 * time.Second)
+	for !addr.MatchString(out.String()) || !rita.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no banner; output: %s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	url := addr.FindStringSubmatch(out.String())[1]
+	token := rita.FindStringSubmatch(out.String())[1]
+
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"query":"{ claims { totalCount } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	_, _ = body.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`"totalCount":([7-9]|\d\d)`).MatchString(body.String()) {
+		t.Fatalf("demo claims not served: %s", body.String())
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	if _, err := filepath.Glob(filepath.Join(dir, "cpor.db")); err != nil {
+		t.Fatal(err)
+	}
+}
