@@ -6,6 +6,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -36,6 +37,9 @@ type Identity struct {
 	OrganizationID uuid.UUID // partner organisation; uuid.Nil when none
 	TenantID       uuid.UUID // customer tenant of a customer admin; uuid.Nil when none
 	Roles          []Role
+	// ExpiresAt is when the token stops being valid; live subscriptions
+	// end then. Zero means no expiry is known.
+	ExpiresAt time.Time
 }
 
 // Has reports whether the identity carries the role.

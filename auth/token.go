@@ -97,6 +97,9 @@ func (c *Claims) identity() (*Identity, error) {
 		return nil, apperr.Unauthenticatedf("The token names no user (sub).")
 	}
 	id := &Identity{UserID: c.Subject, Name: c.Name, Email: c.Email}
+	if c.ExpiresAt != nil {
+		id.ExpiresAt = c.ExpiresAt.Time
+	}
 	var err error
 	if id.OrganizationID, err = optionalUUID(c.Organization); err != nil {
 		return nil, apperr.Unauthenticatedf("The token's organisation (org) is not a GUID.")

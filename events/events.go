@@ -4,10 +4,14 @@ package events
 
 import (
 	"fmt"
+	"strconv"
 
 	"cpor/models"
 	"cpor/storage"
 )
+
+// Channel is the PostgreSQL NOTIFY channel announcing committed events.
+const Channel = "cpor_claim_events"
 
 // Publisher hears of events once their transaction has committed.
 type Publisher interface {
@@ -52,6 +56,15 @@ func (l *Log) Append(tx *storage.Tx, evs ...*models.ClaimEvent) error {
 	}
 	for i := range rows {
 		*evs[i] = rows[i]
+	}
+	// Every instance listening hears of the commit (NOTIFY is delivered
+	// only if the transaction commits); the payload is only a hint, the
+	// event rows are the truth.
+	if storage.DialectOf(tx.DB) == storage.Postgres {
+		last := strconv.FormatInt(rows[len(rows)-1].Seq, 10)
+		if err := tx.Exec("SELECT pg_notify(?, ?)", Channel, last).Error; err != nil {
+			return fmt.Errorf("notify claim events: %w", err)
+		}
 	}
 	if l.publisher != nil {
 		tx.AfterCommit(func() { l.publisher.Published(rows) })

@@ -1,0 +1,191 @@
+package live
+
+import (
+	"context"
+	"time"
+
+	"cpor/models"
+)
+
+// subscriber is one subscription as the hub sees it.
+type subscriber struct {
+	filter    Filter
+	expiresAt time.Time
+	offer     func(*Delivery) bool // non-blocking; false when the queue is full
+	closed    func(reason error)   // called once, after the hub stopped offering
+}
+
+func (s *subscriber) expired() bool {
+	return !s.expiresAt.IsZero() && time.Now().After(s.expiresAt)
+}
+
+// Options of one subscription.
+type Options struct {
+	// After replays every matching event after this sequence number before
+	// going live, with no gap and no duplicate; nil starts live.
+	After *int64
+	// ExpiresAt ends the subscription when the token expires.
+	ExpiresAt time.Time
+	// OnEnd is told why the hub ended the subscription (slow, expired),
+	// just before its channel closes. It is not called when ctx ends it.
+	OnEnd func(reason error)
+}
+
+// Subscribe registers a subscriber until ctx ends. convert turns a
+// delivery into what the channel carries (it runs on the hub's goroutine
+// and must not block). The channel closes when the subscription ends.
+func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, convert func(*Delivery) T) (<-chan T, error) {
+	select {
+	case <-h.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if opts.After == nil {
+		out := make(chan T, h.cfg.Buffer)
+		s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
+		s.offer = func(d *Delivery) bool {
+			select {
+			case out <- convert(d):
+				return true
+			default:
+				return false
+			}
+		}
+		s.closed = func(reason error) {
+			if reason != nil && opts.OnEnd != nil {
+				opts.OnEnd(reason)
+			}
+			close(out)
+		}
+		h.add(ctx, s)
+		return out, nil
+	}
+	return resume(ctx, h, f, opts, convert)
+}
+
+// resume replays the events after opts.After, then forwards live ones. The
+// subscriber is registered first and queues live events from the hub's
+// cursor at that moment; the replay stops exactly there.
+func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, convert func(*Delivery) T) (<-chan T, error) {
+	queue := make(chan *Delivery, h.cfg.Buffer)
+	ended := make(chan error, 1)
+	s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
+	s.offer = func(d *Delivery) bool {
+		select {
+		case queue <- d:
+			return true
+		default:
+			return false
+		}
+	}
+	s.closed = func(reason error) {
+		ended <- reason
+		close(queue)
+	}
+	liveFrom := h.add(ctx, s)
+
+	out := make(chan T)
+	go func() {
+		defer close(out)
+		end := func(reason error) {
+			if reason != nil && opts.OnEnd != nil {
+				opts.OnEnd(reason)
+			}
+		}
+		send := func(d *Delivery) bool {
+			select {
+			case out <- convert(d):
+				return true
+			case <-ctx.Done():
+				return false
+			}
+		}
+		if err := replay(ctx, h, f, *opts.After, liveFrom, send); err != nil {
+			if ctx.Err() == nil {
+				h.log.WarnContext(ctx, "replay failed", "err", err)
+				end(err)
+			}
+			return
+		}
+		for d := range queue {
+			if !send(d) {
+				return
+			}
+		}
+		end(<-ended)
+	}()
+	return out, nil
+}
+
+// replay sends the events in (after, until] that the filter allows.
+func replay(ctx context.Context, h *Hub, f Filter, after, until int64, send func(*Delivery) bool) error {
+	for after < until {
+		q := h.db.Where("seq > ? AND seq <= ?", after, until)
+		switch {
+		case f.ClaimID != nil:
+			q = q.Where("claim_id = ?", *f.ClaimID)
+		case !f.Identity.IsReviewer():
+			q = q.Where("organization_id = ?", f.Identity.OrganizationID)
+		}
+		if f.Kind == StatusChanges {
+			q = q.Where("type = ?", models.EventStatusChanged)
+		} else {
+			q = q.Where("type = ?", models.EventCommentAdded)
+		}
+		ds, err := Load(ctx, h.db, q, h.cfg.Batch)
+		if err != nil {
+			return err
+		}
+		if len(ds) == 0 {
+			return nil
+		}
+		for _, d := range ds {
+			if k, ok := d.kind(); ok && f.allows(d, k) && !send(d) {
+				return ctx.Err()
+			}
+			after = d.Event.Seq
+		}
+	}
+	return nil
+}
+
+// add registers s until ctx ends and returns the cursor it starts after.
+func (h *Hub) add(ctx context.Context, s *subscriber) int64 {
+	h.mu.Lock()
+	if s.filter.ClaimID != nil {
+		set := h.byClaim[*s.filter.ClaimID]
+		if set == nil {
+			set = map[*subscriber]struct{}{}
+			h.byClaim[*s.filter.ClaimID] = set
+		}
+		set[s] = struct{}{}
+	} else {
+		h.all[s] = struct{}{}
+	}
+	from := h.cursor.Load()
+	h.mu.Unlock()
+	h.subscribers.Add(1)
+	context.AfterFunc(ctx, func() { h.remove(s, nil) })
+	return from
+}
+
+// remove unregisters s (once) and closes its stream.
+func (h *Hub) remove(s *subscriber, reason error) {
+	h.mu.Lock()
+	_, inAll := h.all[s]
+	var inClaim bool
+	if s.filter.ClaimID != nil {
+		set := h.byClaim[*s.filter.ClaimID]
+		_, inClaim = set[s]
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.byClaim, *s.filter.ClaimID)
+		}
+	}
+	delete(h.all, s)
+	h.mu.Unlock()
+	if inAll || inClaim {
+		h.subscribers.Add(-1)
+		s.closed(reason)
+	}
+}
