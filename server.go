@@ -40,6 +40,7 @@ import (
 	"cpor/events"
 	"cpor/graph"
 	"cpor/httpapi"
+	"cpor/live"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/workflow"
@@ -207,20 +208,35 @@ type app struct {
 	services graph.Services
 }
 
-func wire(db *gorm.DB, cfg config) (*app, error) {
+func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	calendar, err := sla.ParseHolidays(cfg.holidays)
 	if err != nil {
 		return nil, fmt.Errorf("CPOR_HOLIDAYS: %w", err)
 	}
-	log := events.NewLog(nil)
+	hub := live.NewHub(db, live.DefaultConfig, log)
+	eventLog := events.NewLog(hub)
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
-	claimsSvc := claims.NewService(db, log, calendar, limits)
+	claimsSvc := claims.NewService(db, eventLog, calendar, limits)
 	return &app{db: db, services: graph.Services{
 		Catalog:  catalog.NewService(db),
 		Claims:   claimsSvc,
-		Workflow: workflow.NewService(db, claimsSvc, log, calendar),
+		Workflow: workflow.NewService(db, claimsSvc, eventLog, calendar),
+		Live:     hub,
 	}}, nil
+}
+
+// startLive runs the event hub and, on PostgreSQL, the listener that hears
+// of commits on every instance. Both stop with ctx.
+func (a *app) startLive(ctx context.Context, cfg config, log *slog.Logger) {
+	go func() {
+		if err := a.services.Live.Run(ctx); err != nil {
+			log.ErrorContext(ctx, "live events stopped", "err", err)
+		}
+	}()
+	if cfg.storage.DatabaseURL != "" {
+		go live.Listen(ctx, cfg.storage.DatabaseURL, a.services.Live, log)
+	}
 }
 
 func (a *app) demoServices() demo.Services {
@@ -233,7 +249,7 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) e
 		return err
 	}
 	defer storage.Close(db)
-	a, err := wire(db, cfg)
+	a, err := wire(db, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -263,10 +279,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	defer storage.Close(db)
-	a, err := wire(db, cfg)
+	a, err := wire(db, cfg, log)
 	if err != nil {
 		return err
 	}
+	a.startLive(ctx, cfg, log)
 	if cfg.seedOnStart {
 		if err := demo.Seed(ctx, db, a.demoServices()); err != nil {
 			return err

@@ -126,3 +126,22 @@ func SystemEvent(c *models.Claim, typ models.EventType) *models.ClaimEvent {
 		ActorKind:      models.ActorSystem,
 	}
 }
+
+// AuthorizeFollow checks that the caller may follow live events of the
+// claim (or, with no claim, of the claims it may see) and returns the
+// identity each event is checked against when delivered.
+func (s *Service) AuthorizeFollow(ctx context.Context, claimID *uuid.UUID) (*auth.Identity, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireClaimReader(id); err != nil {
+		return nil, err
+	}
+	if claimID != nil {
+		if _, err := Load(s.db.WithContext(ctx), id, *claimID, false); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
+}

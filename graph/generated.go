@@ -9,6 +9,7 @@ import (
 	"cpor/auth"
 	"cpor/catalog"
 	"cpor/graph/model"
+	"cpor/live"
 	"cpor/models"
 	"cpor/relay"
 	"errors"
@@ -38,7 +39,9 @@ type ResolverRoot interface {
 	Association() AssociationResolver
 	Claim() ClaimResolver
 	ClaimEvent() ClaimEventResolver
+	ClaimStatusChange() ClaimStatusChangeResolver
 	Comment() CommentResolver
+	CommentAdded() CommentAddedResolver
 	CustomerSubscription() CustomerSubscriptionResolver
 	CustomerTenant() CustomerTenantResolver
 	Mpn() MpnResolver
@@ -47,6 +50,7 @@ type ResolverRoot interface {
 	Product() ProductResolver
 	ProofOfExecution() ProofOfExecutionResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 	UserError() UserErrorResolver
 	Viewer() ViewerResolver
 }
@@ -212,12 +216,29 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	ClaimStatusChange struct {
+		Actor          func(childComplexity int) int
+		At             func(childComplexity int) int
+		Claim          func(childComplexity int) int
+		Cursor         func(childComplexity int) int
+		Event          func(childComplexity int) int
+		PreviousStatus func(childComplexity int) int
+		Reason         func(childComplexity int) int
+		Status         func(childComplexity int) int
+	}
+
 	Comment struct {
 		Author    func(childComplexity int) int
 		Body      func(childComplexity int) int
 		CreatedAt func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Kind      func(childComplexity int) int
+	}
+
+	CommentAdded struct {
+		Claim   func(childComplexity int) int
+		Comment func(childComplexity int) int
+		Cursor  func(childComplexity int) int
 	}
 
 	CommentConnection struct {
@@ -414,6 +435,11 @@ type ComplexityRoot struct {
 		UserErrors       func(childComplexity int) int
 	}
 
+	Subscription struct {
+		ClaimStatusChanged func(childComplexity int, claimID *string, after *string) int
+		CommentAdded       func(childComplexity int, claimID string, after *string) int
+	}
+
 	TenantDomain struct {
 		Domain    func(childComplexity int) int
 		IsInitial func(childComplexity int) int
@@ -518,10 +544,25 @@ type ClaimEventResolver interface {
 	Comment(ctx context.Context, obj *models.ClaimEvent) (*models.Comment, error)
 	ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error)
 }
+type ClaimStatusChangeResolver interface {
+	Cursor(ctx context.Context, obj *live.Delivery) (string, error)
+	Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error)
+	Status(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error)
+	PreviousStatus(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error)
+	Event(ctx context.Context, obj *live.Delivery) (string, error)
+	Actor(ctx context.Context, obj *live.Delivery) (*model.Actor, error)
+	At(ctx context.Context, obj *live.Delivery) (*time.Time, error)
+	Reason(ctx context.Context, obj *live.Delivery) (*string, error)
+}
 type CommentResolver interface {
 	ID(ctx context.Context, obj *models.Comment) (string, error)
 
 	Author(ctx context.Context, obj *models.Comment) (*model.Actor, error)
+}
+type CommentAddedResolver interface {
+	Cursor(ctx context.Context, obj *live.Delivery) (string, error)
+	Comment(ctx context.Context, obj *live.Delivery) (*models.Comment, error)
+	Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error)
 }
 type CustomerSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
@@ -587,6 +628,10 @@ type QueryResolver interface {
 	Claim(ctx context.Context, id string) (*models.Claim, error)
 	Claims(ctx context.Context, filter *model.ClaimFilter, orderBy *model.ClaimOrder, first *int, after *string, last *int, before *string) (*relay.Connection[models.Claim], error)
 	Mpns(ctx context.Context) ([]*models.Mpn, error)
+}
+type SubscriptionResolver interface {
+	ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *live.Delivery, error)
+	CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *live.Delivery, error)
 }
 type UserErrorResolver interface {
 	Field(ctx context.Context, obj *apperr.Error) ([]string, error)
@@ -1285,6 +1330,55 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ClaimEventEdge.Node(childComplexity), true
 
+	case "ClaimStatusChange.actor":
+		if e.ComplexityRoot.ClaimStatusChange.Actor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Actor(childComplexity), true
+	case "ClaimStatusChange.at":
+		if e.ComplexityRoot.ClaimStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.At(childComplexity), true
+	case "ClaimStatusChange.claim":
+		if e.ComplexityRoot.ClaimStatusChange.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Claim(childComplexity), true
+	case "ClaimStatusChange.cursor":
+		if e.ComplexityRoot.ClaimStatusChange.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Cursor(childComplexity), true
+	case "ClaimStatusChange.event":
+		if e.ComplexityRoot.ClaimStatusChange.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Event(childComplexity), true
+	case "ClaimStatusChange.previousStatus":
+		if e.ComplexityRoot.ClaimStatusChange.PreviousStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.PreviousStatus(childComplexity), true
+	case "ClaimStatusChange.reason":
+		if e.ComplexityRoot.ClaimStatusChange.Reason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Reason(childComplexity), true
+	case "ClaimStatusChange.status":
+		if e.ComplexityRoot.ClaimStatusChange.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.Status(childComplexity), true
+
 	case "Comment.author":
 		if e.ComplexityRoot.Comment.Author == nil {
 			break
@@ -1315,6 +1409,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Comment.Kind(childComplexity), true
+
+	case "CommentAdded.claim":
+		if e.ComplexityRoot.CommentAdded.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentAdded.Claim(childComplexity), true
+	case "CommentAdded.comment":
+		if e.ComplexityRoot.CommentAdded.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentAdded.Comment(childComplexity), true
+	case "CommentAdded.cursor":
+		if e.ComplexityRoot.CommentAdded.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CommentAdded.Cursor(childComplexity), true
 
 	case "CommentConnection.edges":
 		if e.ComplexityRoot.CommentConnection.Edges == nil {
@@ -2186,6 +2299,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitClaimPayload.UserErrors(childComplexity), true
 
+	case "Subscription.claimStatusChanged":
+		if e.ComplexityRoot.Subscription.ClaimStatusChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_claimStatusChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ClaimStatusChanged(childComplexity, args["claimId"].(*string), args["after"].(*string)), true
+	case "Subscription.commentAdded":
+		if e.ComplexityRoot.Subscription.CommentAdded == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_commentAdded_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.CommentAdded(childComplexity, args["claimId"].(string), args["after"].(*string)), true
+
 	case "TenantDomain.name":
 		if e.ComplexityRoot.TenantDomain.Domain == nil {
 			break
@@ -2404,6 +2540,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -3149,6 +3302,42 @@ type ClaimEventEdge {
   node: ClaimEvent!
 }
 `, BuiltIn: false},
+	{Name: "../schema/live.graphqls", Input: `"A claim's status changed. Delivered only after the change committed."
+type ClaimStatusChange {
+  "Pass as ` + "`" + `after` + "`" + ` when subscribing again to receive exactly what followed this event."
+  cursor: String!
+  "The claim, as it is when the event is delivered."
+  claim: Claim!
+  status: ClaimStatus!
+  previousStatus: ClaimStatus!
+  "The workflow event: submit, startReview, escalate, approve, reject."
+  event: String!
+  actor: Actor!
+  at: Time!
+  reason: String
+}
+
+"A comment was posted to a claim's thread (by a partner, a reviewer or the system)."
+type CommentAdded {
+  "Pass as ` + "`" + `after` + "`" + ` when subscribing again to receive exactly what followed this event."
+  cursor: String!
+  comment: Comment!
+  claim: Claim!
+}
+
+"""
+Live events over websockets at /graphql (graphql-transport-ws, or the legacy
+graphql-ws subprotocol), authenticated at connection_init with
+{"Authorization": "Bearer <token>"} or by the upgrade request's header. Each
+event is checked against the subscriber's access when it is delivered.
+"""
+type Subscription {
+  "Status changes of one claim, or of every claim you may see."
+  claimStatusChanged(claimId: ID, after: String): ClaimStatusChange!
+  "Comments posted to one claim's thread."
+  commentAdded(claimId: ID!, after: String): CommentAdded!
+}
+`, BuiltIn: false},
 	{Name: "../schema/partners.graphqls", Input: `"A Microsoft partner organisation."
 type PartnerOrganization implements Node {
   id: ID!
@@ -3606,6 +3795,28 @@ func (ec *executionContext) childFields_ClaimEventEdge(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type ClaimEventEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ClaimStatusChange_cursor(ctx, field)
+	case "claim":
+		return ec.fieldContext_ClaimStatusChange_claim(ctx, field)
+	case "status":
+		return ec.fieldContext_ClaimStatusChange_status(ctx, field)
+	case "previousStatus":
+		return ec.fieldContext_ClaimStatusChange_previousStatus(ctx, field)
+	case "event":
+		return ec.fieldContext_ClaimStatusChange_event(ctx, field)
+	case "actor":
+		return ec.fieldContext_ClaimStatusChange_actor(ctx, field)
+	case "at":
+		return ec.fieldContext_ClaimStatusChange_at(ctx, field)
+	case "reason":
+		return ec.fieldContext_ClaimStatusChange_reason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ClaimStatusChange", field.Name)
+}
+
 func (ec *executionContext) childFields_Comment(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3620,6 +3831,18 @@ func (ec *executionContext) childFields_Comment(ctx context.Context, field graph
 		return ec.fieldContext_Comment_createdAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Comment", field.Name)
+}
+
+func (ec *executionContext) childFields_CommentAdded(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_CommentAdded_cursor(ctx, field)
+	case "comment":
+		return ec.fieldContext_CommentAdded_comment(ctx, field)
+	case "claim":
+		return ec.fieldContext_CommentAdded_claim(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CommentAdded", field.Name)
 }
 
 func (ec *executionContext) childFields_CommentConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4739,6 +4962,50 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["solutionArea"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_claimStatusChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "claimId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["claimId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_commentAdded_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "claimId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["claimId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -7695,6 +7962,208 @@ func (ec *executionContext) fieldContext_ClaimEventEdge_node(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _ClaimStatusChange_cursor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+}
+
+func (ec *executionContext) _ClaimStatusChange_claim(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Claim(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimStatusChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ClaimStatus) graphql.Marshaler {
+			return ec.marshalNClaimStatus2cporᚋmodelsᚐClaimStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "ClaimStatus")
+}
+
+func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_previousStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().PreviousStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ClaimStatus) graphql.Marshaler {
+			return ec.marshalNClaimStatus2cporᚋmodelsᚐClaimStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_previousStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "ClaimStatus")
+}
+
+func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+}
+
+func (ec *executionContext) _ClaimStatusChange_actor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_actor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Actor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Actor) graphql.Marshaler {
+			return ec.marshalNActor2ᚖcporᚋgraphᚋmodelᚐActor(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_actor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ClaimStatusChange",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Actor(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().At(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "Time")
+}
+
+func (ec *executionContext) _ClaimStatusChange_reason(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_reason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().Reason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+}
+
 func (ec *executionContext) _Comment_id(ctx context.Context, field graphql.CollectedField, obj *models.Comment) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7817,6 +8286,93 @@ func (ec *executionContext) _Comment_createdAt(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_Comment_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Comment", field, false, false, "Time")
+}
+
+func (ec *executionContext) _CommentAdded_cursor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentAdded_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommentAdded().Cursor(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommentAdded_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CommentAdded", field, true, true, "String")
+}
+
+func (ec *executionContext) _CommentAdded_comment(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentAdded_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommentAdded().Comment(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Comment) graphql.Marshaler {
+			return ec.marshalNComment2ᚖcporᚋmodelsᚐComment(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommentAdded_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommentAdded",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Comment(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CommentAdded_claim(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CommentAdded_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CommentAdded().Claim(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalNClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CommentAdded_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CommentAdded",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _CommentConnection_edges(ctx context.Context, field graphql.CollectedField, obj *relay.Connection[models.Comment]) (ret graphql.Marshaler) {
@@ -11491,6 +12047,94 @@ func (ec *executionContext) _SubmitClaimPayload_clientMutationId(ctx context.Con
 }
 func (ec *executionContext) fieldContext_SubmitClaimPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SubmitClaimPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _Subscription_claimStatusChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_claimStatusChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().ClaimStatusChanged(ctx, fc.Args["claimId"].(*string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+			return ec.marshalNClaimStatusChange2ᚖcporᚋliveᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_claimStatusChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ClaimStatusChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_claimStatusChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_commentAdded(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_commentAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().CommentAdded(ctx, fc.Args["claimId"].(string), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+			return ec.marshalNCommentAdded2ᚖcporᚋliveᚐDelivery(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_commentAdded(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CommentAdded(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_commentAdded_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TenantDomain_name(ctx context.Context, field graphql.CollectedField, obj *models.TenantDomain) (ret graphql.Marshaler) {
@@ -15719,6 +16363,82 @@ func (ec *executionContext) _ClaimEventEdge(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var claimStatusChangeImplementors = []string{"ClaimStatusChange"}
+
+func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.SelectionSet, obj *live.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, claimStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ClaimStatusChange")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_cursor(ctx, field, obj)
+				})
+		case "claim":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_claim(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_status(ctx, field, obj)
+				})
+		case "previousStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_previousStatus(ctx, field, obj)
+				})
+		case "event":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_event(ctx, field, obj)
+				})
+		case "actor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_actor(ctx, field, obj)
+				})
+		case "at":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_at(ctx, field, obj)
+				})
+		case "reason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_reason(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var commentImplementors = []string{"Comment", "Node"}
 
 func (ec *executionContext) _Comment(ctx context.Context, sel ast.SelectionSet, obj *models.Comment) graphql.Marshaler {
@@ -15757,6 +16477,52 @@ func (ec *executionContext) _Comment(ctx context.Context, sel ast.SelectionSet, 
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var commentAddedImplementors = []string{"CommentAdded"}
+
+func (ec *executionContext) _CommentAdded(ctx context.Context, sel ast.SelectionSet, obj *live.Delivery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, commentAddedImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CommentAdded")
+		case "cursor":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommentAdded_cursor(ctx, field, obj)
+				})
+		case "comment":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommentAdded_comment(ctx, field, obj)
+				})
+		case "claim":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CommentAdded_claim(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -17161,6 +17927,28 @@ func (ec *executionContext) _SubmitClaimPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "claimStatusChanged":
+		return ec._Subscription_claimStatusChanged(ctx, fields[0])
+	case "commentAdded":
+		return ec._Subscription_commentAdded(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
+}
+
 var tenantDomainImplementors = []string{"TenantDomain"}
 
 func (ec *executionContext) _TenantDomain(ctx context.Context, sel ast.SelectionSet, obj *models.TenantDomain) graphql.Marshaler {
@@ -18274,6 +19062,14 @@ func (ec *executionContext) marshalNClaimStatus2cporᚋmodelsᚐClaimStatus(ctx 
 	return res
 }
 
+func (ec *executionContext) marshalNClaimStatusChange2ᚖcporᚋliveᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ClaimStatusChange!")
+		return graphql.Null
+	}
+	return ec._ClaimStatusChange(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNComment2ᚕᚖcporᚋmodelsᚐCommentᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Comment) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -18296,6 +19092,14 @@ func (ec *executionContext) marshalNComment2ᚖcporᚋmodelsᚐComment(ctx conte
 		return graphql.Null
 	}
 	return ec._Comment(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNCommentAdded2ᚖcporᚋliveᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CommentAdded!")
+		return graphql.Null
+	}
+	return ec._CommentAdded(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNCommentConnection2ᚖcporᚋrelayᚐConnection(ctx context.Context, sel ast.SelectionSet, v *relay.Connection[models.Comment]) graphql.Marshaler {
@@ -18891,6 +19695,24 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Time!")
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}

@@ -6,6 +6,7 @@ package graph
 import (
 	"cpor/catalog"
 	"cpor/claims"
+	"cpor/live"
 	"cpor/workflow"
 )
 
@@ -14,6 +15,7 @@ type Services struct {
 	Catalog  *catalog.Service
 	Claims   *claims.Service
 	Workflow *workflow.Service
+	Live     *live.Hub
 }
 
 // Resolver is the root resolver.

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -37,6 +38,13 @@ type Config struct {
 	AllowedOrigins []string
 	// Playground serves the GraphiQL page at /.
 	Playground bool
+	// MaxSubscriptions caps the subscriptions of one websocket connection.
+	MaxSubscriptions int
+	// KeepAlive is the interval of websocket pings (graphql-transport-ws)
+	// and keep-alive messages (graphql-ws).
+	KeepAlive time.Duration
+	// InitTimeout closes a websocket that sends no connection_init (4408).
+	InitTimeout time.Duration
 }
 
 // Deps are what the handler serves.
@@ -63,7 +71,6 @@ func New(cfg Config, d Deps) http.Handler {
 	}
 
 	var h http.Handler = mux
-	h = loaders.Middleware(d.DB, h)
 	h = d.Verifier.Middleware(h)
 	h = limitBody(cfg.MaxBodyBytes, h)
 	h = cors.New(cors.Options{
@@ -83,6 +90,20 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
+	srv.AddTransport(transport.Websocket{
+		Implementation: wsGuard{
+			origins:          cfg.AllowedOrigins,
+			maxSubscriptions: cfg.MaxSubscriptions,
+			writeTimeout:     10 * time.Second,
+		},
+		InitFunc:              websocketInit(d.Verifier),
+		InitTimeout:           cfg.InitTimeout,
+		KeepAlivePingInterval: cfg.KeepAlive,
+		PingPongInterval:      cfg.KeepAlive,
+		ErrorFunc: func(ctx context.Context, err error) {
+			d.Log.DebugContext(ctx, "websocket error", "err", err)
+		},
+	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -97,6 +118,11 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 	srv.SetErrorPresenter(presentErrors(d.Log))
 	srv.SetRecoverFunc(recoverPanic(d.Log))
 	srv.AroundFields(markInternal)
+	// Every operation (a request, or one subscription on a websocket) gets
+	// its own batch loaders.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(loaders.WithScope(ctx, loaders.New(d.DB)))
+	})
 	srv.AroundResponses(m.aroundResponses)
 	return srv
 }
@@ -121,9 +147,12 @@ func readiness(db *gorm.DB) http.HandlerFunc {
 // DefaultConfig are the limits used unless configured otherwise.
 func DefaultConfig() Config {
 	return Config{
-		MaxUploadBytes:  claims.DefaultDocumentLimits.MaxBytes,
-		MaxBodyBytes:    1 << 20,
-		ComplexityLimit: 20000,
-		Playground:      true,
+		MaxUploadBytes:   claims.DefaultDocumentLimits.MaxBytes,
+		MaxBodyBytes:     1 << 20,
+		ComplexityLimit:  20000,
+		Playground:       true,
+		MaxSubscriptions: 50,
+		KeepAlive:        25 * time.Second,
+		InitTimeout:      10 * time.Second,
 	}
 }

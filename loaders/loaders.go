@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/google/uuid"
@@ -100,24 +99,11 @@ func LoadPtr[T any](ctx context.Context, l *dataloadgen.Loader[uuid.UUID, *T], i
 
 type ctxKey struct{}
 
-// For returns the request's loaders.
+// For returns the operation's current loaders.
 func For(ctx context.Context) *Loaders {
-	l, _ := ctx.Value(ctxKey{}).(*Loaders)
-	if l == nil {
-		panic("loaders: request context carries no loaders; wrap the handler with Middleware")
+	s, _ := ctx.Value(ctxKey{}).(*scope)
+	if s == nil {
+		panic("loaders: the context carries no loaders; install them with WithScope")
 	}
-	return l
-}
-
-// With returns ctx carrying l.
-func With(ctx context.Context, l *Loaders) context.Context {
-	return context.WithValue(ctx, ctxKey{}, l)
-}
-
-// Middleware gives every request its own loaders, so nothing cached
-// outlives the request or crosses between callers.
-func Middleware(db *gorm.DB, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(With(r.Context(), New(db))))
-	})
+	return s.current.Load()
 }

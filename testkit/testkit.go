@@ -5,6 +5,7 @@ package testkit
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"cpor/events"
 	"cpor/graph"
 	"cpor/httpapi"
+	"cpor/live"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/storage/storagetest"
@@ -33,14 +35,15 @@ type World struct {
 	Claims   *claims.Service
 	Workflow *workflow.Service
 	Calendar *sla.Calendar
+	Live     *live.Hub
 }
 
 // Options adjust a World.
 type Options struct {
 	// Empty skips the demo data.
 	Empty bool
-	// Publisher hears of committed events.
-	Publisher events.Publisher
+	// Live tunes the event hub (live.DefaultConfig when zero).
+	Live live.Config
 }
 
 // New returns a world on the dialect with the demo data loaded.
@@ -51,8 +54,11 @@ func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
 		o = opts[0]
 	}
 	db, cfg := storagetest.OpenURL(t, d)
-	w := Wire(db, o.Publisher)
+	w := Wire(db, o.Live, storagetest.Logger(t))
 	w.Dialect, w.Storage = d, cfg
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w.StartLive(ctx)
 	if !o.Empty {
 		if err := demo.Seed(context.Background(), db, w.DemoServices()); err != nil {
 			t.Fatalf("seed: %v", err)
@@ -62,16 +68,31 @@ func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
 }
 
 // Wire builds the services over db as server.go does.
-func Wire(db *gorm.DB, publisher events.Publisher) *World {
+func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
+	if liveCfg == (live.Config{}) {
+		liveCfg = live.DefaultConfig
+	}
 	cal := sla.NewCalendar()
-	log := events.NewLog(publisher)
-	cs := claims.NewService(db, log, cal, claims.DefaultDocumentLimits)
+	hub := live.NewHub(db, liveCfg, log)
+	eventLog := events.NewLog(hub)
+	cs := claims.NewService(db, eventLog, cal, claims.DefaultDocumentLimits)
 	return &World{
 		DB: db, Calendar: cal,
 		Catalog:  catalog.NewService(db),
 		Claims:   cs,
-		Workflow: workflow.NewService(db, cs, log, cal),
+		Workflow: workflow.NewService(db, cs, eventLog, cal),
+		Live:     hub,
 	}
+}
+
+// StartLive runs the world's event hub, and on PostgreSQL its listener,
+// until ctx ends.
+func (w *World) StartLive(ctx context.Context) {
+	go func() { _ = w.Live.Run(ctx) }()
+	if w.Storage.DatabaseURL != "" {
+		go live.Listen(ctx, w.Storage.DatabaseURL, w.Live, slog.New(slog.DiscardHandler))
+	}
+	<-w.Live.Ready()
 }
 
 // DemoServices are the services as the demo seed takes them.
@@ -81,7 +102,7 @@ func (w *World) DemoServices() demo.Services {
 
 // Services are the services as the GraphQL layer takes them.
 func (w *World) Services() graph.Services {
-	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow}
+	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
 }
 
 // As returns a context signed in as the demo user with the handle.

@@ -239,6 +239,13 @@ type SubmitClaimPayload struct {
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
+// Live events over websockets at /graphql (graphql-transport-ws, or the legacy
+// graphql-ws subprotocol), authenticated at connection_init with
+// {"Authorization": "Bearer <token>"} or by the upgrade request's header. Each
+// event is checked against the subscriber's access when it is delivered.
+type Subscription struct {
+}
+
 // Changes to a draft; fields left out keep their value, an empty subscriptionId clears it.
 type UpdateClaimInput struct {
 	ClaimID          string               `json:"claimId"`

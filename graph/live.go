@@ -1,0 +1,83 @@
+package graph
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"cpor/apperr"
+	"cpor/live"
+	"cpor/loaders"
+	"cpor/models"
+	"cpor/relay"
+)
+
+// follow starts a live subscription for the caller after the domain has
+// checked that it may follow the claim (or claims at all).
+func (r *Resolver) follow(ctx context.Context, kind live.Kind, claimID, after *string) (<-chan *live.Delivery, error) {
+	var id *uuid.UUID
+	if claimID != nil {
+		u, err := relay.ParseUUID(*claimID, relay.TypeClaim, "claimId")
+		if err != nil {
+			return nil, err
+		}
+		id = &u
+	}
+	from, err := eventSeq(after)
+	if err != nil {
+		return nil, err
+	}
+	who, err := r.svc.Claims.AuthorizeFollow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return live.Subscribe(ctx, r.svc.Live, live.Filter{Identity: who, Kind: kind, ClaimID: id},
+		live.Options{After: from, ExpiresAt: who.ExpiresAt, OnEnd: func(reason error) { endSubscription(ctx, reason) }},
+		func(d *live.Delivery) *live.Delivery { return d })
+}
+
+// endSubscription tells the client why the server ended its subscription.
+func endSubscription(ctx context.Context, reason error) {
+	code := "SLOW_CONSUMER"
+	switch {
+	case errors.Is(reason, live.ErrExpired):
+		code = string(apperr.Unauthenticated)
+	case !errors.Is(reason, live.ErrSlowConsumer):
+		code = string(apperr.Internal)
+	}
+	transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: reason.Error(), Extensions: map[string]any{"code": code}})
+}
+
+func eventSeq(after *string) (*int64, error) {
+	if after == nil {
+		return nil, nil
+	}
+	c, err := relay.DecodeCursor(*after, "after")
+	if err != nil {
+		return nil, err
+	}
+	seq, err := strconv.ParseInt(c.Key, 10, 64)
+	if err != nil || seq < 0 || !c.Time.IsZero() {
+		return nil, apperr.Invalidf("after", "%q is not an event cursor; pass the cursor of an event you received.", *after)
+	}
+	return &seq, nil
+}
+
+func eventCursor(d *live.Delivery) string {
+	return relay.Cursor{Key: strconv.FormatInt(d.Event.Seq, 10)}.Encode()
+}
+
+// eventClaim returns the event's claim and switches this subscriber's
+// loaders to the event's shared ones, so its relations load once for every
+// subscriber.
+func eventClaim(ctx context.Context, d *live.Delivery) (*models.Claim, error) {
+	loaders.Use(ctx, d.Loaders)
+	if d.Claim == nil {
+		return nil, apperr.NotFoundf("claimId", "The claim is gone.")
+	}
+	return d.Claim, nil
+}

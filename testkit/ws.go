@@ -1,0 +1,141 @@
+package testkit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// WSMessage is one protocol message.
+type WSMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// WS is a websocket GraphQL client speaking graphql-transport-ws (or the
+// legacy graphql-ws subprotocol).
+type WS struct {
+	t    testing.TB
+	Conn *websocket.Conn
+}
+
+// DialWS opens a websocket to the server's /graphql with the subprotocol;
+// header may carry an Authorization header for the upgrade.
+func (s *Server) DialWS(t testing.TB, subprotocol string, header http.Header) *WS {
+	t.Helper()
+	ws, err := DialWSURL(s.URL, subprotocol, header)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.t = t
+	t.Cleanup(func() { _ = ws.Conn.CloseNow() })
+	return ws
+}
+
+// DialWSURL opens a websocket to base + /graphql.
+func DialWSURL(base, subprotocol string, header http.Header) (*WS, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(base, "http") + "/graphql"
+	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPHeader: header})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", url, err)
+	}
+	c.SetReadLimit(1 << 20)
+	return &WS{Conn: c}, nil
+}
+
+// Send writes one message.
+func (w *WS) Send(m WSMessage) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	b, _ := json.Marshal(m)
+	if err := w.Conn.Write(ctx, websocket.MessageText, b); err != nil {
+		w.t.Fatalf("ws write: %v", err)
+	}
+}
+
+// SendRaw writes raw text.
+func (w *WS) SendRaw(text string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.Conn.Write(ctx, websocket.MessageText, []byte(text)); err != nil {
+		w.t.Fatalf("ws write: %v", err)
+	}
+}
+
+// Read returns the next message that is not a ping, pong or keep-alive,
+// or an error (a close carries its status, see websocket.CloseStatus).
+func (w *WS) Read(timeout time.Duration) (WSMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		_, b, err := w.Conn.Read(ctx)
+		if err != nil {
+			return WSMessage{}, err
+		}
+		var m WSMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return WSMessage{}, fmt.Errorf("bad message %q: %w", b, err)
+		}
+		switch m.Type {
+		case "ping", "pong", "ka":
+			continue
+		}
+		return m, nil
+	}
+}
+
+// MustRead is Read that fails the test on error.
+func (w *WS) MustRead(timeout time.Duration) WSMessage {
+	w.t.Helper()
+	m, err := w.Read(timeout)
+	if err != nil {
+		w.t.Fatalf("ws read: %v", err)
+	}
+	return m
+}
+
+// Init sends connection_init with the token and waits for the ack.
+func (w *WS) Init(token string) {
+	w.t.Helper()
+	payload, _ := json.Marshal(map[string]string{"Authorization": "Bearer " + token})
+	w.Send(WSMessage{Type: "connection_init", Payload: payload})
+	if m := w.MustRead(10 * time.Second); m.Type != "connection_ack" {
+		w.t.Fatalf("expected connection_ack, got %+v", m)
+	}
+}
+
+// Subscribe starts an operation under id (subscribe, or start for the
+// legacy protocol).
+func (w *WS) Subscribe(id, query string, vars map[string]any) {
+	w.t.Helper()
+	typ := "subscribe"
+	if w.Conn.Subprotocol() == "graphql-ws" {
+		typ = "start"
+	}
+	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	w.Send(WSMessage{ID: id, Type: typ, Payload: payload})
+}
+
+// CloseStatus waits for the server to close the connection and returns the
+// close code (-1 when it did not close in time).
+func (w *WS) CloseStatus(timeout time.Duration) websocket.StatusCode {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		_, err := w.Read(time.Until(deadline))
+		if err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+	return -1
+}
