@@ -44,7 +44,11 @@ func presentErrors(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		var internal internalError
 		if errors.As(err, &internal) {
-			log.ErrorContext(ctx, "resolver failed", "path", gqlErr.Path.String(), "err", internal.err)
+			level := slog.LevelError
+			if errors.Is(err, context.Canceled) {
+				level = slog.LevelDebug // the client went away
+			}
+			log.Log(ctx, level, "resolver failed", "path", gqlErr.Path.String(), "err", internal.err)
 			gqlErr.Message = "Something went wrong on our side; try again. If it keeps happening, contact support."
 			gqlErr.Extensions = map[string]any{"code": apperr.Internal}
 			return gqlErr

@@ -57,6 +57,14 @@ func (g wsGuard) Accept(w http.ResponseWriter, r *http.Request, opts transport.W
 	return &guardedConn{conn: conn, guard: g, active: map[string]struct{}{}}, nil
 }
 
+// clientMessageTypes are the messages a client may send, by subprotocol
+// (no subprotocol is the legacy graphql-ws).
+var clientMessageTypes = map[string][]string{
+	"graphql-transport-ws": {"connection_init", "subscribe", "complete", "ping", "pong"},
+	"graphql-ws":           {"connection_init", "start", "stop", "connection_terminate"},
+	"":                     {"connection_init", "start", "stop", "connection_terminate"},
+}
+
 type guardedConn struct {
 	conn  *websocket.Conn
 	guard wsGuard
@@ -84,7 +92,11 @@ func (c *guardedConn) NextReader() (int, io.Reader, error) {
 			Type string `json:"type"`
 			ID   string `json:"id"`
 		}
-		if json.Unmarshal(data, &head) == nil {
+		if json.Unmarshal(data, &head) != nil || !slices.Contains(clientMessageTypes[c.conn.Subprotocol()], head.Type) {
+			_ = c.WriteClose(closeBadRequest, "Invalid message")
+			return int(typ), nil, transport.ErrWebsocketClosed
+		}
+		{
 			switch head.Type {
 			case "subscribe", "start":
 				code, reason, refuse := c.admit(head.ID)

@@ -42,7 +42,9 @@ type Delivery struct {
 
 func (d *Delivery) kind() (Kind, bool) {
 	switch {
-	case d.Event.Type == models.EventStatusChanged:
+	case d.Event.Type == models.EventStatusChanged && *d.Event.FromStatus != *d.Event.ToStatus:
+		// An information request fires an event that keeps the state; it
+		// shows as its comments, not as a status change.
 		return StatusChanges, true
 	case d.Event.Type == models.EventCommentAdded && d.Comment != nil:
 		return Comments, true

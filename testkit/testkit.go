@@ -95,6 +95,27 @@ func (w *World) StartLive(ctx context.Context) {
 	<-w.Live.Ready()
 }
 
+// Instance returns another instance of the service over the same
+// PostgreSQL database: its own connection pool, hub and listener, as a
+// second server behind a load balancer would have.
+func (w *World) Instance(t testing.TB, liveCfg live.Config) *World {
+	t.Helper()
+	if w.Storage.DatabaseURL == "" {
+		t.Fatal("a second instance needs PostgreSQL")
+	}
+	db, err := storage.Open(context.Background(), w.Storage, storagetest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = storage.Close(db) })
+	other := Wire(db, liveCfg, storagetest.Logger(t))
+	other.Dialect, other.Storage = w.Dialect, w.Storage
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	other.StartLive(ctx)
+	return other
+}
+
 // DemoServices are the services as the demo seed takes them.
 func (w *World) DemoServices() demo.Services {
 	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow}
@@ -105,13 +126,18 @@ func (w *World) Services() graph.Services {
 	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
 }
 
-// As returns a context signed in as the demo user with the handle.
-func As(handle string) context.Context {
+// Identity is the demo user with the handle.
+func Identity(handle string) auth.Identity {
 	u, ok := demo.FindUser(handle)
 	if !ok {
 		panic("testkit: no demo user " + handle)
 	}
-	id := u.Identity
+	return u.Identity
+}
+
+// As returns a context signed in as the demo user with the handle.
+func As(handle string) context.Context {
+	id := Identity(handle)
 	return auth.WithIdentity(context.Background(), &id)
 }
 
@@ -132,14 +158,27 @@ type Server struct {
 // NewServer starts the HTTP API over the world; it stops when the test ends.
 func NewServer(t testing.TB, w *World) *Server {
 	t.Helper()
+	return NewServerWith(t, w, nil)
+}
+
+// NewServerWith is NewServer with the HTTP configuration adjusted by tune.
+func NewServerWith(t testing.TB, w *World, tune func(*httpapi.Config)) *Server {
+	t.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := httpapi.DefaultConfig()
+	if tune != nil {
+		tune(&cfg)
+	}
 	h := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t)})
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Start()
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
 	return &Server{Server: srv, World: w}
 }
 

@@ -22,8 +22,9 @@ type WSMessage struct {
 // WS is a websocket GraphQL client speaking graphql-transport-ws (or the
 // legacy graphql-ws subprotocol).
 type WS struct {
-	t    testing.TB
-	Conn *websocket.Conn
+	t       testing.TB
+	Conn    *websocket.Conn
+	pending map[string][]WSMessage
 }
 
 // DialWS opens a websocket to the server's /graphql with the subprotocol;
@@ -49,7 +50,7 @@ func DialWSURL(base, subprotocol string, header http.Header) (*WS, error) {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}
 	c.SetReadLimit(1 << 20)
-	return &WS{Conn: c}, nil
+	return &WS{Conn: c, pending: map[string][]WSMessage{}}, nil
 }
 
 // Send writes one message.
@@ -125,6 +126,37 @@ func (w *WS) Subscribe(id, query string, vars map[string]any) {
 	}
 	payload, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	w.Send(WSMessage{ID: id, Type: typ, Payload: payload})
+}
+
+// NextFor returns the next message of the operation id, keeping messages of
+// other operations for their own NextFor: several subscriptions share one
+// connection and their messages interleave.
+func (w *WS) NextFor(id string, timeout time.Duration) WSMessage {
+	w.t.Helper()
+	if q := w.pending[id]; len(q) > 0 {
+		w.pending[id] = q[1:]
+		return q[0]
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		m, err := w.Read(time.Until(deadline))
+		if err != nil {
+			w.t.Fatalf("ws read waiting for %s: %v", id, err)
+		}
+		if m.ID == id {
+			return m
+		}
+		w.pending[m.ID] = append(w.pending[m.ID], m)
+	}
+}
+
+// Pending reports messages read but not yet taken by NextFor.
+func (w *WS) Pending() int {
+	n := 0
+	for _, q := range w.pending {
+		n += len(q)
+	}
+	return n
 }
 
 // CloseStatus waits for the server to close the connection and returns the

@@ -1,0 +1,519 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/google/uuid"
+
+	"cpor/httpapi"
+	"cpor/live"
+	"cpor/models"
+	"cpor/relay"
+	"cpor/storage"
+	"cpor/storage/storagetest"
+	"cpor/testkit"
+	"cpor/workflow"
+)
+
+const statusSubscription = `subscription ($id: ID, $after: String) {
+  claimStatusChanged(claimId: $id, after: $after) {
+    cursor status previousStatus event reason at actor { name kind }
+    claim { id status version organization { name } product { name } }
+  }
+}`
+
+const commentSubscription = `subscription ($id: ID!, $after: String) {
+  commentAdded(claimId: $id, after: $after) { cursor comment { kind body author { name } } claim { id } }
+}`
+
+type statusEvent struct {
+	Cursor         string
+	Status         string
+	PreviousStatus string
+	Event          string
+	Claim          struct {
+		ID           string
+		Status       string
+		Organization struct{ Name string }
+	}
+}
+
+type commentEvent struct {
+	Cursor  string
+	Comment struct{ Kind, Body string }
+}
+
+// next reads the next data message for the subscription id and decodes the
+// field's payload into v.
+func next(t *testing.T, ws *testkit.WS, id, field string, v any) {
+	t.Helper()
+	m := ws.NextFor(id, 10*time.Second)
+	if m.Type != "next" && m.Type != "data" {
+		t.Fatalf("expected an event for %s, got %s %s %s", id, m.Type, m.ID, m.Payload)
+	}
+	var body struct {
+		Data   map[string]json.RawMessage
+		Errors []testkit.GQLError
+	}
+	if err := json.Unmarshal(m.Payload, &body); err != nil || len(body.Errors) > 0 {
+		t.Fatalf("bad event %s: %v", m.Payload, err)
+	}
+	if err := json.Unmarshal(body.Data[field], v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// quiet checks that nothing more arrives for a while: exactly once.
+func quiet(t *testing.T, ws *testkit.WS) {
+	t.Helper()
+	if ws.Pending() > 0 {
+		t.Fatalf("%d unexpected extra messages", ws.Pending())
+	}
+	if m, err := ws.Read(300 * time.Millisecond); err == nil {
+		t.Fatalf("unexpected extra message: %s %s %s", m.Type, m.ID, m.Payload)
+	}
+}
+
+// waitSubscribers waits until the hub holds n subscribers, so events
+// produced next are certain to be live for them.
+func waitSubscribers(t *testing.T, hub *live.Hub, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for hub.Stats().Subscribers < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub has %d subscribers, want %d", hub.Stats().Subscribers, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func claimWithStatus(t *testing.T, w *testkit.World, org uuid.UUID, status models.ClaimStatus) uuid.UUID {
+	t.Helper()
+	var c models.Claim
+	if err := w.DB.Where("organization_id = ? AND status = ?", org, status).Order("created_at").Take(&c).Error; err != nil {
+		t.Fatalf("no %s claim: %v", status, err)
+	}
+	return c.ID
+}
+
+func gid(id uuid.UUID) string { return relay.UUIDGlobalID(relay.TypeClaim, id) }
+
+var (
+	contoso  = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000a01")
+	fabrikam = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000b01")
+)
+
+func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			srv := testkit.NewServer(t, w)
+			claim := claimWithStatus(t, w, contoso, models.Submitted)
+			other := claimWithStatus(t, w, fabrikam, models.Arbitration)
+
+			rita := srv.DialWS(t, "graphql-transport-ws", nil)
+			rita.Init(testkit.Token(t, "rita"))
+			rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
+			rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
+			ada := srv.DialWS(t, "graphql-transport-ws", nil)
+			ada.Init(testkit.Token(t, "ada"))
+			ada.Subscribe("all", statusSubscription, nil)
+			fiona := srv.DialWS(t, "graphql-transport-ws", nil)
+			fiona.Init(testkit.Token(t, "fiona"))
+			fiona.Subscribe("all", statusSubscription, nil)
+			waitSubscribers(t, w.Live, 4)
+
+			reviewer, partner := testkit.As("rita"), testkit.As("ada")
+			must := func(_ *models.Claim, err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			must(w.Workflow.StartReview(reviewer, workflow.Request{ClaimID: claim}))
+			must(w.Workflow.RequestInformation(reviewer, workflow.Request{ClaimID: claim, Reason: "Send the agenda."}))
+			if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
+				t.Fatal(err)
+			}
+			must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
+			// An event of the other organisation: only reviewers and Fabrikam may see it.
+			must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
+
+			var got []string
+			for range 2 {
+				var ev statusEvent
+				next(t, rita, "status", "claimStatusChanged", &ev)
+				got = append(got, ev.PreviousStatus+">"+ev.Status)
+			}
+			if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
+				t.Fatalf("reviewer got %v", got)
+			}
+			var kinds []string
+			for range 3 {
+				var ev commentEvent
+				next(t, rita, "comments", "commentAdded", &ev)
+				kinds = append(kinds, ev.Comment.Kind)
+			}
+			if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
+				t.Fatalf("comments arrived as %v", kinds)
+			}
+			quiet(t, rita)
+
+			got = nil
+			for range 2 {
+				var ev statusEvent
+				next(t, ada, "all", "claimStatusChanged", &ev)
+				if ev.Claim.Organization.Name != "Contoso Partners" {
+					t.Fatalf("ada received another organisation's event: %+v", ev)
+				}
+				got = append(got, ev.Status)
+			}
+			if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
+				t.Fatalf("ada got %v", got)
+			}
+			quiet(t, ada)
+
+			var ev statusEvent
+			next(t, fiona, "all", "claimStatusChanged", &ev)
+			if ev.Claim.ID != gid(other) || ev.Status != "REJECTED" {
+				t.Fatalf("fiona's first event is not her own claim's rejection: %+v", ev)
+			}
+			quiet(t, fiona)
+		})
+	}
+}
+
+func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
+	w := testkit.New(t, storage.SQLite)
+	srv := testkit.NewServer(t, w)
+	ws := srv.DialWS(t, "graphql-ws", nil)
+	ws.Init(testkit.Token(t, "rita"))
+	claim := claimWithStatus(t, w, contoso, models.Submitted)
+	ws.Subscribe("1", statusSubscription, map[string]any{"id": gid(claim)})
+	waitSubscribers(t, w.Live, 1)
+	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+		t.Fatal(err)
+	}
+	var ev statusEvent
+	next(t, ws, "1", "claimStatusChanged", &ev)
+	if ev.Status != "UNDER_REVIEW" {
+		t.Fatalf("got %+v", ev)
+	}
+	ws.Send(testkit.WSMessage{ID: "1", Type: "stop"})
+	if m := ws.MustRead(5 * time.Second); m.Type != "complete" || m.ID != "1" {
+		t.Fatalf("stop answered with %+v", m)
+	}
+}
+
+func TestWebsocketProtocolEdgeCases(t *testing.T) {
+	w := testkit.New(t, storage.SQLite)
+	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) {
+		c.InitTimeout = 300 * time.Millisecond
+		c.MaxSubscriptions = 2
+	})
+	init := func(payload string) testkit.WSMessage {
+		return testkit.WSMessage{Type: "connection_init", Payload: json.RawMessage(payload)}
+	}
+	tests := []struct {
+		name string
+		run  func(ws *testkit.WS)
+		want websocket.StatusCode
+	}{
+		{"no connection_init", func(*testkit.WS) {}, 4408},
+		{"bad token", func(ws *testkit.WS) { ws.Send(init(`{"Authorization":"Bearer not.a.token"}`)) }, 4403},
+		{"no token", func(ws *testkit.WS) { ws.Send(init(`{}`)) }, 4403},
+		{"expired token", func(ws *testkit.WS) {
+			u := testkit.Identity("rita")
+			ws.Send(init(`{"Authorization":"Bearer ` + testkit.TokenFor(t, u, -time.Hour) + `"}`))
+		}, 4403},
+		{"subscribe before init", func(ws *testkit.WS) { ws.Subscribe("1", statusSubscription, nil) }, 4401},
+		{"duplicate id", func(ws *testkit.WS) {
+			ws.Init(testkit.Token(t, "rita"))
+			ws.Subscribe("same", statusSubscription, nil)
+			ws.Subscribe("same", statusSubscription, nil)
+		}, 4409},
+		{"malformed message", func(ws *testkit.WS) {
+			ws.Init(testkit.Token(t, "rita"))
+			ws.SendRaw(`{"type":`)
+		}, 4400},
+		{"unknown message type", func(ws *testkit.WS) {
+			ws.Init(testkit.Token(t, "rita"))
+			ws.SendRaw(`{"type":"gimme"}`)
+		}, 4400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ws := srv.DialWS(t, "graphql-transport-ws", nil)
+			tt.run(ws)
+			if got := ws.CloseStatus(5 * time.Second); got != tt.want {
+				t.Fatalf("closed with %d, want %d", got, tt.want)
+			}
+		})
+	}
+
+	t.Run("subscription cap refuses only the extra subscription", func(t *testing.T) {
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(testkit.Token(t, "rita"))
+		for _, id := range []string{"a", "b", "c"} {
+			ws.Subscribe(id, statusSubscription, nil)
+		}
+		m := ws.MustRead(5 * time.Second)
+		if m.Type != "error" || m.ID != "c" || !strings.Contains(string(m.Payload), "TOO_MANY_SUBSCRIPTIONS") {
+			t.Fatalf("third subscription answered with %+v", m)
+		}
+		ws.Send(testkit.WSMessage{ID: "a", Type: "complete"})
+		if m := ws.MustRead(5 * time.Second); m.Type != "complete" || m.ID != "a" {
+			t.Fatalf("complete answered with %+v", m)
+		}
+		ws.Subscribe("d", statusSubscription, nil) // room again
+		quiet(t, ws)
+	})
+
+	t.Run("upgrade header authenticates", func(t *testing.T) {
+		h := http.Header{"Authorization": {"Bearer " + testkit.Token(t, "ada")}}
+		ws := srv.DialWS(t, "graphql-transport-ws", h)
+		ws.Send(init(`{}`))
+		if m := ws.MustRead(5 * time.Second); m.Type != "connection_ack" {
+			t.Fatalf("got %+v", m)
+		}
+	})
+
+	t.Run("another organisation's claim is not found", func(t *testing.T) {
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(testkit.Token(t, "fiona"))
+		ws.Subscribe("x", commentSubscription, map[string]any{"id": gid(claimWithStatus(t, w, contoso, models.Submitted))})
+		m := ws.MustRead(5 * time.Second)
+		if !strings.Contains(string(m.Payload), "NOT_FOUND") {
+			t.Fatalf("got %s %s", m.Type, m.Payload)
+		}
+	})
+
+	t.Run("a partner without an admin role is forbidden", func(t *testing.T) {
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(testkit.Token(t, "carl"))
+		ws.Subscribe("x", statusSubscription, nil)
+		m := ws.MustRead(5 * time.Second)
+		if !strings.Contains(string(m.Payload), "FORBIDDEN") {
+			t.Fatalf("got %s %s", m.Type, m.Payload)
+		}
+	})
+}
+
+// submitFresh creates and submits a new claim for Contoso on a fresh
+// customer, returning its ID: one status event per call.
+func submitFresh(t *testing.T, w *testkit.World, i int) uuid.UUID {
+	t.Helper()
+	return testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("live%d", i))
+}
+
+func TestSecondInstanceDeliversMutationsOfTheFirst(t *testing.T) {
+	a := testkit.New(t, storage.Postgres)
+	b := a.Instance(t, live.Config{})
+	srvA, srvB := testkit.NewServer(t, a), testkit.NewServer(t, b)
+
+	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
+	ws.Init(testkit.Token(t, "rita"))
+	ws.Subscribe("all", statusSubscription, nil)
+	waitSubscribers(t, b.Live, 1)
+
+	claim := claimWithStatus(t, a, contoso, models.Submitted)
+	var out struct {
+		StartReview struct{ Claim struct{ Status string } }
+	}
+	srvA.Client(t, "rita").MustDo(t, `mutation ($id: ID!) { startReview(input: {claimId: $id}) { claim { status } } }`,
+		map[string]any{"id": gid(claim)}, &out)
+	var ev statusEvent
+	next(t, ws, "all", "claimStatusChanged", &ev)
+	if ev.Claim.ID != gid(claim) || ev.Status != "UNDER_REVIEW" {
+		t.Fatalf("instance B delivered %+v", ev)
+	}
+}
+
+func TestListenerFaultLosesAndRepeatsNothing(t *testing.T) {
+	a := testkit.New(t, storage.Postgres)
+	// B polls the table only rarely: the events must reach it through the
+	// listener and its catch-up after reconnecting.
+	b := a.Instance(t, live.Config{Buffer: 256, Poll: time.Hour, Batch: 64})
+	srvB := testkit.NewServer(t, b)
+	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
+	ws.Init(testkit.Token(t, "rita"))
+	ws.Subscribe("all", statusSubscription, nil)
+	waitSubscribers(t, b.Live, 1)
+
+	const n = 30
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	killed := 0
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			var pids []int
+			a.DB.Raw("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ?", live.ListenerApplicationName).Scan(&pids)
+			killed += len(pids)
+			time.Sleep(15 * time.Millisecond)
+		}
+	}()
+	want := map[string]bool{}
+	for i := range n {
+		want[gid(submitFresh(t, a, i))] = true
+	}
+	time.Sleep(100 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	if killed == 0 {
+		t.Fatal("the listener was never terminated")
+	}
+	// The last kill may have left B without a listener for a moment: one
+	// more committed event after it proves B caught up.
+	want[gid(submitFresh(t, a, n))] = true
+
+	seen := map[string]int{}
+	var lastCursor string
+	for range n + 1 {
+		var ev statusEvent
+		next(t, ws, "all", "claimStatusChanged", &ev)
+		seen[ev.Claim.ID]++
+		if ev.Cursor <= lastCursor && len(ev.Cursor) == len(lastCursor) {
+			t.Fatalf("out of order: %s after %s", ev.Cursor, lastCursor)
+		}
+		lastCursor = ev.Cursor
+	}
+	for id := range want {
+		if seen[id] != 1 {
+			t.Fatalf("claim %s delivered %d times", id, seen[id])
+		}
+	}
+	quiet(t, ws)
+	t.Logf("terminated the listener %d times; %d events delivered once each", killed, n+1)
+}
+
+func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			srv := testkit.NewServer(t, w)
+			ws := srv.DialWS(t, "graphql-transport-ws", nil)
+			ws.Init(testkit.Token(t, "ada"))
+			ws.Subscribe("all", statusSubscription, nil)
+			waitSubscribers(t, w.Live, 1)
+			first := submitFresh(t, w, 0)
+			var ev statusEvent
+			next(t, ws, "all", "claimStatusChanged", &ev)
+			if ev.Claim.ID != gid(first) {
+				t.Fatalf("got %+v", ev)
+			}
+			cursor := ev.Cursor
+			_ = ws.Conn.Close(websocket.StatusNormalClosure, "offline")
+			deadline := time.Now().Add(5 * time.Second)
+			for w.Live.Stats().Subscribers != 0 && time.Now().Before(deadline) {
+				time.Sleep(5 * time.Millisecond)
+			}
+
+			var missed []string
+			for i := 1; i <= 3; i++ {
+				missed = append(missed, gid(submitFresh(t, w, i)))
+			}
+			// Fabrikam's events are not ada's to replay.
+			testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
+
+			ws = srv.DialWS(t, "graphql-transport-ws", nil)
+			ws.Init(testkit.Token(t, "ada"))
+			ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
+			var got []string
+			for range 3 {
+				next(t, ws, "all", "claimStatusChanged", &ev)
+				got = append(got, ev.Claim.ID)
+			}
+			if strings.Join(got, ",") != strings.Join(missed, ",") {
+				t.Fatalf("replayed %v, want %v", got, missed)
+			}
+			waitSubscribers(t, w.Live, 1)
+			liveClaim := submitFresh(t, w, 4)
+			next(t, ws, "all", "claimStatusChanged", &ev)
+			if ev.Claim.ID != gid(liveClaim) {
+				t.Fatalf("after the replay, got %+v", ev)
+			}
+			quiet(t, ws)
+		})
+	}
+}
+
+// TestReferenceGraphqlWsClient subscribes with the graphql-ws package from
+// npm (installed here from the lock file) and checks that it receives an
+// event and completes cleanly.
+func TestReferenceGraphqlWsClient(t *testing.T) {
+	dir, err := filepath.Abs("testdata/graphql-ws-client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "graphql-ws")); err != nil {
+		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		install.Dir = dir
+		if out, err := install.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci (needs node and npm): %v\n%s", err, out)
+		}
+	}
+	w := testkit.New(t, storage.SQLite)
+	srv := testkit.NewServer(t, w)
+	claim := claimWithStatus(t, w, contoso, models.Submitted)
+
+	cmd := exec.Command("node", "client.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql",
+		"CPOR_TOKEN="+testkit.Token(t, "rita"),
+		"CPOR_CLAIM_ID="+gid(claim))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	waitSubscribers(t, w.Live, 1)
+	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for l := range lines {
+		out = append(out, l)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("client failed: %v\nstdout: %v\nstderr: %s", err, out, stderr.String())
+	}
+	all := strings.Join(out, "\n")
+	if !strings.Contains(all, `"status":"UNDER_REVIEW"`) || !strings.HasSuffix(all, "done") {
+		t.Fatalf("client output: %s\nstderr: %s", all, stderr.String())
+	}
+	// Completing the subscription unregistered it.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Live.Stats().Subscribers != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the completed subscription is still registered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
