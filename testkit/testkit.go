@@ -20,6 +20,7 @@ import (
 	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
+	"cpor/models"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/storage/storagetest"
@@ -64,7 +65,26 @@ func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
 			t.Fatalf("seed: %v", err)
 		}
 	}
+	w.Settle(t)
 	return w
+}
+
+// Settle waits until the hub has fanned out every committed event, so that
+// a subscriber registered next sees only what happens after.
+func (w *World) Settle(t testing.TB) {
+	t.Helper()
+	var last int64
+	if err := w.DB.Model(&models.ClaimEvent{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
+		t.Fatal(err)
+	}
+	w.Live.Wake()
+	deadline := time.Now().Add(10 * time.Second)
+	for w.Live.Stats().Cursor < last {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub stuck at event %d of %d", w.Live.Stats().Cursor, last)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }
 
 // Wire builds the services over db as server.go does.
@@ -113,6 +133,7 @@ func (w *World) Instance(t testing.TB, liveCfg live.Config) *World {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	other.StartLive(ctx)
+	other.Settle(t)
 	return other
 }
 

@@ -1,0 +1,134 @@
+package live_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"cpor/live"
+	"cpor/storage/storagetest"
+	"cpor/testkit"
+)
+
+// TestSlowConsumerIsDroppedWithoutStallingOthers: a subscriber that never
+// reads is ended with ErrSlowConsumer once its bounded queue is full, while
+// a reading subscriber receives every event.
+func TestSlowConsumerIsDroppedWithoutStallingOthers(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d, testkit.Options{Live: live.Config{Buffer: 4, Poll: time.Second, Batch: 16}})
+			rita := testkit.Identity("rita")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+
+			ended := make(chan error, 1)
+			slow, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
+				live.Options{OnEnd: func(err error) { ended <- err }}, func(d *live.Delivery) *live.Delivery { return d })
+			if err != nil {
+				t.Fatal(err)
+			}
+			fast, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
+				live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 12
+			received := make(chan int, 1)
+			go func() {
+				count := 0
+				for range fast {
+					count++
+					if count == n {
+						break
+					}
+				}
+				received <- count
+			}()
+			for i := range n {
+				testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("slow%d", i))
+			}
+			select {
+			case err := <-ended:
+				if !errors.Is(err, live.ErrSlowConsumer) {
+					t.Fatalf("slow subscriber ended with %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the slow subscriber was never dropped")
+			}
+			// Its channel holds at most the queue and then closes.
+			kept := 0
+			for range slow {
+				kept++
+			}
+			if kept > 4 {
+				t.Fatalf("slow subscriber's queue grew to %d", kept)
+			}
+			select {
+			case got := <-received:
+				if got != n {
+					t.Fatalf("fast subscriber got %d of %d", got, n)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the fast subscriber was stalled")
+			}
+			if s := w.Live.Stats(); s.Dropped != 1 {
+				t.Fatalf("stats: %+v", s)
+			}
+		})
+	}
+}
+
+// TestExpiredTokenEndsSubscription: access is checked per event, so a
+// subscription outliving its token ends at the next event.
+func TestExpiredTokenEndsSubscription(t *testing.T) {
+	w := testkit.New(t, "sqlite")
+	id := testkit.Identity("rita")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ended := make(chan error, 1)
+	ch, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &id, Kind: live.StatusChanges},
+		live.Options{ExpiresAt: time.Now().Add(50 * time.Millisecond), OnEnd: func(err error) { ended <- err }},
+		func(d *live.Delivery) *live.Delivery { return d })
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	testkit.SubmitFreshClaim(t, w, "ada", "expired")
+	select {
+	case err := <-ended:
+		if !errors.Is(err, live.ErrExpired) {
+			t.Fatalf("ended with %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("subscription outlived its token")
+	}
+	if _, open := <-ch; open {
+		t.Fatal("an event was delivered after the token expired")
+	}
+}
+
+// TestEveryEventIsCheckedAgainstTheSubscriber: a partner subscribed to
+// every claim receives only its organisation's events.
+func TestEveryEventIsCheckedAgainstTheSubscriber(t *testing.T) {
+	w := testkit.New(t, "sqlite")
+	ada := testkit.Identity("ada")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &ada, Kind: live.StatusChanges}, live.Options{},
+		func(d *live.Delivery) *live.Delivery { return d })
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.SubmitFreshClaim(t, w, "fiona", "theirs")
+	mine := testkit.SubmitFreshClaim(t, w, "ada", "mine")
+	select {
+	case d := <-ch:
+		if d.Event.ClaimID != mine || d.Event.OrganizationID != ada.OrganizationID {
+			t.Fatalf("ada received %+v", d.Event)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event")
+	}
+}
