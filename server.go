@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -61,6 +62,7 @@ type config struct {
 	logJSON      bool
 	seedOnStart  bool
 	shutdownWait time.Duration
+	pprofAddr    string
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -79,6 +81,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		holidays:     env("CPOR_HOLIDAYS", ""),
 		http:         httpapi.DefaultConfig(),
 		logJSON:      env("CPOR_LOG_FORMAT", "text") == "json",
+		pprofAddr:    env("CPOR_PPROF_ADDR", ""),
 		shutdownWait: 20 * time.Second,
 		storage: storage.Config{
 			DatabaseURL: env("DATABASE_URL", ""),
@@ -306,6 +309,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		printBanner(stdout, ln.Addr(), secret, cfg)
 	}
 
+	if cfg.pprofAddr != "" {
+		go servePprof(ctx, cfg.pprofAddr, log)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -395,4 +401,19 @@ func mintToken(cfg config, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
+}
+
+// servePprof serves the runtime profiles on their own (loopback) address,
+// never on the API's.
+func servePprof(ctx context.Context, addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Warn("pprof server stopped", "err", err)
+	}
 }

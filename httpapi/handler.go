@@ -57,7 +57,11 @@ type Deps struct {
 
 // New returns the service's HTTP handler.
 func New(cfg Config, d Deps) http.Handler {
-	m := newMetrics()
+	var hub liveStats
+	if d.Services.Live != nil {
+		hub = d.Services.Live
+	}
+	m := newMetrics(hub)
 	gql := newGraphQL(cfg, d, m)
 
 	mux := http.NewServeMux()

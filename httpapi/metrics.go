@@ -9,6 +9,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"cpor/live"
 )
 
 // metrics are the service's Prometheus series, registered on their own
@@ -19,7 +21,12 @@ type metrics struct {
 	operations *prometheus.HistogramVec
 }
 
-func newMetrics() *metrics {
+// liveStats is what the metrics read of the live event hub.
+type liveStats interface {
+	Stats() live.Stats
+}
+
+func newMetrics(hub liveStats) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -35,6 +42,18 @@ func newMetrics() *metrics {
 	}
 	m.registry.MustRegister(m.http, m.operations,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	if hub != nil {
+		m.registry.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cpor_live_subscribers", Help: "Live subscriptions held."},
+				func() float64 { return float64(hub.Stats().Subscribers) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cpor_live_delivered_total", Help: "Events handed to subscribers."},
+				func() float64 { return float64(hub.Stats().Delivered) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "cpor_live_dropped_total", Help: "Subscribers dropped as too slow."},
+				func() float64 { return float64(hub.Stats().Dropped) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cpor_live_cursor", Help: "Sequence number of the last event fanned out."},
+				func() float64 { return float64(hub.Stats().Cursor) }),
+		)
+	}
 	return m
 }
 
