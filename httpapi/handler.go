@@ -95,15 +95,14 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 	})
 	srv := handler.New(es)
 	srv.AddTransport(transport.Websocket{
-		Implementation: wsGuard{
+		Implementation: &wsGuard{
 			origins:          cfg.AllowedOrigins,
 			maxSubscriptions: cfg.MaxSubscriptions,
 			writeTimeout:     10 * time.Second,
+			pinger:           newPinger(cfg.KeepAlive),
 		},
-		InitFunc:              websocketInit(d.Verifier),
-		InitTimeout:           cfg.InitTimeout,
-		KeepAlivePingInterval: cfg.KeepAlive,
-		PingPongInterval:      cfg.KeepAlive,
+		InitFunc:    websocketInit(d.Verifier),
+		InitTimeout: cfg.InitTimeout,
 		ErrorFunc: func(ctx context.Context, err error) {
 			d.Log.DebugContext(ctx, "websocket error", "err", err)
 		},
@@ -125,7 +124,7 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 	// Every operation (a request, or one subscription on a websocket) gets
 	// its own batch loaders.
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
-		return next(loaders.WithScope(ctx, loaders.New(d.DB)))
+		return next(loaders.WithScope(ctx, func() *loaders.Loaders { return loaders.New(d.DB) }))
 	})
 	srv.AroundResponses(m.aroundResponses)
 	return srv

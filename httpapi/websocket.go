@@ -36,9 +36,10 @@ type wsGuard struct {
 	origins          []string
 	maxSubscriptions int
 	writeTimeout     time.Duration
+	pinger           *pinger
 }
 
-func (g wsGuard) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+func (g *wsGuard) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
 	for k, vs := range opts.ResponseHeader {
 		for _, v := range vs {
 			w.Header().Add(k, v)
@@ -54,7 +55,9 @@ func (g wsGuard) Accept(w http.ResponseWriter, r *http.Request, opts transport.W
 	if err != nil {
 		return nil, err
 	}
-	return &guardedConn{conn: conn, guard: g, active: map[string]struct{}{}}, nil
+	c := &guardedConn{conn: conn, guard: g, active: map[string]struct{}{}}
+	g.pinger.add(c)
+	return c, nil
 }
 
 // clientMessageTypes are the messages a client may send, by subprotocol
@@ -67,13 +70,14 @@ var clientMessageTypes = map[string][]string{
 
 type guardedConn struct {
 	conn  *websocket.Conn
-	guard wsGuard
+	guard *wsGuard
 
 	mu           sync.Mutex
 	active       map[string]struct{}
 	acked        bool
 	closing      bool
 	readDeadline *time.Timer
+	lastRead     time.Time
 }
 
 // NextReader reads the next client message, checking subscription IDs
@@ -81,6 +85,9 @@ type guardedConn struct {
 func (c *guardedConn) NextReader() (int, io.Reader, error) {
 	for {
 		typ, data, err := c.conn.Read(context.Background())
+		c.mu.Lock()
+		c.lastRead = time.Now()
+		c.mu.Unlock()
 		if err != nil {
 			switch websocket.CloseStatus(err) {
 			case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
@@ -158,17 +165,41 @@ func (c *guardedConn) writeSubscriptionError(id, message string) {
 // WriteJSON sends a server message, tracking the acknowledgement and the
 // subscriptions the server ends.
 func (c *guardedConn) WriteJSON(v any) error {
-	if typ, id := messageHead(v); typ != "" {
-		switch typ {
-		case "connection_ack":
-			c.mu.Lock()
-			c.acked = true
-			c.mu.Unlock()
-		case "complete", "error":
-			c.release(id)
-		}
+	typ, id, payload, ok := messageParts(v)
+	if !ok {
+		return c.write(v)
 	}
-	return c.write(v)
+	switch typ {
+	case "connection_ack":
+		c.mu.Lock()
+		c.acked = true
+		c.mu.Unlock()
+	case "complete", "error":
+		c.release(id)
+	}
+	return c.writeBytes(encodeMessage(id, typ, payload))
+}
+
+// encodeMessage writes a protocol message around an already encoded
+// payload, which json.Marshal would copy and re-validate for every
+// subscriber of every event.
+func encodeMessage(id, typ string, payload json.RawMessage) []byte {
+	b := make([]byte, 0, len(payload)+len(id)+40)
+	b = append(b, '{')
+	if id != "" {
+		quoted, _ := json.Marshal(id)
+		b = append(b, `"id":`...)
+		b = append(b, quoted...)
+		b = append(b, ',')
+	}
+	b = append(b, `"type":"`...)
+	b = append(b, typ...)
+	b = append(b, '"')
+	if len(payload) > 0 {
+		b = append(b, `,"payload":`...)
+		b = append(b, payload...)
+	}
+	return append(b, '}')
 }
 
 func (c *guardedConn) write(v any) error {
@@ -176,6 +207,10 @@ func (c *guardedConn) write(v any) error {
 	if err != nil {
 		return err
 	}
+	return c.writeBytes(data)
+}
+
+func (c *guardedConn) writeBytes(data []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), c.guard.writeTimeout)
 	defer cancel()
 	if err := c.conn.Write(ctx, websocket.MessageText, data); err != nil {
@@ -185,19 +220,23 @@ func (c *guardedConn) write(v any) error {
 	return nil
 }
 
-// messageHead reads the type and id of one of gqlgen's message structs.
-func messageHead(v any) (typ, id string) {
+// messageParts reads the type, id and payload of one of gqlgen's message
+// structs (which are unexported, hence the reflection).
+func messageParts(v any) (typ, id string, payload json.RawMessage, ok bool) {
 	rv := reflect.Indirect(reflect.ValueOf(v))
 	if rv.Kind() != reflect.Struct {
-		return "", ""
+		return "", "", nil, false
 	}
-	if f := rv.FieldByName("Type"); f.IsValid() && f.Kind() == reflect.String {
-		typ = f.String()
+	t, i, p := rv.FieldByName("Type"), rv.FieldByName("ID"), rv.FieldByName("Payload")
+	if !t.IsValid() || t.Kind() != reflect.String || !i.IsValid() || i.Kind() != reflect.String || !p.IsValid() {
+		return "", "", nil, false
 	}
-	if f := rv.FieldByName("ID"); f.IsValid() && f.Kind() == reflect.String {
-		id = f.String()
+	// gqlgen encoded the payload itself, so it is valid JSON.
+	raw, isRaw := p.Interface().(json.RawMessage)
+	if !isRaw {
+		return "", "", nil, false
 	}
-	return typ, id
+	return t.String(), i.String(), raw, true
 }
 
 // WriteClose closes with the protocol's own codes where gqlgen uses a
@@ -224,6 +263,7 @@ func (c *guardedConn) WriteClose(code int, message string) error {
 }
 
 func (c *guardedConn) Close() error {
+	c.guard.pinger.remove(c)
 	c.mu.Lock()
 	closing := c.closing
 	if c.readDeadline != nil {
@@ -254,8 +294,86 @@ func (c *guardedConn) SetReadDeadline(t time.Time) error {
 	return nil
 }
 
+// pinger keeps every connection alive from one goroutine (rather than a
+// ticker goroutine per connection): a ping (graphql-transport-ws) or keep-
+// alive message (graphql-ws) each interval, and a close for a peer that
+// has sent nothing, not even a pong, for two intervals. It runs only while
+// connections exist.
+type pinger struct {
+	interval time.Duration
+	mu       sync.Mutex
+	conns    map[*guardedConn]struct{}
+	running  bool
+}
+
+func newPinger(interval time.Duration) *pinger {
+	return &pinger{interval: interval, conns: map[*guardedConn]struct{}{}}
+}
+
+func (p *pinger) add(c *guardedConn) {
+	if p.interval <= 0 {
+		return
+	}
+	c.mu.Lock()
+	c.lastRead = time.Now()
+	c.mu.Unlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.conns[c] = struct{}{}
+	if !p.running {
+		p.running = true
+		go p.run()
+	}
+}
+
+func (p *pinger) remove(c *guardedConn) {
+	p.mu.Lock()
+	delete(p.conns, c)
+	p.mu.Unlock()
+}
+
+func (p *pinger) run() {
+	t := time.NewTicker(p.interval)
+	defer t.Stop()
+	for range t.C {
+		p.mu.Lock()
+		if len(p.conns) == 0 {
+			p.running = false
+			p.mu.Unlock()
+			return
+		}
+		conns := make([]*guardedConn, 0, len(p.conns))
+		for c := range p.conns {
+			conns = append(conns, c)
+		}
+		p.mu.Unlock()
+		for _, c := range conns {
+			c.ping(p.interval)
+		}
+	}
+}
+
+// ping sends the protocol's keep-alive, or ends a silent connection.
+func (c *guardedConn) ping(interval time.Duration) {
+	c.mu.Lock()
+	silent, acked := time.Since(c.lastRead) > 2*interval, c.acked
+	c.mu.Unlock()
+	if !acked {
+		return
+	}
+	if c.conn.Subprotocol() == "graphql-transport-ws" {
+		if silent {
+			_ = c.conn.CloseNow()
+			return
+		}
+		_ = c.writeBytes([]byte(`{"type":"ping"}`))
+		return
+	}
+	_ = c.writeBytes([]byte(`{"type":"ka"}`))
+}
+
 var (
-	_ transport.WebsocketImplementation = wsGuard{}
+	_ transport.WebsocketImplementation = (*wsGuard)(nil)
 	_ transport.WebsocketReadLimiter    = (*guardedConn)(nil)
 	_ transport.WebsocketReadDeadliner  = (*guardedConn)(nil)
 )

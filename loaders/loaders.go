@@ -105,5 +105,5 @@ func For(ctx context.Context) *Loaders {
 	if s == nil {
 		panic("loaders: the context carries no loaders; install them with WithScope")
 	}
-	return s.current.Load()
+	return s.loaders()
 }

@@ -2,6 +2,7 @@ package loaders
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 )
 
@@ -11,13 +12,22 @@ import (
 // the same loaders and a relation is loaded once, not once per subscriber.
 type scope struct {
 	current atomic.Pointer[Loaders]
+	once    sync.Once
+	newSet  func() *Loaders
 }
 
-// WithScope returns ctx carrying a scope that starts with l.
-func WithScope(ctx context.Context, l *Loaders) context.Context {
-	s := &scope{}
-	s.current.Store(l)
-	return context.WithValue(ctx, ctxKey{}, s)
+// WithScope returns ctx carrying a scope whose loaders newSet makes when
+// first needed (a subscription may never need its own).
+func WithScope(ctx context.Context, newSet func() *Loaders) context.Context {
+	return context.WithValue(ctx, ctxKey{}, &scope{newSet: newSet})
+}
+
+func (s *scope) loaders() *Loaders {
+	if l := s.current.Load(); l != nil {
+		return l
+	}
+	s.once.Do(func() { s.current.CompareAndSwap(nil, s.newSet()) })
+	return s.current.Load()
 }
 
 // Use makes l the operation's loaders from now on. A subscription's events
