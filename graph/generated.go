@@ -9,7 +9,6 @@ import (
 	"cpor/auth"
 	"cpor/catalog"
 	"cpor/graph/model"
-	"cpor/live"
 	"cpor/models"
 	"cpor/relay"
 	"errors"
@@ -545,14 +544,7 @@ type ClaimEventResolver interface {
 	ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error)
 }
 type ClaimStatusChangeResolver interface {
-	Cursor(ctx context.Context, obj *live.Delivery) (string, error)
-	Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error)
-	Status(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error)
-	PreviousStatus(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error)
-	Event(ctx context.Context, obj *live.Delivery) (string, error)
-	Actor(ctx context.Context, obj *live.Delivery) (*model.Actor, error)
-	At(ctx context.Context, obj *live.Delivery) (*time.Time, error)
-	Reason(ctx context.Context, obj *live.Delivery) (*string, error)
+	Claim(ctx context.Context, obj *model.ClaimStatusChange) (*models.Claim, error)
 }
 type CommentResolver interface {
 	ID(ctx context.Context, obj *models.Comment) (string, error)
@@ -560,9 +552,7 @@ type CommentResolver interface {
 	Author(ctx context.Context, obj *models.Comment) (*model.Actor, error)
 }
 type CommentAddedResolver interface {
-	Cursor(ctx context.Context, obj *live.Delivery) (string, error)
-	Comment(ctx context.Context, obj *live.Delivery) (*models.Comment, error)
-	Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error)
+	Claim(ctx context.Context, obj *model.CommentAdded) (*models.Claim, error)
 }
 type CustomerSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
@@ -630,8 +620,8 @@ type QueryResolver interface {
 	Mpns(ctx context.Context) ([]*models.Mpn, error)
 }
 type SubscriptionResolver interface {
-	ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *live.Delivery, error)
-	CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *live.Delivery, error)
+	ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *model.ClaimStatusChange, error)
+	CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *model.CommentAdded, error)
 }
 type UserErrorResolver interface {
 	Field(ctx context.Context, obj *apperr.Error) ([]string, error)
@@ -7962,7 +7952,7 @@ func (ec *executionContext) fieldContext_ClaimEventEdge_node(_ context.Context, 
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimStatusChange_cursor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7971,7 +7961,7 @@ func (ec *executionContext) _ClaimStatusChange_cursor(ctx context.Context, field
 			return ec.fieldContext_ClaimStatusChange_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Cursor(ctx, obj)
+			return obj.Cursor, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -7982,10 +7972,10 @@ func (ec *executionContext) _ClaimStatusChange_cursor(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClaimStatusChange_claim(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_claim(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8017,7 +8007,7 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_claim(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8026,7 +8016,7 @@ func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field
 			return ec.fieldContext_ClaimStatusChange_status(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Status(ctx, obj)
+			return obj.Status, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v models.ClaimStatus) graphql.Marshaler {
@@ -8037,10 +8027,10 @@ func (ec *executionContext) _ClaimStatusChange_status(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "ClaimStatus")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
 }
 
-func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8049,7 +8039,7 @@ func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Contex
 			return ec.fieldContext_ClaimStatusChange_previousStatus(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().PreviousStatus(ctx, obj)
+			return obj.PreviousStatus, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v models.ClaimStatus) graphql.Marshaler {
@@ -8060,10 +8050,10 @@ func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Contex
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_previousStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "ClaimStatus")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
 }
 
-func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8072,7 +8062,7 @@ func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field 
 			return ec.fieldContext_ClaimStatusChange_event(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Event(ctx, obj)
+			return obj.Event, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8083,10 +8073,10 @@ func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "String")
 }
 
-func (ec *executionContext) _ClaimStatusChange_actor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_actor(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8095,7 +8085,7 @@ func (ec *executionContext) _ClaimStatusChange_actor(ctx context.Context, field 
 			return ec.fieldContext_ClaimStatusChange_actor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Actor(ctx, obj)
+			return obj.Actor, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Actor) graphql.Marshaler {
@@ -8109,8 +8099,8 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_actor(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "ClaimStatusChange",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Actor(ctx, field)
 		},
@@ -8118,7 +8108,7 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_actor(_ context.Conte
 	return fc, nil
 }
 
-func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8127,21 +8117,21 @@ func (ec *executionContext) _ClaimStatusChange_at(ctx context.Context, field gra
 			return ec.fieldContext_ClaimStatusChange_at(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().At(ctx, obj)
+			return obj.At, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
-			return ec.marshalNTime2ᚖtimeᚐTime(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "Time")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "Time")
 }
 
-func (ec *executionContext) _ClaimStatusChange_reason(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _ClaimStatusChange_reason(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8150,7 +8140,7 @@ func (ec *executionContext) _ClaimStatusChange_reason(ctx context.Context, field
 			return ec.fieldContext_ClaimStatusChange_reason(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Reason(ctx, obj)
+			return obj.Reason, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
@@ -8161,7 +8151,7 @@ func (ec *executionContext) _ClaimStatusChange_reason(ctx context.Context, field
 	)
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_reason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "String")
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "String")
 }
 
 func (ec *executionContext) _Comment_id(ctx context.Context, field graphql.CollectedField, obj *models.Comment) (ret graphql.Marshaler) {
@@ -8288,7 +8278,7 @@ func (ec *executionContext) fieldContext_Comment_createdAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Comment", field, false, false, "Time")
 }
 
-func (ec *executionContext) _CommentAdded_cursor(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _CommentAdded_cursor(ctx context.Context, field graphql.CollectedField, obj *model.CommentAdded) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8297,7 +8287,7 @@ func (ec *executionContext) _CommentAdded_cursor(ctx context.Context, field grap
 			return ec.fieldContext_CommentAdded_cursor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CommentAdded().Cursor(ctx, obj)
+			return obj.Cursor, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -8308,10 +8298,10 @@ func (ec *executionContext) _CommentAdded_cursor(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_CommentAdded_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("CommentAdded", field, true, true, "String")
+	return graphql.NewScalarFieldContext("CommentAdded", field, false, false, "String")
 }
 
-func (ec *executionContext) _CommentAdded_comment(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _CommentAdded_comment(ctx context.Context, field graphql.CollectedField, obj *model.CommentAdded) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -8320,7 +8310,7 @@ func (ec *executionContext) _CommentAdded_comment(ctx context.Context, field gra
 			return ec.fieldContext_CommentAdded_comment(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CommentAdded().Comment(ctx, obj)
+			return obj.Comment, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.Comment) graphql.Marshaler {
@@ -8334,8 +8324,8 @@ func (ec *executionContext) fieldContext_CommentAdded_comment(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "CommentAdded",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Comment(ctx, field)
 		},
@@ -8343,7 +8333,7 @@ func (ec *executionContext) fieldContext_CommentAdded_comment(_ context.Context,
 	return fc, nil
 }
 
-func (ec *executionContext) _CommentAdded_claim(ctx context.Context, field graphql.CollectedField, obj *live.Delivery) (ret graphql.Marshaler) {
+func (ec *executionContext) _CommentAdded_claim(ctx context.Context, field graphql.CollectedField, obj *model.CommentAdded) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -12062,8 +12052,8 @@ func (ec *executionContext) _Subscription_claimStatusChanged(ctx context.Context
 			return ec.Resolvers.Subscription().ClaimStatusChanged(ctx, fc.Args["claimId"].(*string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
-			return ec.marshalNClaimStatusChange2ᚖcporᚋliveᚐDelivery(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ClaimStatusChange) graphql.Marshaler {
+			return ec.marshalNClaimStatusChange2ᚖcporᚋgraphᚋmodelᚐClaimStatusChange(ctx, selections, v)
 		},
 		true,
 		true,
@@ -12106,8 +12096,8 @@ func (ec *executionContext) _Subscription_commentAdded(ctx context.Context, fiel
 			return ec.Resolvers.Subscription().CommentAdded(ctx, fc.Args["claimId"].(string), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
-			return ec.marshalNCommentAdded2ᚖcporᚋliveᚐDelivery(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CommentAdded) graphql.Marshaler {
+			return ec.marshalNCommentAdded2ᚖcporᚋgraphᚋmodelᚐCommentAdded(ctx, selections, v)
 		},
 		true,
 		true,
@@ -16365,7 +16355,7 @@ func (ec *executionContext) _ClaimEventEdge(ctx context.Context, sel ast.Selecti
 
 var claimStatusChangeImplementors = []string{"ClaimStatusChange"}
 
-func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.SelectionSet, obj *live.Delivery) graphql.Marshaler {
+func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.SelectionSet, obj *model.ClaimStatusChange) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, claimStatusChangeImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16375,11 +16365,10 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("ClaimStatusChange")
 		case "cursor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_cursor(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "claim":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16387,41 +16376,35 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 					return ec._ClaimStatusChange_claim(ctx, field, obj)
 				})
 		case "status":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_status(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "previousStatus":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_previousStatus(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_previousStatus(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "event":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_event(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "actor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_actor(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "at":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_at(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "reason":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_reason(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_reason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16496,7 +16479,7 @@ func (ec *executionContext) _Comment(ctx context.Context, sel ast.SelectionSet, 
 
 var commentAddedImplementors = []string{"CommentAdded"}
 
-func (ec *executionContext) _CommentAdded(ctx context.Context, sel ast.SelectionSet, obj *live.Delivery) graphql.Marshaler {
+func (ec *executionContext) _CommentAdded(ctx context.Context, sel ast.SelectionSet, obj *model.CommentAdded) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, commentAddedImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16506,17 +16489,15 @@ func (ec *executionContext) _CommentAdded(ctx context.Context, sel ast.Selection
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("CommentAdded")
 		case "cursor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CommentAdded_cursor(ctx, field, obj)
-				})
+			out.Values[i] = ec._CommentAdded_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "comment":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CommentAdded_comment(ctx, field, obj)
-				})
+			out.Values[i] = ec._CommentAdded_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "claim":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -19062,7 +19043,7 @@ func (ec *executionContext) marshalNClaimStatus2cporᚋmodelsᚐClaimStatus(ctx 
 	return res
 }
 
-func (ec *executionContext) marshalNClaimStatusChange2ᚖcporᚋliveᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+func (ec *executionContext) marshalNClaimStatusChange2ᚖcporᚋgraphᚋmodelᚐClaimStatusChange(ctx context.Context, sel ast.SelectionSet, v *model.ClaimStatusChange) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ClaimStatusChange!")
 		return graphql.Null
@@ -19094,7 +19075,7 @@ func (ec *executionContext) marshalNComment2ᚖcporᚋmodelsᚐComment(ctx conte
 	return ec._Comment(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNCommentAdded2ᚖcporᚋliveᚐDelivery(ctx context.Context, sel ast.SelectionSet, v *live.Delivery) graphql.Marshaler {
+func (ec *executionContext) marshalNCommentAdded2ᚖcporᚋgraphᚋmodelᚐCommentAdded(ctx context.Context, sel ast.SelectionSet, v *model.CommentAdded) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "CommentAdded!")
 		return graphql.Null
@@ -19695,24 +19676,6 @@ func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v an
 func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalTime(v)
-	if res == graphql.Null {
-		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
-	}
-	return res
-}
-
-func (ec *executionContext) unmarshalNTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
-	res, err := graphql.UnmarshalTime(v)
-	return &res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Time!")
-		return graphql.Null
-	}
-	_ = sel
-	res := graphql.MarshalTime(*v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"cpor/apperr"
+	"cpor/graph/model"
 	"cpor/live"
 	"cpor/loaders"
 	"cpor/models"
@@ -17,8 +18,9 @@ import (
 )
 
 // follow starts a live subscription for the caller after the domain has
-// checked that it may follow the claim (or claims at all).
-func (r *Resolver) follow(ctx context.Context, kind live.Kind, claimID, after *string) (<-chan *live.Delivery, error) {
+// checked that it may follow the claim (or claims at all). build makes the
+// event's payload, once per event for all subscribers.
+func follow[T any](ctx context.Context, r *subscriptionResolver, kind live.Kind, claimID, after *string, build func(*live.Delivery) T) (<-chan T, error) {
 	var id *uuid.UUID
 	if claimID != nil {
 		u, err := relay.ParseUUID(*claimID, relay.TypeClaim, "claimId")
@@ -37,7 +39,19 @@ func (r *Resolver) follow(ctx context.Context, kind live.Kind, claimID, after *s
 	}
 	return live.Subscribe(ctx, r.svc.Live, live.Filter{Identity: who, Kind: kind, ClaimID: id},
 		live.Options{After: from, ExpiresAt: who.ExpiresAt, OnEnd: func(reason error) { endSubscription(ctx, reason) }},
-		func(d *live.Delivery) *live.Delivery { return d })
+		func(d *live.Delivery) T { return d.Shared(func(d *live.Delivery) any { return build(d) }).(T) })
+}
+
+func statusChange(d *live.Delivery) *model.ClaimStatusChange {
+	return &model.ClaimStatusChange{
+		Cursor: eventCursor(d), Status: *d.Event.ToStatus, PreviousStatus: *d.Event.FromStatus,
+		Event: d.Event.Event, Actor: actorOf(d.Event), At: d.Event.CreatedAt, Reason: stringPtr(d.Event.Reason),
+		Delivery: d,
+	}
+}
+
+func commentAdded(d *live.Delivery) *model.CommentAdded {
+	return &model.CommentAdded{Cursor: eventCursor(d), Comment: d.Comment, Delivery: d}
 }
 
 // endSubscription tells the client why the server ended its subscription.

@@ -10,72 +10,26 @@ import (
 	"cpor/graph/model"
 	"cpor/live"
 	"cpor/models"
-	"time"
 )
 
-// Cursor is the resolver for the cursor field.
-func (r *claimStatusChangeResolver) Cursor(ctx context.Context, obj *live.Delivery) (string, error) {
-	return eventCursor(obj), nil
+// Claim is the resolver for the claim field.
+func (r *claimStatusChangeResolver) Claim(ctx context.Context, obj *model.ClaimStatusChange) (*models.Claim, error) {
+	return eventClaim(ctx, obj.Delivery)
 }
 
 // Claim is the resolver for the claim field.
-func (r *claimStatusChangeResolver) Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error) {
-	return eventClaim(ctx, obj)
-}
-
-// Status is the resolver for the status field.
-func (r *claimStatusChangeResolver) Status(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error) {
-	return *obj.Event.ToStatus, nil
-}
-
-// PreviousStatus is the resolver for the previousStatus field.
-func (r *claimStatusChangeResolver) PreviousStatus(ctx context.Context, obj *live.Delivery) (models.ClaimStatus, error) {
-	return *obj.Event.FromStatus, nil
-}
-
-// Event is the resolver for the event field.
-func (r *claimStatusChangeResolver) Event(ctx context.Context, obj *live.Delivery) (string, error) {
-	return obj.Event.Event, nil
-}
-
-// Actor is the resolver for the actor field.
-func (r *claimStatusChangeResolver) Actor(ctx context.Context, obj *live.Delivery) (*model.Actor, error) {
-	return actorOf(obj.Event), nil
-}
-
-// At is the resolver for the at field.
-func (r *claimStatusChangeResolver) At(ctx context.Context, obj *live.Delivery) (*time.Time, error) {
-	return &obj.Event.CreatedAt, nil
-}
-
-// Reason is the resolver for the reason field.
-func (r *claimStatusChangeResolver) Reason(ctx context.Context, obj *live.Delivery) (*string, error) {
-	return stringPtr(obj.Event.Reason), nil
-}
-
-// Cursor is the resolver for the cursor field.
-func (r *commentAddedResolver) Cursor(ctx context.Context, obj *live.Delivery) (string, error) {
-	return eventCursor(obj), nil
-}
-
-// Comment is the resolver for the comment field.
-func (r *commentAddedResolver) Comment(ctx context.Context, obj *live.Delivery) (*models.Comment, error) {
-	return obj.Comment, nil
-}
-
-// Claim is the resolver for the claim field.
-func (r *commentAddedResolver) Claim(ctx context.Context, obj *live.Delivery) (*models.Claim, error) {
-	return eventClaim(ctx, obj)
+func (r *commentAddedResolver) Claim(ctx context.Context, obj *model.CommentAdded) (*models.Claim, error) {
+	return eventClaim(ctx, obj.Delivery)
 }
 
 // ClaimStatusChanged is the resolver for the claimStatusChanged field.
-func (r *subscriptionResolver) ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *live.Delivery, error) {
-	return r.follow(ctx, live.StatusChanges, claimID, after)
+func (r *subscriptionResolver) ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *model.ClaimStatusChange, error) {
+	return follow(ctx, r, live.StatusChanges, claimID, after, statusChange)
 }
 
 // CommentAdded is the resolver for the commentAdded field.
-func (r *subscriptionResolver) CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *live.Delivery, error) {
-	return r.follow(ctx, live.Comments, &claimID, after)
+func (r *subscriptionResolver) CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *model.CommentAdded, error) {
+	return follow(ctx, r, live.Comments, &claimID, after, commentAdded)
 }
 
 // ClaimStatusChange returns ClaimStatusChangeResolver implementation.

@@ -38,6 +38,16 @@ type Delivery struct {
 	Comment *models.Comment
 	// Loaders resolve the claim's relations once for every subscriber.
 	Loaders *loaders.Loaders
+
+	once    sync.Once
+	payload any
+}
+
+// Shared returns what build makes of the delivery, building it once for
+// all subscribers.
+func (d *Delivery) Shared(build func(*Delivery) any) any {
+	d.once.Do(func() { d.payload = build(d) })
+	return d.payload
 }
 
 func (d *Delivery) kind() (Kind, bool) {

@@ -3,6 +3,9 @@
 package model
 
 import (
+	"time"
+
+	"cpor/live"
 	"cpor/models"
 	"cpor/relay"
 )
@@ -26,3 +29,24 @@ type (
 // than to a generated interface so that the domain models need no
 // GraphQL-specific methods; node resolvers return the models themselves.
 type Node interface{}
+
+// ClaimStatusChange is a live status event. It is built once per event and
+// shared by every subscriber; its plain fields need no resolver (gqlgen
+// runs each resolver field on a goroutine of its own, per subscriber).
+type ClaimStatusChange struct {
+	Cursor         string
+	Status         models.ClaimStatus
+	PreviousStatus models.ClaimStatus
+	Event          string
+	Actor          *Actor
+	At             time.Time
+	Reason         *string
+	Delivery       *live.Delivery
+}
+
+// CommentAdded is a live comment event, built once per event.
+type CommentAdded struct {
+	Cursor   string
+	Comment  *models.Comment
+	Delivery *live.Delivery
+}
