@@ -30,25 +30,42 @@ func NewLog(publisher Publisher) *Log { return &Log{publisher: publisher} }
 // commitOrderLock is the advisory-lock key that makes event sequence numbers
 // commit in order on PostgreSQL: a reader that has seen event n can never
 // later find a committed event below n, so "every event after n" is a
-// complete answer. Appending is the last write of a transaction, so the lock
-// is held only until its commit.
+// complete answer. The events are written as the transaction's last step,
+// so the lock is the last one taken (no lock-order deadlock with row locks)
+// and is held only until the commit.
 const commitOrderLock = "claim_events.seq"
 
-// Append writes the events in one statement as the last step of tx. It fills
-// in their sequence numbers and creation times.
+// pending is one transaction's events, written together before it commits.
+type pending struct{ events []*models.ClaimEvent }
+
+// Append adds events to the transaction; they are written, in the order
+// appended, as the transaction's last step, which fills in their sequence
+// numbers.
 func (l *Log) Append(tx *storage.Tx, evs ...*models.ClaimEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	if err := storage.LockKey(tx.DB, commitOrderLock); err != nil {
-		return err
-	}
+	p := tx.State(l, func() any {
+		p := &pending{}
+		tx.BeforeCommit(func(tx *storage.Tx) error { return l.write(tx, p.events) })
+		return p
+	}).(*pending)
 	now := storage.Now()
-	rows := make([]models.ClaimEvent, len(evs))
-	for i, e := range evs {
+	for _, e := range evs {
 		if e.CreatedAt.IsZero() {
 			e.CreatedAt = now
 		}
+	}
+	p.events = append(p.events, evs...)
+	return nil
+}
+
+func (l *Log) write(tx *storage.Tx, evs []*models.ClaimEvent) error {
+	if err := storage.LockKey(tx.DB, commitOrderLock); err != nil {
+		return err
+	}
+	rows := make([]models.ClaimEvent, len(evs))
+	for i, e := range evs {
 		rows[i] = *e
 	}
 	if err := tx.Create(&rows).Error; err != nil {

@@ -12,24 +12,55 @@ import (
 	"gorm.io/gorm/clause"
 )
 
-// Tx is one database transaction plus the work to run once it commits (for
-// example publishing events to local subscribers).
+// Tx is one database transaction plus the work to run as its last step
+// and once it commits.
 type Tx struct {
 	*gorm.DB
-	afterCommit []func()
+	beforeCommit []func(*Tx) error
+	afterCommit  []func()
+	state        map[any]any
 }
+
+// BeforeCommit schedules fn as the transaction's last work, after
+// everything else the transaction does: writes that take a global lock
+// (the event log's commit order) go there, so the lock is always the last
+// one taken and is held only until the commit.
+func (tx *Tx) BeforeCommit(fn func(*Tx) error) { tx.beforeCommit = append(tx.beforeCommit, fn) }
 
 // AfterCommit schedules fn to run after a successful commit; a rolled-back
 // transaction never runs it.
 func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
 
+// State returns the value kept under key for this transaction, creating it
+// with make on first use.
+func (tx *Tx) State(key any, make func() any) any {
+	if tx.state == nil {
+		tx.state = map[any]any{}
+	}
+	v, ok := tx.state[key]
+	if !ok {
+		v = make()
+		tx.state[key] = v
+	}
+	return v
+}
+
 // InTx runs fn in one transaction: fn's error (or a panic) rolls it back,
-// otherwise it commits and the after-commit work runs.
+// otherwise the before-commit work runs, it commits, and the after-commit
+// work runs.
 func InTx(ctx context.Context, db *gorm.DB, fn func(tx *Tx) error) error {
 	tx := &Tx{}
 	err := db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		tx.DB = gtx
-		return fn(tx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		for _, f := range tx.beforeCommit {
+			if err := f(tx); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return err
