@@ -11,7 +11,10 @@ import (
 // Internationalised names must be given in their xn-- (punycode) form, as
 // Microsoft Entra stores them.
 func NormalizeDomain(raw string) (string, error) {
-	d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+	// Only ASCII letters are folded: strings.ToLower would turn some
+	// non-ASCII letters (KELVIN SIGN U+212A) into ASCII ones and accept a
+	// name the customer never had.
+	d := strings.TrimSuffix(lowerASCII(strings.TrimSpace(raw)), ".")
 	bad := func(why string) error {
 		return apperr.Invalidf("customerDomain", "%q is not a domain name (%s); enter a domain such as contoso.onmicrosoft.com.", raw, why)
 	}
@@ -43,6 +46,15 @@ func NormalizeDomain(raw string) (string, error) {
 		return "", bad("the last label cannot be numeric")
 	}
 	return d, nil
+}
+
+func lowerASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // InitialDomain returns the initial subdomain of a tenant named name:

@@ -52,16 +52,25 @@ func DecodeCursor(s, field string) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, bad
 	}
-	parts := strings.Split(string(raw), "|")
-	switch {
-	case len(parts) == 2 && parts[0] == "k" && parts[1] != "":
-		return Cursor{Key: parts[1]}, nil
-	case len(parts) == 3 && parts[0] == "t" && parts[2] != "":
-		t, err := time.Parse(time.RFC3339Nano, parts[1])
-		if err != nil {
+	// The key comes last and may itself contain "|"; the time never does.
+	kind, rest, _ := strings.Cut(string(raw), "|")
+	switch kind {
+	case "k":
+		if rest != "" {
+			return Cursor{Key: rest}, nil
+		}
+	case "t":
+		ts, key, ok := strings.Cut(rest, "|")
+		if !ok || key == "" {
 			return Cursor{}, bad
 		}
-		return Cursor{Time: t.UTC(), Key: parts[2]}, nil
+		// Only the form Encode writes: another offset or precision could name
+		// a time outside the years Encode can write back.
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil || t.UTC().Format(time.RFC3339Nano) != ts {
+			return Cursor{}, bad
+		}
+		return Cursor{Time: t.UTC(), Key: key}, nil
 	}
 	return Cursor{}, bad
 }
