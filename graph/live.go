@@ -2,12 +2,9 @@ package graph
 
 import (
 	"context"
-	"errors"
 	"strconv"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/google/uuid"
-	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"cpor/apperr"
 	"cpor/graph/model"
@@ -38,7 +35,7 @@ func follow[T any](ctx context.Context, r *subscriptionResolver, kind live.Kind,
 		return nil, err
 	}
 	return live.Subscribe(ctx, r.svc.Live, live.Filter{Identity: who, Kind: kind, ClaimID: id},
-		live.Options{After: from, ExpiresAt: who.ExpiresAt, OnEnd: func(reason error) { endSubscription(ctx, reason) }},
+		live.Options{After: from, ExpiresAt: who.ExpiresAt},
 		func(d *live.Delivery) T { return d.Shared(func(d *live.Delivery) any { return build(d) }).(T) })
 }
 
@@ -52,18 +49,6 @@ func statusChange(d *live.Delivery) *model.ClaimStatusChange {
 
 func commentAdded(d *live.Delivery) *model.CommentAdded {
 	return &model.CommentAdded{Cursor: eventCursor(d), Comment: d.Comment, Delivery: d}
-}
-
-// endSubscription tells the client why the server ended its subscription.
-func endSubscription(ctx context.Context, reason error) {
-	code := "SLOW_CONSUMER"
-	switch {
-	case errors.Is(reason, live.ErrExpired):
-		code = string(apperr.Unauthenticated)
-	case !errors.Is(reason, live.ErrSlowConsumer):
-		code = string(apperr.Internal)
-	}
-	transport.AddSubscriptionError(ctx, &gqlerror.Error{Message: reason.Error(), Extensions: map[string]any{"code": code}})
 }
 
 func eventSeq(after *string) (*int64, error) {

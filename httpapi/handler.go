@@ -65,7 +65,7 @@ func New(cfg Config, d Deps) http.Handler {
 	gql := newGraphQL(cfg, d, m)
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", gql)
+	mux.Handle("/graphql", codeTransportErrors(gql))
 	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB))
@@ -76,7 +76,7 @@ func New(cfg Config, d Deps) http.Handler {
 
 	var h http.Handler = mux
 	h = d.Verifier.Middleware(h)
-	h = limitBody(cfg.MaxBodyBytes, h)
+	h = limitBody(cfg.MaxBodyBytes, maxUploadRequest(cfg), h)
 	h = cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
@@ -94,30 +94,27 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
-	srv.AddTransport(transport.Websocket{
-		Implementation: &wsGuard{
-			origins:          cfg.AllowedOrigins,
-			maxSubscriptions: cfg.MaxSubscriptions,
-			writeTimeout:     10 * time.Second,
-			pinger:           newPinger(cfg.KeepAlive),
-		},
-		InitFunc:    websocketInit(d.Verifier),
-		InitTimeout: cfg.InitTimeout,
-		ErrorFunc: func(ctx context.Context, err error) {
-			d.Log.DebugContext(ctx, "websocket error", "err", err)
-		},
+	srv.AddTransport(&wsTransport{
+		verifier:         d.Verifier,
+		origins:          cfg.AllowedOrigins,
+		maxSubscriptions: cfg.MaxSubscriptions,
+		initTimeout:      cfg.InitTimeout,
+		writeTimeout:     10 * time.Second,
+		pinger:           newPinger(cfg.KeepAlive),
+		log:              d.Log,
 	})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.AddTransport(transport.MultipartForm{
-		MaxUploadSize: cfg.MaxUploadBytes + 1<<20, // the file plus the operation's own fields
+		MaxUploadSize: maxUploadRequest(cfg),
 		MaxMemory:     32 << 20,
 	})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
+	srv.Use(&strictEnums{})
 	srv.SetErrorPresenter(presentErrors(d.Log))
 	srv.SetRecoverFunc(recoverPanic(d.Log))
 	srv.AroundFields(markInternal)
@@ -129,6 +126,10 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 	srv.AroundResponses(m.aroundResponses)
 	return srv
 }
+
+// maxUploadRequest bounds a multipart request: the file plus the
+// operation's own fields.
+func maxUploadRequest(cfg Config) int64 { return cfg.MaxUploadBytes + 1<<20 }
 
 // readiness answers 200 when the database answers.
 func readiness(db *gorm.DB) http.HandlerFunc {

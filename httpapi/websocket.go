@@ -1,195 +1,535 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"cpor/auth"
 	"encoding/json"
-	"io"
+	"errors"
+	"log/slog"
 	"net/http"
-	"reflect"
 	"slices"
 	"sync"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/live"
 )
 
 // Close codes of the graphql-transport-ws protocol.
 const (
-	closeBadRequest   = 4400
-	closeUnauthorized = 4401
-	closeForbidden    = 4403
-	closeInitTimeout  = 4408
-	closeDuplicateID  = 4409
+	closeBadRequest       = 4400
+	closeUnauthorized     = 4401
+	closeForbidden        = 4403
+	closeInitTimeout      = 4408
+	closeDuplicateID      = 4409
+	closeTooManyInitCalls = 4429
 )
 
-// wsGuard accepts websocket connections for gqlgen's websocket transport
-// (on coder/websocket) and adds what the protocol asks of a server that
-// gqlgen leaves out: 4401 for a subscribe before the connection is
-// acknowledged, 4409 for a subscription ID already in use, 4408 and 4400
-// instead of a generic protocol error for a missing init and a malformed
-// message, a cap on subscriptions per connection, and a write timeout so a
-// client that stops reading cannot hold a writer forever.
-type wsGuard struct {
-	origins          []string
-	maxSubscriptions int
-	writeTimeout     time.Duration
-	pinger           *pinger
+const transportWS = "graphql-transport-ws"
+
+// clientMessageTypes are the messages a client may send, by subprotocol
+// (no subprotocol is the legacy graphql-ws).
+var clientMessageTypes = map[bool][]string{
+	false: {"connection_init", "subscribe", "complete", "ping", "pong"},
+	true:  {"connection_init", "start", "stop", "connection_terminate"},
 }
 
-func (g *wsGuard) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	for k, vs := range opts.ResponseHeader {
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
+// wsTransport serves GraphQL over websockets: graphql-transport-ws and the
+// legacy graphql-ws subprotocol, on coder/websocket and gqlgen's executor.
+//
+// It is written for many long-lived subscribers: a connection costs one
+// goroutine (its reader); a subscription costs none while idle. The live
+// hub calls an operation's Ready hook when an event is queued for it, and
+// only then does a short-lived goroutine run gqlgen for the event and write
+// it. Keep-alives come from one shared pinger.
+type wsTransport struct {
+	verifier         *auth.Verifier
+	origins          []string
+	maxSubscriptions int
+	initTimeout      time.Duration
+	writeTimeout     time.Duration
+	pinger           *pinger
+	log              *slog.Logger
+}
+
+var _ graphql.Transport = (*wsTransport)(nil)
+
+func (t *wsTransport) Supports(r *http.Request) bool {
+	return r.Header.Get("Upgrade") != ""
+}
+
+func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
-		Subprotocols:       opts.Subprotocols,
-		OriginPatterns:     g.origins,
-		InsecureSkipVerify: slices.Contains(g.origins, "*"),
+		Subprotocols:       []string{transportWS, "graphql-ws"},
+		OriginPatterns:     t.origins,
+		InsecureSkipVerify: slices.Contains(t.origins, "*"),
 		// Compression costs tens of KiB per connection; events are small.
 		CompressionMode: websocket.CompressionDisabled,
 	})
 	if err != nil {
+		return // Accept has answered the request
+	}
+	conn.SetReadLimit(1 << 20)
+	c := &wsConn{
+		t: t, conn: conn, exec: exec, headers: r.Header, ctx: r.Context(),
+		legacy: conn.Subprotocol() != transportWS, ops: map[string]*wsOperation{}, closed: make(chan struct{}),
+	}
+	c.serve()
+}
+
+// wsConn is one websocket connection.
+type wsConn struct {
+	t       *wsTransport
+	conn    *websocket.Conn
+	exec    graphql.GraphExecutor
+	headers http.Header
+	legacy  bool
+
+	mu       sync.Mutex
+	ctx      context.Context // carries the identity once initialised
+	acked    bool
+	closing  bool
+	closed   chan struct{} // closed when a close handshake started by close ends
+	lastRead time.Time
+	ops      map[string]*wsOperation
+}
+
+func (c *wsConn) serve() {
+	initTimer := time.AfterFunc(c.t.initTimeout, func() {
+		c.close(closeInitTimeout, "Connection initialisation timeout")
+	})
+	defer initTimer.Stop()
+	// A server shutting down cancels the request's context: say goodbye.
+	stop := context.AfterFunc(c.ctx, func() { c.close(websocket.StatusGoingAway, "Server shutting down") })
+	defer stop()
+	c.touch()
+	c.t.pinger.add(c)
+	defer c.end()
+	for {
+		_, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		c.touch()
+		var m wsMessage
+		if json.Unmarshal(data, &m) != nil || !slices.Contains(clientMessageTypes[c.legacy], m.Type) {
+			c.close(closeBadRequest, "Invalid message")
+			return
+		}
+		if !c.handle(m, initTimer) {
+			return
+		}
+	}
+}
+
+// wsMessage is a message of either protocol.
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// handle acts on one client message; false ends the connection.
+func (c *wsConn) handle(m wsMessage, initTimer *time.Timer) bool {
+	switch m.Type {
+	case "connection_init":
+		return c.init(m.Payload, initTimer)
+	case "ping":
+		c.send(wsMessage{Type: "pong", Payload: m.Payload})
+	case "pong":
+	case "subscribe", "start":
+		return c.start(m)
+	case "complete", "stop":
+		c.stop(m.ID)
+	case "connection_terminate":
+		c.close(websocket.StatusNormalClosure, "Terminated")
+		return false
+	}
+	return true
+}
+
+// init authenticates the connection: a token in the payload
+// ({"Authorization": "Bearer …"} or {"token": …}), or else the identity the
+// upgrade request's Authorization header established.
+func (c *wsConn) init(payload json.RawMessage, initTimer *time.Timer) bool {
+	c.mu.Lock()
+	again := c.acked
+	c.mu.Unlock()
+	if again {
+		c.close(closeTooManyInitCalls, "Too many initialisation requests")
+		return false
+	}
+	ctx, err := c.authenticate(payload)
+	if err != nil {
+		msg := "Forbidden"
+		if l, ok := apperr.All(err); ok {
+			msg = l[0].Message
+		}
+		if c.legacy {
+			c.send(wsMessage{Type: "connection_error", Payload: mustJSON(map[string]string{"message": msg})})
+		}
+		c.close(closeForbidden, "Forbidden: "+truncate(msg, 100))
+		return false
+	}
+	initTimer.Stop()
+	c.mu.Lock()
+	c.ctx, c.acked = ctx, true
+	c.mu.Unlock()
+	c.send(wsMessage{Type: "connection_ack"})
+	if c.legacy {
+		c.send(wsMessage{Type: "ka"})
+	}
+	return true
+}
+
+func (c *wsConn) authenticate(payload json.RawMessage) (context.Context, error) {
+	var p map[string]any
+	if len(payload) > 0 && string(payload) != "null" {
+		if err := json.Unmarshal(payload, &p); err != nil {
+			return nil, apperr.Unauthenticatedf("The connection_init payload is not a JSON object.")
+		}
+	}
+	raw := ""
+	for _, key := range []string{"Authorization", "authorization", "token"} {
+		if s, ok := p[key].(string); ok && s != "" {
+			raw = s
+			break
+		}
+	}
+	if raw == "" {
+		if _, err := auth.FromContext(c.ctx); err != nil {
+			return nil, err
+		}
+		return c.ctx, nil
+	}
+	token, ok := auth.BearerToken(raw)
+	if !ok {
+		token = raw
+	}
+	id, err := c.t.verifier.Verify(token)
+	if err != nil {
 		return nil, err
 	}
-	c := &guardedConn{conn: conn, guard: g, active: map[string]struct{}{}}
-	g.pinger.add(c)
-	return c, nil
+	return auth.WithIdentity(c.ctx, id), nil
 }
 
-// clientMessageTypes are the messages a client may send, by subprotocol
-// (no subprotocol is the legacy graphql-ws).
-var clientMessageTypes = map[string][]string{
-	"graphql-transport-ws": {"connection_init", "subscribe", "complete", "ping", "pong"},
-	"graphql-ws":           {"connection_init", "start", "stop", "connection_terminate"},
-	"":                     {"connection_init", "start", "stop", "connection_terminate"},
-}
-
-type guardedConn struct {
-	conn  *websocket.Conn
-	guard *wsGuard
-
-	mu           sync.Mutex
-	active       map[string]struct{}
-	acked        bool
-	closing      bool
-	readDeadline *time.Timer
-	lastRead     time.Time
-}
-
-// NextReader reads the next client message, checking subscription IDs
-// before gqlgen sees them.
-func (c *guardedConn) NextReader() (int, io.Reader, error) {
-	for {
-		typ, data, err := c.conn.Read(context.Background())
-		c.mu.Lock()
-		c.lastRead = time.Now()
-		c.mu.Unlock()
-		if err != nil {
-			switch websocket.CloseStatus(err) {
-			case websocket.StatusNormalClosure, websocket.StatusNoStatusRcvd:
-				return int(typ), nil, transport.ErrWebsocketClosed
-			}
-			return int(typ), nil, err
-		}
-		var head struct {
-			Type string `json:"type"`
-			ID   string `json:"id"`
-		}
-		if json.Unmarshal(data, &head) != nil || !slices.Contains(clientMessageTypes[c.conn.Subprotocol()], head.Type) {
-			_ = c.WriteClose(closeBadRequest, "Invalid message")
-			return int(typ), nil, transport.ErrWebsocketClosed
-		}
-		{
-			switch head.Type {
-			case "subscribe", "start":
-				code, reason, refuse := c.admit(head.ID)
-				if refuse {
-					c.writeSubscriptionError(head.ID, reason)
-					continue
-				}
-				if code != 0 {
-					_ = c.WriteClose(code, reason)
-					return int(typ), nil, transport.ErrWebsocketClosed
-				}
-			case "complete", "stop":
-				c.release(head.ID)
-			}
-		}
-		return int(typ), bytes.NewReader(data), nil
-	}
-}
-
-// admit decides on a new subscription: a close code for a protocol
-// violation, or refuse for one over the cap (which only that subscription
-// pays for).
-func (c *guardedConn) admit(id string) (code int, reason string, refuse bool) {
+// start begins an operation: a subscription stays registered, a query or
+// mutation answers once.
+func (c *wsConn) start(m wsMessage) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case !c.acked:
-		return closeUnauthorized, "Unauthorized", false
-	case id == "":
-		return closeBadRequest, "Subscription needs an id", false
+		c.mu.Unlock()
+		c.close(closeUnauthorized, "Unauthorized")
+		return false
+	case m.ID == "":
+		c.mu.Unlock()
+		c.close(closeBadRequest, "Subscription needs an id")
+		return false
 	}
-	if _, dup := c.active[id]; dup {
-		return closeDuplicateID, "Subscriber for " + id + " already exists", false
+	if _, dup := c.ops[m.ID]; dup {
+		c.mu.Unlock()
+		c.close(closeDuplicateID, "Subscriber for "+truncate(m.ID, 64)+" already exists")
+		return false
 	}
-	if len(c.active) >= c.guard.maxSubscriptions {
-		return 0, "Too many subscriptions on this connection; complete one first", true
+	if len(c.ops) >= c.t.maxSubscriptions {
+		c.mu.Unlock()
+		c.sendErrors(m.ID, gqlerror.List{{Message: "Too many subscriptions on this connection; complete one first.",
+			Extensions: map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"}}})
+		return true
 	}
-	c.active[id] = struct{}{}
-	return 0, "", false
+	ctx, cancel := context.WithCancel(c.ctx)
+	op := &wsOperation{c: c, id: m.ID, cancel: cancel}
+	c.ops[m.ID] = op
+	c.mu.Unlock()
+
+	var params graphql.RawParams
+	if err := json.Unmarshal(m.Payload, &params); err != nil || params.Query == "" {
+		c.failOperation(op, gqlerror.List{{Message: "The payload needs a query.", Extensions: map[string]any{"code": apperr.InvalidInput}}})
+		return true
+	}
+	start := graphql.Now()
+	params.ReadTime = graphql.TraceTiming{Start: start, End: start}
+	params.Headers = c.headers
+	ctx = graphql.StartOperationTrace(ctx)
+	rc, errs := c.exec.CreateOperationContext(ctx, &params)
+	if errs != nil {
+		resp := c.exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs)
+		c.failOperation(op, resp.Errors)
+		return true
+	}
+	if rc.Operation.Operation != ast.Subscription {
+		go op.answerOnce(ctx, rc)
+		return true
+	}
+	op.subscribe(ctx, rc)
+	return true
 }
 
-func (c *guardedConn) release(id string) {
+// stop ends an operation the client completed. graphql-transport-ws sends
+// nothing more for it; the legacy protocol confirms with complete.
+func (c *wsConn) stop(id string) {
 	c.mu.Lock()
-	delete(c.active, id)
+	op := c.ops[id]
+	delete(c.ops, id)
+	c.mu.Unlock()
+	if op != nil {
+		op.cancel()
+		if c.legacy {
+			c.sendComplete(id)
+		}
+	}
+}
+
+// release unregisters an operation the server ended; false if the client
+// had already completed it.
+func (c *wsConn) release(op *wsOperation) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ops[op.id] != op {
+		return false
+	}
+	delete(c.ops, op.id)
+	return true
+}
+
+func (c *wsConn) failOperation(op *wsOperation, errs gqlerror.List) {
+	op.cancel()
+	if c.release(op) {
+		c.sendErrors(op.id, errs)
+	}
+}
+
+// end cancels every operation when the connection goes.
+func (c *wsConn) end() {
+	c.t.pinger.remove(c)
+	c.mu.Lock()
+	ops := c.ops
+	c.ops = map[string]*wsOperation{}
+	c.mu.Unlock()
+	for _, op := range ops {
+		op.cancel()
+	}
+	c.mu.Lock()
+	closing := c.closing
+	c.mu.Unlock()
+	if closing {
+		<-c.closed // let the close frame reach the peer (coder bounds the wait)
+		return
+	}
+	_ = c.conn.CloseNow()
+}
+
+func (c *wsConn) touch() {
+	c.mu.Lock()
+	c.lastRead = time.Now()
 	c.mu.Unlock()
 }
 
-// writeSubscriptionError ends one subscription with an error message in
-// the connection's protocol.
-func (c *guardedConn) writeSubscriptionError(id, message string) {
-	gqlErr := map[string]any{"message": message, "extensions": map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"}}
-	var payload any = []any{gqlErr}
-	if c.conn.Subprotocol() != "graphql-transport-ws" {
-		payload = gqlErr
+// close closes the connection with a code; the handshake runs in the
+// background so a silent peer cannot stall anyone.
+func (c *wsConn) close(code websocket.StatusCode, reason string) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
 	}
-	_ = c.write(map[string]any{"id": id, "type": "error", "payload": payload})
+	c.closing = true
+	c.mu.Unlock()
+	go func() {
+		defer close(c.closed)
+		_ = c.conn.Close(code, reason)
+	}()
 }
 
-// WriteJSON sends a server message, tracking the acknowledgement and the
-// subscriptions the server ends.
-func (c *guardedConn) WriteJSON(v any) error {
-	typ, id, payload, ok := messageParts(v)
-	if !ok {
-		return c.write(v)
+func (c *wsConn) send(m wsMessage) {
+	c.write(encodeMessage(m.ID, m.Type, m.Payload))
+}
+
+// sendResponse sends one execution result.
+func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
+	b, err := json.Marshal(resp)
+	if err != nil {
+		c.t.log.Error("encode response", "err", err)
+		return
 	}
-	switch typ {
-	case "connection_ack":
-		c.mu.Lock()
-		c.acked = true
-		c.mu.Unlock()
-	case "complete", "error":
-		c.release(id)
+	typ := "next"
+	if c.legacy {
+		typ = "data"
 	}
-	return c.writeBytes(encodeMessage(id, typ, payload))
+	c.write(encodeMessage(id, typ, b))
+}
+
+// sendErrors ends an operation with errors: an array on
+// graphql-transport-ws, the first error's object on graphql-ws.
+func (c *wsConn) sendErrors(id string, errs gqlerror.List) {
+	var payload any = errs
+	if c.legacy && len(errs) > 0 {
+		payload = errs[0]
+	}
+	c.send(wsMessage{ID: id, Type: "error", Payload: mustJSON(payload)})
+}
+
+func (c *wsConn) sendComplete(id string) { c.send(wsMessage{ID: id, Type: "complete"}) }
+
+// write sends one frame; a client that does not read within the write
+// timeout loses its connection rather than holding a writer forever.
+func (c *wsConn) write(b []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.t.writeTimeout)
+	defer cancel()
+	if err := c.conn.Write(ctx, websocket.MessageText, b); err != nil {
+		_ = c.conn.CloseNow()
+	}
+}
+
+// ping sends the protocol's keep-alive, or ends a silent connection.
+func (c *wsConn) ping(interval time.Duration) {
+	c.mu.Lock()
+	silent, acked := time.Since(c.lastRead) > 2*interval, c.acked
+	c.mu.Unlock()
+	switch {
+	case !acked:
+	case c.legacy:
+		c.send(wsMessage{Type: "ka"})
+	case silent:
+		_ = c.conn.CloseNow()
+	default:
+		c.send(wsMessage{Type: "ping"})
+	}
+}
+
+// wsOperation is one operation of a connection.
+type wsOperation struct {
+	c      *wsConn
+	id     string
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	responses graphql.ResponseHandler
+	ctx       context.Context
+	streaming bool // the resolver returned a stream (else: one error response)
+	armed     bool // responses is set
+	pending   int  // Ready calls not yet answered by a responses call
+	draining  bool
+	ended     error
+}
+
+// answerOnce runs a query or mutation sent over the websocket.
+func (op *wsOperation) answerOnce(ctx context.Context, rc *graphql.OperationContext) {
+	defer op.cancel()
+	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
+	resp := responses(ctx)
+	if !op.c.release(op) {
+		return
+	}
+	if resp != nil {
+		op.c.sendResponse(op.id, resp)
+	}
+	op.c.sendComplete(op.id)
+}
+
+// subscribe runs the subscription's root resolver now (it registers with
+// the hub and returns the stream); events are then read as the hub
+// announces them.
+func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationContext) {
+	ctx = live.WithHooks(ctx, live.Hooks{Ready: op.ready, Ended: op.end, Subscribed: op.streamStarted})
+	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
+	op.mu.Lock()
+	op.responses, op.ctx, op.armed = responses, ctx, true
+	streaming := op.streaming
+	if !streaming {
+		op.pending++ // the one response carrying the resolver's errors
+	}
+	run := op.pending > 0 && !op.draining
+	op.draining = op.draining || run
+	op.mu.Unlock()
+	if run {
+		go op.drain()
+	}
+}
+
+func (op *wsOperation) streamStarted() {
+	op.mu.Lock()
+	op.streaming = true
+	op.mu.Unlock()
+}
+
+// ready is the hub's announcement of a queued event (or of the stream's
+// end); it runs on the hub's goroutine and only schedules work.
+func (op *wsOperation) ready() {
+	op.mu.Lock()
+	op.pending++
+	run := op.armed && !op.draining
+	op.draining = op.draining || run
+	op.mu.Unlock()
+	if run {
+		go op.drain()
+	}
+}
+
+func (op *wsOperation) end(reason error) {
+	op.mu.Lock()
+	op.ended = reason
+	op.mu.Unlock()
+}
+
+// drain answers every announcement, in order, one responses call each.
+func (op *wsOperation) drain() {
+	for {
+		op.mu.Lock()
+		if op.pending == 0 {
+			op.draining = false
+			op.mu.Unlock()
+			return
+		}
+		op.pending--
+		op.mu.Unlock()
+		resp := op.responses(op.ctx)
+		if resp == nil || !op.streaming {
+			if resp != nil {
+				op.c.sendResponse(op.id, resp)
+			}
+			op.finish()
+			return
+		}
+		op.c.sendResponse(op.id, resp)
+	}
+}
+
+// finish ends a stream the server closed: with an error saying why when
+// the hub ended it, else with complete.
+func (op *wsOperation) finish() {
+	op.cancel()
+	if !op.c.release(op) {
+		return // the client completed it
+	}
+	op.mu.Lock()
+	reason := op.ended
+	op.mu.Unlock()
+	if reason == nil {
+		op.c.sendComplete(op.id)
+		return
+	}
+	code := "SLOW_CONSUMER"
+	if errors.Is(reason, live.ErrExpired) {
+		code = string(apperr.Unauthenticated)
+	}
+	op.c.sendErrors(op.id, gqlerror.List{{Message: reason.Error(), Extensions: map[string]any{"code": code}}})
 }
 
 // encodeMessage writes a protocol message around an already encoded
-// payload, which json.Marshal would copy and re-validate for every
-// subscriber of every event.
+// payload, which json.Marshal would copy and re-validate.
 func encodeMessage(id, typ string, payload json.RawMessage) []byte {
 	b := make([]byte, 0, len(payload)+len(id)+40)
 	b = append(b, '{')
 	if id != "" {
-		quoted, _ := json.Marshal(id)
 		b = append(b, `"id":`...)
-		b = append(b, quoted...)
+		b = append(b, mustJSON(id)...)
 		b = append(b, ',')
 	}
 	b = append(b, `"type":"`...)
@@ -202,121 +542,41 @@ func encodeMessage(id, typ string, payload json.RawMessage) []byte {
 	return append(b, '}')
 }
 
-func (c *guardedConn) write(v any) error {
-	data, err := json.Marshal(v)
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
 	if err != nil {
-		return err
+		panic(err)
 	}
-	return c.writeBytes(data)
+	return b
 }
 
-func (c *guardedConn) writeBytes(data []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), c.guard.writeTimeout)
-	defer cancel()
-	if err := c.conn.Write(ctx, websocket.MessageText, data); err != nil {
-		_ = c.conn.CloseNow()
-		return err
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return nil
+	return s[:n]
 }
 
-// messageParts reads the type, id and payload of one of gqlgen's message
-// structs (which are unexported, hence the reflection).
-func messageParts(v any) (typ, id string, payload json.RawMessage, ok bool) {
-	rv := reflect.Indirect(reflect.ValueOf(v))
-	if rv.Kind() != reflect.Struct {
-		return "", "", nil, false
-	}
-	t, i, p := rv.FieldByName("Type"), rv.FieldByName("ID"), rv.FieldByName("Payload")
-	if !t.IsValid() || t.Kind() != reflect.String || !i.IsValid() || i.Kind() != reflect.String || !p.IsValid() {
-		return "", "", nil, false
-	}
-	// gqlgen encoded the payload itself, so it is valid JSON.
-	raw, isRaw := p.Interface().(json.RawMessage)
-	if !isRaw {
-		return "", "", nil, false
-	}
-	return t.String(), i.String(), raw, true
-}
-
-// WriteClose closes with the protocol's own codes where gqlgen uses a
-// generic protocol error. The close handshake runs in the background so a
-// silent peer does not stall the transport.
-func (c *guardedConn) WriteClose(code int, message string) error {
-	if code == transport.WebsocketCloseProtocolError {
-		switch message {
-		case "connection initialisation timeout":
-			code, message = closeInitTimeout, "Connection initialisation timeout"
-		case "decoding error", "unexpected message", "invalid json":
-			code, message = closeBadRequest, "Invalid message"
-		}
-	}
-	c.mu.Lock()
-	if c.closing {
-		c.mu.Unlock()
-		return nil
-	}
-	c.closing = true
-	c.mu.Unlock()
-	go func() { _ = c.conn.Close(websocket.StatusCode(code), message) }()
-	return nil
-}
-
-func (c *guardedConn) Close() error {
-	c.guard.pinger.remove(c)
-	c.mu.Lock()
-	closing := c.closing
-	if c.readDeadline != nil {
-		c.readDeadline.Stop()
-	}
-	c.mu.Unlock()
-	if closing {
-		return nil
-	}
-	return c.conn.CloseNow()
-}
-
-func (c *guardedConn) Subprotocol() string { return c.conn.Subprotocol() }
-
-func (c *guardedConn) SetReadLimit(limit int64) { c.conn.SetReadLimit(limit) }
-
-// SetReadDeadline ends a connection whose pong does not arrive in time.
-func (c *guardedConn) SetReadDeadline(t time.Time) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.readDeadline != nil {
-		c.readDeadline.Stop()
-		c.readDeadline = nil
-	}
-	if !t.IsZero() {
-		c.readDeadline = time.AfterFunc(time.Until(t), func() { _ = c.conn.CloseNow() })
-	}
-	return nil
-}
-
-// pinger keeps every connection alive from one goroutine (rather than a
-// ticker goroutine per connection): a ping (graphql-transport-ws) or keep-
-// alive message (graphql-ws) each interval, and a close for a peer that
-// has sent nothing, not even a pong, for two intervals. It runs only while
-// connections exist.
+// pinger keeps every connection alive from one goroutine rather than a
+// ticker goroutine per connection: a ping (graphql-transport-ws) or
+// keep-alive message (graphql-ws) each interval, and a close for a peer
+// that has sent nothing, not even a pong, for two intervals. It runs only
+// while connections exist.
 type pinger struct {
 	interval time.Duration
 	mu       sync.Mutex
-	conns    map[*guardedConn]struct{}
+	conns    map[*wsConn]struct{}
 	running  bool
 }
 
 func newPinger(interval time.Duration) *pinger {
-	return &pinger{interval: interval, conns: map[*guardedConn]struct{}{}}
+	return &pinger{interval: interval, conns: map[*wsConn]struct{}{}}
 }
 
-func (p *pinger) add(c *guardedConn) {
+func (p *pinger) add(c *wsConn) {
 	if p.interval <= 0 {
 		return
 	}
-	c.mu.Lock()
-	c.lastRead = time.Now()
-	c.mu.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.conns[c] = struct{}{}
@@ -326,7 +586,7 @@ func (p *pinger) add(c *guardedConn) {
 	}
 }
 
-func (p *pinger) remove(c *guardedConn) {
+func (p *pinger) remove(c *wsConn) {
 	p.mu.Lock()
 	delete(p.conns, c)
 	p.mu.Unlock()
@@ -342,7 +602,7 @@ func (p *pinger) run() {
 			p.mu.Unlock()
 			return
 		}
-		conns := make([]*guardedConn, 0, len(p.conns))
+		conns := make([]*wsConn, 0, len(p.conns))
 		for c := range p.conns {
 			conns = append(conns, c)
 		}
@@ -350,58 +610,5 @@ func (p *pinger) run() {
 		for _, c := range conns {
 			c.ping(p.interval)
 		}
-	}
-}
-
-// ping sends the protocol's keep-alive, or ends a silent connection.
-func (c *guardedConn) ping(interval time.Duration) {
-	c.mu.Lock()
-	silent, acked := time.Since(c.lastRead) > 2*interval, c.acked
-	c.mu.Unlock()
-	if !acked {
-		return
-	}
-	if c.conn.Subprotocol() == "graphql-transport-ws" {
-		if silent {
-			_ = c.conn.CloseNow()
-			return
-		}
-		_ = c.writeBytes([]byte(`{"type":"ping"}`))
-		return
-	}
-	_ = c.writeBytes([]byte(`{"type":"ka"}`))
-}
-
-var (
-	_ transport.WebsocketImplementation = (*wsGuard)(nil)
-	_ transport.WebsocketReadLimiter    = (*guardedConn)(nil)
-	_ transport.WebsocketReadDeadliner  = (*guardedConn)(nil)
-)
-
-// websocketInit authenticates a websocket at connection_init: the token in
-// the payload ({"Authorization": "Bearer …"}), or else the identity the
-// upgrade request's Authorization header established. Without either the
-// connection closes with 4403.
-func websocketInit(v *auth.Verifier) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-		raw := payload.Authorization()
-		if raw == "" {
-			raw = payload.GetString("token")
-		}
-		if raw != "" {
-			token, ok := auth.BearerToken(raw)
-			if !ok {
-				token = raw
-			}
-			id, err := v.Verify(token)
-			if err != nil {
-				return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
-			}
-			return auth.WithIdentity(ctx, id), nil, nil
-		}
-		if _, err := auth.FromContext(ctx); err != nil {
-			return transport.WithWebsocketCloseCode(ctx, closeForbidden), nil, err
-		}
-		return ctx, nil, nil
 	}
 }

@@ -274,9 +274,6 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 			t.Fatalf("third subscription answered with %+v", m)
 		}
 		ws.Send(testkit.WSMessage{ID: "a", Type: "complete"})
-		if m := ws.MustRead(5 * time.Second); m.Type != "complete" || m.ID != "a" {
-			t.Fatalf("complete answered with %+v", m)
-		}
 		ws.Subscribe("d", statusSubscription, nil) // room again
 		quiet(t, ws)
 	})

@@ -24,8 +24,9 @@ func TestSlowConsumerIsDroppedWithoutStallingOthers(t *testing.T) {
 			defer cancel()
 
 			ended := make(chan error, 1)
-			slow, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
-				live.Options{OnEnd: func(err error) { ended <- err }}, func(d *live.Delivery) *live.Delivery { return d })
+			slowCtx := live.WithHooks(ctx, live.Hooks{Ended: func(err error) { ended <- err }})
+			slow, err := live.Subscribe(slowCtx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
+				live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,8 +89,8 @@ func TestExpiredTokenEndsSubscription(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ended := make(chan error, 1)
-	ch, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &id, Kind: live.StatusChanges},
-		live.Options{ExpiresAt: time.Now().Add(50 * time.Millisecond), OnEnd: func(err error) { ended <- err }},
+	ch, err := live.Subscribe(live.WithHooks(ctx, live.Hooks{Ended: func(err error) { ended <- err }}), w.Live,
+		live.Filter{Identity: &id, Kind: live.StatusChanges}, live.Options{ExpiresAt: time.Now().Add(50 * time.Millisecond)},
 		func(d *live.Delivery) *live.Delivery { return d })
 	if err != nil {
 		t.Fatal(err)

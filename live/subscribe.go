@@ -26,9 +26,43 @@ type Options struct {
 	After *int64
 	// ExpiresAt ends the subscription when the token expires.
 	ExpiresAt time.Time
-	// OnEnd is told why the hub ended the subscription (slow, expired),
-	// just before its channel closes. It is not called when ctx ends it.
-	OnEnd func(reason error)
+}
+
+// Hooks let the transport that carries a subscription read its stream
+// without parking a goroutine on it.
+type Hooks struct {
+	// Ready is called each time an item is queued on the stream and once
+	// when it closes. It runs on the hub's goroutine and must not block.
+	Ready func()
+	// Ended is told why the hub ended the subscription (ErrSlowConsumer,
+	// ErrExpired) just before the stream closes; not called when the
+	// subscription's context ends it.
+	Ended func(reason error)
+	// Subscribed is called once the subscription is registered, before
+	// Subscribe returns its stream.
+	Subscribed func()
+}
+
+type hooksKey struct{}
+
+// WithHooks returns ctx carrying the transport's hooks for a subscription
+// started with it.
+func WithHooks(ctx context.Context, h Hooks) context.Context {
+	return context.WithValue(ctx, hooksKey{}, h)
+}
+
+func hooksFrom(ctx context.Context) Hooks {
+	h, _ := ctx.Value(hooksKey{}).(Hooks)
+	if h.Ready == nil {
+		h.Ready = func() {}
+	}
+	if h.Ended == nil {
+		h.Ended = func(error) {}
+	}
+	if h.Subscribed == nil {
+		h.Subscribed = func() {}
+	}
+	return h
 }
 
 // Subscribe registers a subscriber until ctx ends. convert turns a
@@ -40,33 +74,38 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+	hooks := hooksFrom(ctx)
 	if opts.After == nil {
 		out := make(chan T, h.cfg.Buffer)
 		s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
 		s.offer = func(d *Delivery) bool {
 			select {
 			case out <- convert(d):
+				hooks.Ready()
 				return true
 			default:
 				return false
 			}
 		}
 		s.closed = func(reason error) {
-			if reason != nil && opts.OnEnd != nil {
-				opts.OnEnd(reason)
+			if reason != nil {
+				hooks.Ended(reason)
 			}
 			close(out)
+			hooks.Ready()
 		}
+		hooks.Subscribed()
 		h.add(ctx, s)
 		return out, nil
 	}
-	return resume(ctx, h, f, opts, convert)
+	hooks.Subscribed()
+	return resume(ctx, h, f, opts, hooks, convert)
 }
 
 // resume replays the events after opts.After, then forwards live ones. The
 // subscriber is registered first and queues live events from the hub's
 // cursor at that moment; the replay stops exactly there.
-func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, convert func(*Delivery) T) (<-chan T, error) {
+func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, hooks Hooks, convert func(*Delivery) T) (<-chan T, error) {
 	queue := make(chan *Delivery, h.cfg.Buffer)
 	ended := make(chan error, 1)
 	s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
@@ -84,17 +123,21 @@ func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, convert 
 	}
 	liveFrom := h.add(ctx, s)
 
-	out := make(chan T)
+	out := make(chan T, h.cfg.Buffer)
 	go func() {
-		defer close(out)
+		defer func() {
+			close(out)
+			hooks.Ready()
+		}()
 		end := func(reason error) {
-			if reason != nil && opts.OnEnd != nil {
-				opts.OnEnd(reason)
+			if reason != nil {
+				hooks.Ended(reason)
 			}
 		}
 		send := func(d *Delivery) bool {
 			select {
 			case out <- convert(d):
+				hooks.Ready()
 				return true
 			case <-ctx.Done():
 				return false
