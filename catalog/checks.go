@@ -242,6 +242,7 @@ func (c *checker) alreadyClaimed() error {
 		q = q.Where("id <> ?", c.f.ClaimID)
 	}
 	var what string
+	field := "subscriptionId"
 	switch {
 	case c.f.SolutionArea == models.BusinessApplications && c.sub != nil:
 		q = q.Where("subscription_id = ?", c.sub.ID)
@@ -249,6 +250,8 @@ func (c *checker) alreadyClaimed() error {
 	case c.f.SolutionArea == models.Microsoft365 && c.prod != nil && c.tenantFound:
 		q = q.Where("subscription_id IS NULL AND customer_tenant_id = ? AND product_id = ?", c.f.TenantID, c.prod.ID)
 		what = c.prod.Name + " on this tenant"
+		// A Microsoft 365 claim names a workload, not a subscription.
+		field = "productId"
 	default:
 		return nil
 	}
@@ -260,8 +263,8 @@ func (c *checker) alreadyClaimed() error {
 	if err != nil {
 		return fmt.Errorf("find holding claim: %w", err)
 	}
-	c.add(apperr.SubscriptionAlreadyClaimed, "subscriptionId",
-		"Your organisation already has a %s %s claim for %s; follow that claim instead of creating another.",
+	c.add(apperr.SubscriptionAlreadyClaimed, field,
+		"Your organisation already has an %s %s claim for %s; follow that claim instead of creating another.",
 		statusWord(existing.Status), existing.Activity, what)
 	return nil
 }

@@ -150,6 +150,14 @@ func (s *Service) ResolveArbitration(ctx context.Context, caseID, winnerID uuid.
 		if err := lockKey(tx, cs.CustomerTenantID, cs.ProductID, cs.Activity); err != nil {
 			return err
 		}
+		// Read the case again under the key's lock: a resolution that
+		// committed meanwhile is seen.
+		if err := tx.Where("id = ?", caseID).Take(&cs).Error; err != nil {
+			return fmt.Errorf("reload case: %w", err)
+		}
+		if cs.Status != models.ArbitrationOpen {
+			return apperr.New(apperr.InvalidTransition, "caseId", "This arbitration case is already resolved.")
+		}
 		winner, err := claims.Load(tx.DB, id, winnerID, true)
 		if err != nil {
 			return err

@@ -169,6 +169,17 @@ func requireRole(id *auth.Identity, by Role) error {
 	return id.RequireReviewer()
 }
 
+// authorize checks that the caller is signed in and may fire events in the
+// role, before an event's own input is validated: an anonymous caller or one
+// in the wrong role learns nothing from input errors.
+func authorize(ctx context.Context, by Role) error {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return err
+	}
+	return requireRole(id, by)
+}
+
 // Submit sends a draft for review after every check of SPEC section 3 and
 // sets the review deadline. The customer is told of the request.
 func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error) {
@@ -248,6 +259,9 @@ func (s *Service) StartReview(ctx context.Context, req Request) (*models.Claim, 
 // RequestInformation asks the partner for more information in the comment
 // thread. The claim stays where it is.
 func (s *Service) RequestInformation(ctx context.Context, req Request) (*models.Claim, error) {
+	if err := authorize(ctx, RoleReviewer); err != nil {
+		return nil, err
+	}
 	req.Reason = strings.TrimSpace(req.Reason)
 	if req.Reason == "" {
 		return nil, apperr.Invalidf("message", "Write what information you need.")
@@ -335,6 +349,9 @@ func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, erro
 // Reject rejects a claim; a reason is required. A claim rejected in
 // arbitration leaves its case, which closes when no open claim remains.
 func (s *Service) Reject(ctx context.Context, req Request) (*models.Claim, error) {
+	if err := authorize(ctx, RoleReviewer); err != nil {
+		return nil, err
+	}
 	req.Reason = strings.TrimSpace(req.Reason)
 	if req.Reason == "" {
 		return nil, apperr.Invalidf("reason", "Give the reason for the rejection; the partner sees it.")
