@@ -38,9 +38,7 @@ type ResolverRoot interface {
 	Association() AssociationResolver
 	Claim() ClaimResolver
 	ClaimEvent() ClaimEventResolver
-	ClaimStatusChange() ClaimStatusChangeResolver
 	Comment() CommentResolver
-	CommentAdded() CommentAddedResolver
 	CustomerSubscription() CustomerSubscriptionResolver
 	CustomerTenant() CustomerTenantResolver
 	Mpn() MpnResolver
@@ -543,16 +541,10 @@ type ClaimEventResolver interface {
 	Comment(ctx context.Context, obj *models.ClaimEvent) (*models.Comment, error)
 	ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error)
 }
-type ClaimStatusChangeResolver interface {
-	Claim(ctx context.Context, obj *model.ClaimStatusChange) (*models.Claim, error)
-}
 type CommentResolver interface {
 	ID(ctx context.Context, obj *models.Comment) (string, error)
 
 	Author(ctx context.Context, obj *models.Comment) (*model.Actor, error)
-}
-type CommentAddedResolver interface {
-	Claim(ctx context.Context, obj *model.CommentAdded) (*models.Claim, error)
 }
 type CustomerSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
@@ -7984,7 +7976,7 @@ func (ec *executionContext) _ClaimStatusChange_claim(ctx context.Context, field 
 			return ec.fieldContext_ClaimStatusChange_claim(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimStatusChange().Claim(ctx, obj)
+			return obj.Claim, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
@@ -7998,8 +7990,8 @@ func (ec *executionContext) fieldContext_ClaimStatusChange_claim(_ context.Conte
 	fc = &graphql.FieldContext{
 		Object:     "ClaimStatusChange",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Claim(ctx, field)
 		},
@@ -8342,7 +8334,7 @@ func (ec *executionContext) _CommentAdded_claim(ctx context.Context, field graph
 			return ec.fieldContext_CommentAdded_claim(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.CommentAdded().Claim(ctx, obj)
+			return obj.Claim, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
@@ -8356,8 +8348,8 @@ func (ec *executionContext) fieldContext_CommentAdded_claim(_ context.Context, f
 	fc = &graphql.FieldContext{
 		Object:     "CommentAdded",
 		Field:      field,
-		IsMethod:   true,
-		IsResolver: true,
+		IsMethod:   false,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Claim(ctx, field)
 		},
@@ -16367,43 +16359,42 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		case "cursor":
 			out.Values[i] = ec._ClaimStatusChange_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "claim":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimStatusChange_claim(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimStatusChange_claim(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "status":
 			out.Values[i] = ec._ClaimStatusChange_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "previousStatus":
 			out.Values[i] = ec._ClaimStatusChange_previousStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "event":
 			out.Values[i] = ec._ClaimStatusChange_event(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "actor":
 			out.Values[i] = ec._ClaimStatusChange_actor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "at":
 			out.Values[i] = ec._ClaimStatusChange_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "reason":
 			out.Values[i] = ec._ClaimStatusChange_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -16491,19 +16482,18 @@ func (ec *executionContext) _CommentAdded(ctx context.Context, sel ast.Selection
 		case "cursor":
 			out.Values[i] = ec._CommentAdded_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "comment":
 			out.Values[i] = ec._CommentAdded_comment(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
+				out.Invalids++
 			}
 		case "claim":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._CommentAdded_claim(ctx, field, obj)
-				})
+			out.Values[i] = ec._CommentAdded_claim(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -10,7 +10,6 @@ import (
 	"cpor/graph/model"
 	"cpor/live"
 	"cpor/loaders"
-	"cpor/models"
 	"cpor/relay"
 )
 
@@ -36,19 +35,25 @@ func follow[T any](ctx context.Context, r *subscriptionResolver, kind live.Kind,
 	}
 	return live.Subscribe(ctx, r.svc.Live, live.Filter{Identity: who, Kind: kind, ClaimID: id},
 		live.Options{After: from, ExpiresAt: who.ExpiresAt},
-		func(d *live.Delivery) T { return d.Shared(func(d *live.Delivery) any { return build(d) }).(T) })
+		func(d *live.Delivery) T {
+			// The subscriber resolves the claim's relations through the
+			// event's shared loaders. Switching before the previous event
+			// finished resolving is harmless: both read the same database.
+			loaders.Use(ctx, d.Loaders)
+			return d.Shared(func(d *live.Delivery) any { return build(d) }).(T)
+		})
 }
 
 func statusChange(d *live.Delivery) *model.ClaimStatusChange {
 	return &model.ClaimStatusChange{
 		Cursor: eventCursor(d), Status: *d.Event.ToStatus, PreviousStatus: *d.Event.FromStatus,
 		Event: d.Event.Event, Actor: actorOf(d.Event), At: d.Event.CreatedAt, Reason: stringPtr(d.Event.Reason),
-		Delivery: d,
+		Claim: d.Claim,
 	}
 }
 
 func commentAdded(d *live.Delivery) *model.CommentAdded {
-	return &model.CommentAdded{Cursor: eventCursor(d), Comment: d.Comment, Delivery: d}
+	return &model.CommentAdded{Cursor: eventCursor(d), Comment: d.Comment, Claim: d.Claim}
 }
 
 func eventSeq(after *string) (*int64, error) {
@@ -68,15 +73,4 @@ func eventSeq(after *string) (*int64, error) {
 
 func eventCursor(d *live.Delivery) string {
 	return relay.Cursor{Key: strconv.FormatInt(d.Event.Seq, 10)}.Encode()
-}
-
-// eventClaim returns the event's claim and switches this subscriber's
-// loaders to the event's shared ones, so its relations load once for every
-// subscriber.
-func eventClaim(ctx context.Context, d *live.Delivery) (*models.Claim, error) {
-	loaders.Use(ctx, d.Loaders)
-	if d.Claim == nil {
-		return nil, apperr.NotFoundf("claimId", "The claim is gone.")
-	}
-	return d.Claim, nil
 }

@@ -9,18 +9,7 @@ import (
 	"context"
 	"cpor/graph/model"
 	"cpor/live"
-	"cpor/models"
 )
-
-// Claim is the resolver for the claim field.
-func (r *claimStatusChangeResolver) Claim(ctx context.Context, obj *model.ClaimStatusChange) (*models.Claim, error) {
-	return eventClaim(ctx, obj.Delivery)
-}
-
-// Claim is the resolver for the claim field.
-func (r *commentAddedResolver) Claim(ctx context.Context, obj *model.CommentAdded) (*models.Claim, error) {
-	return eventClaim(ctx, obj.Delivery)
-}
 
 // ClaimStatusChanged is the resolver for the claimStatusChanged field.
 func (r *subscriptionResolver) ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *model.ClaimStatusChange, error) {
@@ -32,19 +21,7 @@ func (r *subscriptionResolver) CommentAdded(ctx context.Context, claimID string,
 	return follow(ctx, r, live.Comments, &claimID, after, commentAdded)
 }
 
-// ClaimStatusChange returns ClaimStatusChangeResolver implementation.
-func (r *Resolver) ClaimStatusChange() ClaimStatusChangeResolver {
-	return &claimStatusChangeResolver{r}
-}
-
-// CommentAdded returns CommentAddedResolver implementation.
-func (r *Resolver) CommentAdded() CommentAddedResolver { return &commentAddedResolver{r} }
-
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
-type (
-	claimStatusChangeResolver struct{ *Resolver }
-	commentAddedResolver      struct{ *Resolver }
-	subscriptionResolver      struct{ *Resolver }
-)
+type subscriptionResolver struct{ *Resolver }

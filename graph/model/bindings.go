@@ -5,7 +5,6 @@ package model
 import (
 	"time"
 
-	"cpor/live"
 	"cpor/models"
 	"cpor/relay"
 )
@@ -41,12 +40,12 @@ type ClaimStatusChange struct {
 	Actor          *Actor
 	At             time.Time
 	Reason         *string
-	Delivery       *live.Delivery
+	Claim          *models.Claim
 }
 
 // CommentAdded is a live comment event, built once per event.
 type CommentAdded struct {
-	Cursor   string
-	Comment  *models.Comment
-	Delivery *live.Delivery
+	Cursor  string
+	Comment *models.Comment
+	Claim   *models.Claim
 }
