@@ -46,7 +46,7 @@ var profileDir string
 func main() {
 	counts := flag.String("n", "1000,10000", "comma-separated subscriber counts")
 	events := flag.Int("events", 20, "status events per run")
-	gap := flag.Duration("gap", 300*time.Millisecond, "pause between events")
+	gap := flag.Duration("gap", 2*time.Second, "pause between events, long enough that one broadcast ends before the next begins")
 	databaseURL := flag.String("database-url", "", "PostgreSQL URL for the server (default: embedded SQLite)")
 	flag.StringVar(&profileDir, "profile", "", "write the server's heap and goroutine profiles, taken while idle, to this directory")
 	flag.Parse()
