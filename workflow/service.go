@@ -53,12 +53,25 @@ type change struct {
 
 func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
 
-// fire runs one transition in one database transaction: it takes the
-// competition key's lock, locks the claim's row, checks the version, the
-// role and the state, lets before and after do the event's own work, writes
-// the new state and version and appends the events.
+// fire runs one transition in one database transaction (see transition):
+// before and after do the event's own work around the state change.
 func (s *Service) fire(ctx context.Context, req Request, event Event, by Role,
 	before, after func(ch *change) error) (*models.Claim, error) {
+	return s.transition(ctx, req, by, func(ch *change) error {
+		if err := s.move(ch, ch.claim, event, by, ch.id, req.Reason, before); err != nil {
+			return err
+		}
+		if after == nil {
+			return nil
+		}
+		return after(ch)
+	})
+}
+
+// transition runs step in one database transaction for a caller in the
+// role: it takes the claim's competition-key lock, locks the claim's row,
+// checks the version, runs step and appends the events step queued.
+func (s *Service) transition(ctx context.Context, req Request, by Role, step func(ch *change) error) (*models.Claim, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -76,13 +89,8 @@ func (s *Service) fire(ctx context.Context, req Request, event Event, by Role,
 			return claims.StaleClaim(c, *req.ExpectedVersion)
 		}
 		ch := &change{tx: tx, id: id, claim: c}
-		if err := s.move(ch, c, event, by, id, req.Reason, before); err != nil {
+		if err := step(ch); err != nil {
 			return err
-		}
-		if after != nil {
-			if err := after(ch); err != nil {
-				return err
-			}
 		}
 		out = c
 		return s.log.Append(tx, ch.events...)
@@ -278,42 +286,21 @@ func (s *Service) RequestInformation(ctx context.Context, req Request) (*models.
 // Escalate moves a claim under review to arbitration by a reviewer's
 // decision, with every competing claim.
 func (s *Service) Escalate(ctx context.Context, req Request) (*models.Claim, error) {
-	id, err := auth.FromContext(ctx)
-	if err != nil {
-		return nil, err
+	reason := strings.TrimSpace(req.Reason)
+	if reason == "" {
+		reason = "A reviewer referred the claim to arbitration."
 	}
-	if err := id.RequireReviewer(); err != nil {
-		return nil, err
-	}
-	var out *models.Claim
-	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		c, err := s.lockClaim(tx, id, req.ClaimID)
+	return s.transition(ctx, req, RoleReviewer, func(ch *change) error {
+		if ch.claim.Status != models.UnderReview {
+			_, err := Next(ch.ctx(), ch.claim.Status, Escalate, RoleReviewer)
+			return err
+		}
+		comp, err := findCompetition(ch.tx.DB, ch.claim)
 		if err != nil {
 			return err
 		}
-		if req.ExpectedVersion != nil && *req.ExpectedVersion != c.Version {
-			return claims.StaleClaim(c, *req.ExpectedVersion)
-		}
-		if c.Status != models.UnderReview {
-			_, err := Next(tx.Statement.Context, c.Status, Escalate, RoleReviewer)
-			return err
-		}
-		ch := &change{tx: tx, id: id, claim: c}
-		comp, err := findCompetition(tx.DB, c)
-		if err != nil {
-			return err
-		}
-		reason := strings.TrimSpace(req.Reason)
-		if reason == "" {
-			reason = "A reviewer referred the claim to arbitration."
-		}
-		if err := s.escalate(ch, comp, id, reason); err != nil {
-			return err
-		}
-		out = c
-		return s.log.Append(tx, ch.events...)
+		return s.escalate(ch, comp, ch.id, reason)
 	})
-	return out, err
 }
 
 // Approve approves a claim and records its partner-of-record association. A
