@@ -1,11 +1,20 @@
 package httpapi
 
 import (
+	"github.com/99designs/gqlgen/graphql/errcode"
+
 	"cpor/graph"
 	"cpor/graph/model"
 	"cpor/models"
 	"cpor/relay"
 )
+
+// An operation over the complexity limit is refused before it runs, like
+// one that fails validation: HTTP 422, not 200.
+func init() { errcode.RegisterErrorType(complexityLimitExceeded, errcode.KindProtocol) }
+
+// complexityLimitExceeded is the code gqlgen's complexity limit gives.
+const complexityLimitExceeded = "COMPLEXITY_LIMIT_EXCEEDED"
 
 // complexity prices connection fields by the page they ask for, so that a
 // nested query such as claims(first: 100) { comments(first: 100) } costs

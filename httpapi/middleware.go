@@ -76,14 +76,27 @@ func newRequestID() string {
 	return hex.EncodeToString(b)
 }
 
-// limitBody bounds request bodies that are not multipart uploads (those are
-// bounded by the multipart transport itself).
-func limitBody(max int64, next http.Handler) http.Handler {
+// limitBody bounds request bodies: maxBody for JSON, maxUpload for multipart
+// uploads (the file plus the operation's own fields). A body declared larger
+// is refused at once with 413 and a GraphQL-shaped error; one that turns out
+// larger while it is read (chunked) is answered 413 too.
+func limitBody(maxBody, maxUpload int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Body != nil && !isMultipart(r) {
-			r.Body = http.MaxBytesReader(w, r.Body, max)
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
 		}
-		next.ServeHTTP(w, r)
+		limit, upload := maxBody, isMultipart(r)
+		if upload {
+			limit = maxUpload
+		}
+		if r.ContentLength > limit {
+			writeTooLarge(w, limit, upload)
+			return
+		}
+		body := &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit)}
+		r.Body = body
+		next.ServeHTTP(&tooLargeWriter{ResponseWriter: w, body: body}, r)
 	})
 }
 

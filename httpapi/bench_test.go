@@ -1,0 +1,92 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"testing"
+
+	"cpor/storage/storagetest"
+	"cpor/testkit"
+)
+
+// The operations of one lifecycle as the apps send them, each asking for
+// what the app shows next.
+const (
+	benchCreate = `mutation($input: CreateClaimInput!) { createClaim(input: $input) {
+	  claim { id status version } userErrors { code field message } } }`
+	benchAttach = `mutation($claimId: ID!, $file: Upload!) { attachProofOfExecution(input: {claimId: $claimId, file: $file}) {
+	  proofOfExecution { id sha256 } claim { id version } userErrors { code field message } } }`
+	benchSubmit = `mutation($input: SubmitClaimInput!) { submitClaim(input: $input) {
+	  claim { id status version reviewDueAt } userErrors { code field message } } }`
+	benchStartReview = `mutation($input: StartReviewInput!) { startReview(input: $input) {
+	  claim { id status version } userErrors { code field message } } }`
+	benchApprove = `mutation($input: ApproveClaimInput!) { approveClaim(input: $input) {
+	  claim { id status version association { id active } } userErrors { code field message } } }`
+)
+
+type benchClaim struct {
+	ID          string
+	Status      string
+	Version     int
+	Association *struct {
+		ID     string
+		Active bool
+	}
+}
+
+type benchPayload struct {
+	Claim      *benchClaim
+	UserErrors []userError
+}
+
+func (p benchPayload) must(b *testing.B, step, status string) *benchClaim {
+	b.Helper()
+	if len(p.UserErrors) > 0 || p.Claim == nil || (status != "" && p.Claim.Status != status) {
+		b.Fatalf("%s: %+v %+v", step, p.Claim, p.UserErrors)
+	}
+	return p.Claim
+}
+
+// BenchmarkLifecycleHTTP runs one whole claim lifecycle per iteration over
+// real HTTP: the partner creates a claim, attaches a PDF (multipart) and
+// submits it; the reviewer starts the review and approves it. Each
+// iteration claims a fresh customer tenant and subscription, made by the
+// operator through the catalog service outside the timed part.
+func BenchmarkLifecycleHTTP(b *testing.B) {
+	for _, d := range storagetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			w := testkit.New(b, d)
+			srv := testkit.NewServer(b, w)
+			ada, rita := srv.Client(b, "ada"), srv.Client(b, "rita")
+			ids := formData(b, ada)
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				name := fmt.Sprintf("bench%d", i)
+				i++
+				tenant, sub := testkit.FreshTarget(b, w, name)
+				b.StartTimer()
+
+				c := field[benchPayload](b, ada.Do(b, benchCreate, map[string]any{
+					"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String()),
+				}), "createClaim").must(b, "create", "DRAFT")
+				att := field[benchPayload](b, ada.Upload(b, benchAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF),
+					"attachProofOfExecution").must(b, "attach", "")
+				c = field[benchPayload](b, ada.Do(b, benchSubmit, map[string]any{
+					"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version},
+				}), "submitClaim").must(b, "submit", "SUBMITTED")
+				c = field[benchPayload](b, rita.Do(b, benchStartReview, map[string]any{
+					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version},
+				}), "startReview").must(b, "startReview", "UNDER_REVIEW")
+				c = field[benchPayload](b, rita.Do(b, benchApprove, map[string]any{
+					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "benchmark"},
+				}), "approveClaim").must(b, "approve", "APPROVED")
+				if c.Association == nil || !c.Association.Active {
+					b.Fatalf("approved without an active association: %+v", c)
+				}
+			}
+			if i > 0 {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*5), "ns/request")
+			}
+		})
+	}
+}
