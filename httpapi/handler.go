@@ -53,6 +53,9 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Services graph.Services
 	Log      *slog.Logger
+	// Stopping ends when the server shuts down; websockets, which outlive
+	// their upgrade request, close then. Nil means never.
+	Stopping context.Context
 }
 
 // New returns the service's HTTP handler.
@@ -94,7 +97,12 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
+	stopping := d.Stopping
+	if stopping == nil {
+		stopping = context.Background()
+	}
 	srv.AddTransport(&wsTransport{
+		stopping:         stopping,
 		verifier:         d.Verifier,
 		origins:          cfg.AllowedOrigins,
 		maxSubscriptions: cfg.MaxSubscriptions,

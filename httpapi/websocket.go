@@ -43,11 +43,14 @@ var clientMessageTypes = map[bool][]string{
 // legacy graphql-ws subprotocol, on coder/websocket and gqlgen's executor.
 //
 // It is written for many long-lived subscribers: a connection costs one
-// goroutine (its reader); a subscription costs none while idle. The live
+// goroutine (its reader, started afresh so it keeps a small stack; the
+// upgrade request's handler returns); a subscription costs none while
+// idle. The live
 // hub calls an operation's Ready hook when an event is queued for it, and
 // only then does a short-lived goroutine run gqlgen for the event and write
 // it. Keep-alives come from one shared pinger.
 type wsTransport struct {
+	stopping         context.Context
 	verifier         *auth.Verifier
 	origins          []string
 	maxSubscriptions int
@@ -76,19 +79,22 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	}
 	conn.SetReadLimit(1 << 20)
 	c := &wsConn{
-		t: t, conn: conn, exec: exec, headers: r.Header, ctx: r.Context(),
+		t: t, conn: conn, exec: exec,
+		// The request's values (the identity of an Authorization header)
+		// stay; its cancellation, which comes when this handler returns,
+		// does not.
+		ctx:    context.WithoutCancel(r.Context()),
 		legacy: conn.Subprotocol() != transportWS, ops: map[string]*wsOperation{}, closed: make(chan struct{}),
 	}
-	c.serve()
+	go c.serve()
 }
 
 // wsConn is one websocket connection.
 type wsConn struct {
-	t       *wsTransport
-	conn    *websocket.Conn
-	exec    graphql.GraphExecutor
-	headers http.Header
-	legacy  bool
+	t      *wsTransport
+	conn   *websocket.Conn
+	exec   graphql.GraphExecutor
+	legacy bool
 
 	mu       sync.Mutex
 	ctx      context.Context // carries the identity once initialised
@@ -104,8 +110,7 @@ func (c *wsConn) serve() {
 		c.close(closeInitTimeout, "Connection initialisation timeout")
 	})
 	defer initTimer.Stop()
-	// A server shutting down cancels the request's context: say goodbye.
-	stop := context.AfterFunc(c.ctx, func() { c.close(websocket.StatusGoingAway, "Server shutting down") })
+	stop := context.AfterFunc(c.t.stopping, func() { c.close(websocket.StatusGoingAway, "Server shutting down") })
 	defer stop()
 	c.touch()
 	c.t.pinger.add(c)
@@ -255,7 +260,6 @@ func (c *wsConn) start(m wsMessage) bool {
 	}
 	start := graphql.Now()
 	params.ReadTime = graphql.TraceTiming{Start: start, End: start}
-	params.Headers = c.headers
 	ctx = graphql.StartOperationTrace(ctx)
 	rc, errs := c.exec.CreateOperationContext(ctx, &params)
 	if errs != nil {

@@ -206,6 +206,9 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	if os.Getenv("WSBENCH_VERBOSE") != "" {
 		fmt.Println("  per-event broadcast completion:", lasts)
 		fmt.Printf("  goroutines %v → %v\n", m0["go_goroutines"], m1["go_goroutines"])
+		for _, k := range []string{"go_memstats_stack_inuse_bytes", "go_memstats_heap_inuse_bytes", "go_memstats_heap_alloc_bytes"} {
+			fmt.Printf("  %s: %.1f KiB per subscriber\n", k, (m1[k]-m0[k])/float64(n)/1024)
+		}
 	}
 	res.broadcastP50, res.broadcastMax = pct(lasts, 0.5), lasts[len(lasts)-1]
 	return res, nil
