@@ -2,11 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -362,11 +365,15 @@ func (c *wsConn) sendResponse(id string, resp *graphql.Response) {
 		c.t.log.Error("encode response", "err", err)
 		return
 	}
-	typ := "next"
+	c.write(encodeMessage(id, c.nextType(), b))
+}
+
+// nextType names the message that carries a result.
+func (c *wsConn) nextType() string {
 	if c.legacy {
-		typ = "data"
+		return "data"
 	}
-	c.write(encodeMessage(id, typ, b))
+	return "next"
 }
 
 // sendErrors ends an operation with errors: an array on
@@ -413,15 +420,27 @@ type wsOperation struct {
 	id     string
 	cancel context.CancelFunc
 
+	// shape identifies what the operation renders for an event: the same
+	// query and variables for a viewer with the same access render the
+	// same bytes, so one rendering serves every such subscriber.
+	shape string
+
+	render sync.Mutex // one gqlgen execution at a time
+
 	mu        sync.Mutex
 	responses graphql.ResponseHandler
 	ctx       context.Context
-	streaming bool // the resolver returned a stream (else: one error response)
-	armed     bool // responses is set
-	pending   int  // Ready calls not yet answered by a responses call
+	streaming bool     // the resolver returned a stream (else: one error response)
+	armed     bool     // responses is set
+	pending   int      // Ready calls not yet answered by a responses call
+	queue     [][]byte // rendered events waiting to be written
 	draining  bool
 	ended     error
 }
+
+// maxQueued bounds an operation's rendered events waiting to be written; a
+// client that falls this far behind is ended as too slow.
+const maxQueued = 64
 
 // answerOnce runs a query or mutation sent over the websocket.
 func (op *wsOperation) answerOnce(ctx context.Context, rc *graphql.OperationContext) {
@@ -441,7 +460,8 @@ func (op *wsOperation) answerOnce(ctx context.Context, rc *graphql.OperationCont
 // the hub and returns the stream); events are then read as the hub
 // announces them.
 func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationContext) {
-	ctx = live.WithHooks(ctx, live.Hooks{Ready: op.ready, Ended: op.end, Subscribed: op.streamStarted})
+	op.shape = shapeOf(ctx, rc)
+	ctx = live.WithHooks(ctx, live.Hooks{Ready: op.ready, Ended: op.end, Subscribed: op.streamStarted, Deliver: op.deliver})
 	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
 	op.mu.Lock()
 	op.responses, op.ctx, op.armed = responses, ctx, true
@@ -455,6 +475,68 @@ func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationConte
 	if run {
 		go op.drain()
 	}
+}
+
+// shapeOf keys what an operation renders: its document, operation name and
+// variables, and the viewer's access (roles, organisation, tenant), which
+// is all that decides what a claim shows.
+func shapeOf(ctx context.Context, rc *graphql.OperationContext) string {
+	vars, _ := json.Marshal(rc.Variables)
+	h := sha256.New()
+	for _, part := range []string{rc.RawQuery, rc.OperationName, string(vars)} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	if id, err := auth.FromContext(ctx); err == nil {
+		roles := make([]string, len(id.Roles))
+		for i, r := range id.Roles {
+			roles[i] = string(r)
+		}
+		slices.Sort(roles)
+		fmt.Fprintf(h, "%s|%s|%s", strings.Join(roles, ","), id.OrganizationID, id.TenantID)
+	}
+	return string(h.Sum(nil))
+}
+
+// deliver takes a live event from the hub: the event's bytes for this
+// operation's shape, rendered once (by the first subscriber of the shape,
+// through gqlgen), are queued for writing. It runs on the hub's goroutine.
+func (op *wsOperation) deliver(d *live.Delivery, push func() bool) bool {
+	payload := d.Rendered(op.shape, func() []byte {
+		op.render.Lock()
+		defer op.render.Unlock()
+		op.mu.Lock()
+		armed, streaming := op.armed, op.streaming
+		op.mu.Unlock()
+		if !armed || !streaming || !push() {
+			return nil
+		}
+		resp := op.responses(op.ctx)
+		if resp == nil {
+			return nil
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			return nil
+		}
+		return b
+	})
+	if payload == nil {
+		return false
+	}
+	op.mu.Lock()
+	if len(op.queue) >= maxQueued {
+		op.mu.Unlock()
+		return false
+	}
+	op.queue = append(op.queue, payload)
+	run := !op.draining
+	op.draining = true
+	op.mu.Unlock()
+	if run {
+		go op.drain()
+	}
+	return true
 }
 
 func (op *wsOperation) streamStarted() {
@@ -482,10 +564,18 @@ func (op *wsOperation) end(reason error) {
 	op.mu.Unlock()
 }
 
-// drain answers every announcement, in order, one responses call each.
+// drain writes rendered events, then answers every announcement, in
+// order, one responses call each.
 func (op *wsOperation) drain() {
 	for {
 		op.mu.Lock()
+		if len(op.queue) > 0 {
+			payload := op.queue[0]
+			op.queue = op.queue[1:]
+			op.mu.Unlock()
+			op.c.write(encodeMessage(op.id, op.c.nextType(), payload))
+			continue
+		}
 		if op.pending == 0 {
 			op.draining = false
 			op.mu.Unlock()
@@ -493,7 +583,9 @@ func (op *wsOperation) drain() {
 		}
 		op.pending--
 		op.mu.Unlock()
+		op.render.Lock()
 		resp := op.responses(op.ctx)
+		op.render.Unlock()
 		if resp == nil || !op.streaming {
 			if resp != nil {
 				op.c.sendResponse(op.id, resp)

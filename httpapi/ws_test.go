@@ -514,3 +514,68 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// subscriptionRenders reads from /metrics how many subscription results
+// the server has executed.
+func subscriptionRenders(t *testing.T, srv *testkit.Server) int {
+	t.Helper()
+	resp := srv.Client(t, "").Get(t, "/metrics")
+	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), series); ok {
+			var n int
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				t.Fatalf("metric %q: %v", sc.Text(), err)
+			}
+			return n
+		}
+	}
+	return 0
+}
+
+func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			srv := testkit.NewServer(t, w)
+			claim := claimWithStatus(t, w, contoso, models.Submitted)
+
+			// Five reviewers' connections ask the same thing, so they share
+			// one rendering; Ada sees the claim as its partner, so hers is
+			// rendered apart (what a claim shows depends on the viewer's
+			// access); the legacy protocol shares the reviewers' bytes.
+			var subscribers []*testkit.WS
+			for i := range 5 {
+				protocol := "graphql-transport-ws"
+				if i == 4 {
+					protocol = "graphql-ws"
+				}
+				ws := srv.DialWS(t, protocol, nil)
+				ws.Init(testkit.Token(t, "rita"))
+				ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+				subscribers = append(subscribers, ws)
+			}
+			ada := srv.DialWS(t, "graphql-transport-ws", nil)
+			ada.Init(testkit.Token(t, "ada"))
+			ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+			subscribers = append(subscribers, ada)
+			waitSubscribers(t, w.Live, int64(len(subscribers)))
+
+			before := subscriptionRenders(t, srv)
+			if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+				t.Fatal(err)
+			}
+			for i, ws := range subscribers {
+				var ev statusEvent
+				next(t, ws, "s", "claimStatusChanged", &ev)
+				if ev.Status != "UNDER_REVIEW" || ev.Claim.ID != gid(claim) {
+					t.Fatalf("subscriber %d got %+v", i, ev)
+				}
+			}
+			if renders := subscriptionRenders(t, srv) - before; renders != 2 {
+				t.Fatalf("one event for two shapes was rendered %d times, want 2", renders)
+			}
+		})
+	}
+}

@@ -41,6 +41,28 @@ type Delivery struct {
 
 	once    sync.Once
 	payload any
+
+	renderMu sync.Mutex
+	rendered map[string][]byte
+}
+
+// Rendered returns the bytes render makes of the delivery for key (an
+// operation's shape and the viewer's access), rendering once per key for
+// all subscribers that share it. A nil rendering is not kept.
+func (d *Delivery) Rendered(key string, render func() []byte) []byte {
+	d.renderMu.Lock()
+	defer d.renderMu.Unlock()
+	if b, ok := d.rendered[key]; ok {
+		return b
+	}
+	b := render()
+	if b != nil {
+		if d.rendered == nil {
+			d.rendered = map[string][]byte{}
+		}
+		d.rendered[key] = b
+	}
+	return b
 }
 
 // Shared returns what build makes of the delivery, building it once for

@@ -41,6 +41,12 @@ type Hooks struct {
 	// Subscribed is called once the subscription is registered, before
 	// Subscribe returns its stream.
 	Subscribed func()
+	// Deliver, when set, takes live events in place of the stream's queue:
+	// push puts the event's payload on the stream (for the transport to
+	// render it), and Deliver reports false when the subscriber cannot
+	// take more, which ends it as too slow. It runs on the hub's goroutine.
+	// Replayed events still come through the stream and Ready.
+	Deliver func(d *Delivery, push func() bool) bool
 }
 
 type hooksKey struct{}
@@ -78,13 +84,24 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 	if opts.After == nil {
 		out := make(chan T, h.cfg.Buffer)
 		s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
-		s.offer = func(d *Delivery) bool {
+		push := func(d *Delivery) bool {
 			select {
 			case out <- convert(d):
-				hooks.Ready()
 				return true
 			default:
 				return false
+			}
+		}
+		s.offer = func(d *Delivery) bool {
+			if !push(d) {
+				return false
+			}
+			hooks.Ready()
+			return true
+		}
+		if hooks.Deliver != nil {
+			s.offer = func(d *Delivery) bool {
+				return hooks.Deliver(d, func() bool { return push(d) })
 			}
 		}
 		s.closed = func(reason error) {

@@ -159,7 +159,9 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 		}
 	}
 	res.rssPerSub = (m1["process_resident_memory_bytes"] - m0["process_resident_memory_bytes"]) / float64(n)
-	goMem := func(m map[string]float64) float64 { return m["go_memstats_heap_inuse_bytes"] + m["go_memstats_stack_inuse_bytes"] }
+	goMem := func(m map[string]float64) float64 {
+		return m["go_memstats_heap_inuse_bytes"] + m["go_memstats_stack_inuse_bytes"]
+	}
 	res.goPerSub = (goMem(m1) - goMem(m0)) / float64(n)
 
 	producer := &producer{base: base, partner: token("ada"), operator: token("oscar")}
@@ -183,14 +185,12 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	var all []time.Duration
 	lastBySeq := map[string]time.Duration{}
 	for _, s := range subs {
-		s.mu.Lock()
-		for _, r := range s.got {
+		for _, r := range s.results() {
 			all = append(all, r.latency)
 			if r.latency > lastBySeq[r.cursor] {
 				lastBySeq[r.cursor] = r.latency
 			}
 		}
-		s.mu.Unlock()
 	}
 	res.delivered = len(all)
 	if len(all) == 0 {
@@ -227,7 +227,7 @@ type received struct {
 type subscriber struct {
 	conn  *websocket.Conn
 	mu    sync.Mutex
-	got   []received
+	raw   []rawEvent
 	count atomic.Int64
 }
 
@@ -287,29 +287,54 @@ func subscribe(base, tok, id string) (*subscriber, error) {
 	return s, nil
 }
 
+// read records each event's receipt time and raw fields; parsing waits
+// until the run is over, so the load generator, which shares the machine's
+// two cores with the server, does as little as it can while events flow.
 func (s *subscriber) read() {
+	buf := make([]byte, 0, 1024)
 	for {
-		_, b, err := s.conn.Read(context.Background())
-		now := time.Now()
+		_, r, err := s.conn.Reader(context.Background())
 		if err != nil {
 			return
 		}
-		// The load generator shares the machine's two cores with the
-		// server: it picks the two fields out of the message rather than
-		// decoding all of it.
-		if !bytes.Contains(b, []byte(`"type":"next"`)) {
-			continue
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := r.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				break
+			}
 		}
-		cursor, at := field(b, `"cursor":"`), field(b, `"at":"`)
-		t, err := time.Parse(time.RFC3339Nano, at)
-		if cursor == "" || err != nil {
+		now := time.Now()
+		if !bytes.Contains(buf, []byte(`"type":"next"`)) {
 			continue
 		}
 		s.mu.Lock()
-		s.got = append(s.got, received{cursor: cursor, latency: now.Sub(t)})
+		s.raw = append(s.raw, rawEvent{at: field(buf, `"at":"`), cursor: field(buf, `"cursor":"`), received: now})
 		s.mu.Unlock()
 		s.count.Add(1)
 	}
+}
+
+type rawEvent struct {
+	at, cursor string
+	received   time.Time
+}
+
+// results parses what read recorded.
+func (s *subscriber) results() []received {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]received, 0, len(s.raw))
+	for _, e := range s.raw {
+		if t, err := time.Parse(time.RFC3339Nano, e.at); err == nil && e.cursor != "" {
+			out = append(out, received{cursor: e.cursor, latency: e.received.Sub(t)})
+		}
+	}
+	return out
 }
 
 // field returns the JSON string value that follows key in b.
