@@ -430,15 +430,22 @@ type wsOperation struct {
 	mu        sync.Mutex
 	responses graphql.ResponseHandler
 	ctx       context.Context
-	streaming bool     // the resolver returned a stream (else: one error response)
-	armed     bool     // responses is set
-	pending   int      // Ready calls not yet answered by a responses call
-	queue     [][]byte // rendered events waiting to be written
+	streaming bool        // the resolver returned a stream (else: one error response)
+	armed     bool        // responses is set
+	pending   int         // Ready calls not yet answered by a responses call
+	queue     []liveEvent // live events waiting to be rendered and written
 	draining  bool
 	ended     error
 }
 
-// maxQueued bounds an operation's rendered events waiting to be written; a
+// liveEvent is an event the hub handed to an operation, with the push
+// that puts it on the operation's own stream when it must render it.
+type liveEvent struct {
+	delivery *live.Delivery
+	push     func() bool
+}
+
+// maxQueued bounds an operation's live events waiting to be written; a
 // client that falls this far behind is ended as too slow.
 const maxQueued = 64
 
@@ -469,7 +476,7 @@ func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationConte
 	if !streaming {
 		op.pending++ // the one response carrying the resolver's errors
 	}
-	run := op.pending > 0 && !op.draining
+	run := (op.pending > 0 || len(op.queue) > 0) && !op.draining
 	op.draining = op.draining || run
 	op.mu.Unlock()
 	if run {
@@ -498,17 +505,35 @@ func shapeOf(ctx context.Context, rc *graphql.OperationContext) string {
 	return string(h.Sum(nil))
 }
 
-// deliver takes a live event from the hub: the event's bytes for this
-// operation's shape, rendered once (by the first subscriber of the shape,
-// through gqlgen), are queued for writing. It runs on the hub's goroutine.
+// deliver takes a live event from the hub and queues it; it runs on the
+// hub's goroutine, so rendering waits for the operation's drain.
 func (op *wsOperation) deliver(d *live.Delivery, push func() bool) bool {
-	payload := d.Rendered(op.shape, func() []byte {
+	op.mu.Lock()
+	if len(op.queue) >= maxQueued {
+		op.mu.Unlock()
+		return false
+	}
+	op.queue = append(op.queue, liveEvent{d, push})
+	run := op.armed && !op.draining
+	op.draining = op.draining || run
+	op.mu.Unlock()
+	if run {
+		go op.drain()
+	}
+	return true
+}
+
+// rendered returns the event's bytes for this operation: rendered once per
+// shape, by the first of its subscribers to get there, through gqlgen.
+// Nil means the operation's stream has ended.
+func (op *wsOperation) rendered(e liveEvent) []byte {
+	return e.delivery.Rendered(op.shape, func() []byte {
 		op.render.Lock()
 		defer op.render.Unlock()
 		op.mu.Lock()
-		armed, streaming := op.armed, op.streaming
+		streaming := op.streaming
 		op.mu.Unlock()
-		if !armed || !streaming || !push() {
+		if !streaming || !e.push() {
 			return nil
 		}
 		resp := op.responses(op.ctx)
@@ -517,26 +542,11 @@ func (op *wsOperation) deliver(d *live.Delivery, push func() bool) bool {
 		}
 		b, err := json.Marshal(resp)
 		if err != nil {
+			op.c.t.log.Error("encode event", "err", err)
 			return nil
 		}
 		return b
 	})
-	if payload == nil {
-		return false
-	}
-	op.mu.Lock()
-	if len(op.queue) >= maxQueued {
-		op.mu.Unlock()
-		return false
-	}
-	op.queue = append(op.queue, payload)
-	run := !op.draining
-	op.draining = true
-	op.mu.Unlock()
-	if run {
-		go op.drain()
-	}
-	return true
 }
 
 func (op *wsOperation) streamStarted() {
@@ -564,15 +574,25 @@ func (op *wsOperation) end(reason error) {
 	op.mu.Unlock()
 }
 
-// drain writes rendered events, then answers every announcement, in
-// order, one responses call each.
+// drain writes live events, then answers every announcement, in order,
+// one responses call each.
 func (op *wsOperation) drain() {
 	for {
 		op.mu.Lock()
 		if len(op.queue) > 0 {
-			payload := op.queue[0]
+			e := op.queue[0]
 			op.queue = op.queue[1:]
 			op.mu.Unlock()
+			payload := op.rendered(e)
+			if payload == nil {
+				// The stream ended under the queue: what follows must not
+				// be delivered past a gap, which a client resuming from
+				// its last cursor would never see filled.
+				op.mu.Lock()
+				op.queue = nil
+				op.mu.Unlock()
+				continue
+			}
 			op.c.write(encodeMessage(op.id, op.c.nextType(), payload))
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -578,4 +579,124 @@ func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSlowSubscriberEndsWithoutStallingOthersOrSkipping: a client that
+// stops reading is ended with SLOW_CONSUMER once its bounded queue is full;
+// a subscriber of the same events meanwhile receives every one; and the
+// slow one, when it reads again, finds an unbroken run of events before the
+// error, so resuming from its last cursor misses nothing.
+func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			srv := testkit.NewServer(t, w)
+			claim := claimWithStatus(t, w, contoso, models.Submitted)
+			vars := map[string]any{"id": gid(claim)}
+
+			slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
+			slow.Init(testkit.Token(t, "rita"))
+			slow.Subscribe("c", commentSubscription, vars)
+			fast := srv.DialWS(t, "graphql-transport-ws", nil)
+			fast.Init(testkit.Token(t, "rita"))
+			fast.Subscribe("c", commentSubscription, vars)
+			waitSubscribers(t, w.Live, 2)
+
+			const comments = 600
+			pad := strings.Repeat("x", 9900)
+			produced := make(chan error, 1)
+			go func() {
+				for i := range comments {
+					if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
+						produced <- err
+						return
+					}
+				}
+				produced <- nil
+			}()
+			fastGot := make(chan []int, 1)
+			go func() { fastGot <- commentNumbers(fast, comments) }()
+
+			deadline := time.Now().Add(20 * time.Second)
+			for w.Live.Stats().Dropped == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the client that stopped reading was never dropped")
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			var slowGot []int
+			for {
+				m, err := slow.Read(10 * time.Second)
+				if err != nil {
+					t.Fatalf("slow client after %d events: %v", len(slowGot), err)
+				}
+				if m.Type == "error" {
+					if !strings.Contains(string(m.Payload), `"code":"SLOW_CONSUMER"`) {
+						t.Fatalf("ended with %s", m.Payload)
+					}
+					break
+				}
+				slowGot = append(slowGot, commentNumber(t, m))
+			}
+			for i, n := range slowGot {
+				if n != i {
+					t.Fatalf("slow client's events skip: %v", slowGot)
+				}
+			}
+			if len(slowGot) >= comments {
+				t.Fatalf("the slow client kept up with all %d events", len(slowGot))
+			}
+
+			if err := <-produced; err != nil {
+				t.Fatal(err)
+			}
+			got := <-fastGot
+			if len(got) != comments {
+				t.Fatalf("the reading client got %d of %d events", len(got), comments)
+			}
+			for i, n := range got {
+				if n != i {
+					t.Fatalf("the reading client's events are out of order at %d: %d", i, n)
+				}
+			}
+			if dropped := w.Live.Stats().Dropped; dropped != 1 {
+				t.Fatalf("%d subscribers dropped, want 1", dropped)
+			}
+		})
+	}
+}
+
+// commentNumbers reads up to n comment events and returns the numbers their
+// bodies start with; it stops early at anything else.
+func commentNumbers(ws *testkit.WS, n int) []int {
+	var got []int
+	for len(got) < n {
+		m, err := ws.Read(20 * time.Second)
+		if err != nil || m.Type != "next" {
+			return got
+		}
+		var body struct{ Data struct{ CommentAdded commentEvent } }
+		if json.Unmarshal(m.Payload, &body) != nil {
+			return got
+		}
+		i, err := strconv.Atoi(body.Data.CommentAdded.Comment.Body[:4])
+		if err != nil {
+			return got
+		}
+		got = append(got, i)
+	}
+	return got
+}
+
+func commentNumber(t *testing.T, m testkit.WSMessage) int {
+	t.Helper()
+	var body struct{ Data struct{ CommentAdded commentEvent } }
+	if err := json.Unmarshal(m.Payload, &body); err != nil || m.Type != "next" {
+		t.Fatalf("not a comment event: %s %s", m.Type, m.Payload)
+	}
+	i, err := strconv.Atoi(body.Data.CommentAdded.Comment.Body[:4])
+	if err != nil {
+		t.Fatalf("comment %q: %v", body.Data.CommentAdded.Comment.Body[:10], err)
+	}
+	return i
 }

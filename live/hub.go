@@ -43,26 +43,38 @@ type Delivery struct {
 	payload any
 
 	renderMu sync.Mutex
-	rendered map[string][]byte
+	rendered map[string]*rendering
+}
+
+// rendering is one key's bytes of a delivery; its lock makes later
+// subscribers of the key wait for the first one's rendering.
+type rendering struct {
+	mu    sync.Mutex
+	bytes []byte
 }
 
 // Rendered returns the bytes render makes of the delivery for key (an
 // operation's shape and the viewer's access), rendering once per key for
-// all subscribers that share it. A nil rendering is not kept.
+// all subscribers that share it; different keys render in parallel. A nil
+// rendering is not kept: the next caller of the key renders again.
 func (d *Delivery) Rendered(key string, render func() []byte) []byte {
 	d.renderMu.Lock()
-	defer d.renderMu.Unlock()
-	if b, ok := d.rendered[key]; ok {
-		return b
-	}
-	b := render()
-	if b != nil {
+	r, ok := d.rendered[key]
+	if !ok {
 		if d.rendered == nil {
-			d.rendered = map[string][]byte{}
+			d.rendered = map[string]*rendering{}
 		}
-		d.rendered[key] = b
+		r = &rendering{}
+		d.rendered[key] = r
 	}
-	return b
+	d.renderMu.Unlock()
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bytes == nil {
+		r.bytes = render()
+	}
+	return r.bytes
 }
 
 // Shared returns what build makes of the delivery, building it once for

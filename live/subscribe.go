@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"cpor/models"
@@ -41,11 +42,13 @@ type Hooks struct {
 	// Subscribed is called once the subscription is registered, before
 	// Subscribe returns its stream.
 	Subscribed func()
-	// Deliver, when set, takes live events in place of the stream's queue:
-	// push puts the event's payload on the stream (for the transport to
-	// render it), and Deliver reports false when the subscriber cannot
-	// take more, which ends it as too slow. It runs on the hub's goroutine.
-	// Replayed events still come through the stream and Ready.
+	// Deliver, when set, takes live events in place of the stream's queue;
+	// it runs on the hub's goroutine and must not block. It reports false
+	// when the subscriber cannot take more, which ends it as too slow.
+	// Later, on any goroutine, push puts the event's payload on the stream
+	// for the transport to render it; push reports false once the
+	// subscription has ended. Replayed events still come through the
+	// stream and Ready.
 	Deliver func(d *Delivery, push func() bool) bool
 }
 
@@ -84,7 +87,16 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 	if opts.After == nil {
 		out := make(chan T, h.cfg.Buffer)
 		s := &subscriber{filter: f, expiresAt: opts.ExpiresAt}
+		// Deliver's push may run on another goroutine as the hub closes
+		// the stream: the lock keeps it from sending on a closed channel.
+		var outMu sync.Mutex
+		outClosed := false
 		push := func(d *Delivery) bool {
+			outMu.Lock()
+			defer outMu.Unlock()
+			if outClosed {
+				return false
+			}
 			select {
 			case out <- convert(d):
 				return true
@@ -108,7 +120,10 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 			if reason != nil {
 				hooks.Ended(reason)
 			}
+			outMu.Lock()
+			outClosed = true
 			close(out)
+			outMu.Unlock()
 			hooks.Ready()
 		}
 		hooks.Subscribed()

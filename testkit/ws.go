@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -40,12 +42,40 @@ func (s *Server) DialWS(t testing.TB, subprotocol string, header http.Header) *W
 	return ws
 }
 
+// DialWSSlowReader opens a websocket whose TCP receive buffer is tiny, so
+// that the server's writes block as soon as the client stops reading: a
+// client on a slow link.
+func (s *Server) DialWSSlowReader(t testing.TB, subprotocol string) *WS {
+	t.Helper()
+	dialer := &net.Dialer{Control: func(_, _ string, raw syscall.RawConn) error {
+		var err error
+		if cerr := raw.Control(func(fd uintptr) {
+			err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 2048)
+		}); cerr != nil {
+			return cerr
+		}
+		return err
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	ws, err := dialWS(s.URL, &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.t = t
+	t.Cleanup(func() { _ = ws.Conn.CloseNow() })
+	return ws
+}
+
 // DialWSURL opens a websocket to base + /graphql.
 func DialWSURL(base, subprotocol string, header http.Header) (*WS, error) {
+	return dialWS(base, &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPHeader: header})
+}
+
+func dialWS(base string, opts *websocket.DialOptions) (*WS, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	url := "ws" + strings.TrimPrefix(base, "http") + "/graphql"
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPHeader: header})
+	c, _, err := websocket.Dial(ctx, url, opts)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", url, err)
 	}

@@ -41,7 +41,10 @@ import (
 
 const secret = "wsbench-secret-of-at-least-32-bytes!!"
 
-var profileDir string
+var (
+	profileDir string
+	shapes     int
+)
 
 func main() {
 	counts := flag.String("n", "1000,10000", "comma-separated subscriber counts")
@@ -49,6 +52,7 @@ func main() {
 	gap := flag.Duration("gap", 2*time.Second, "pause between events, long enough that one broadcast ends before the next begins")
 	databaseURL := flag.String("database-url", "", "PostgreSQL URL for the server (default: embedded SQLite)")
 	flag.StringVar(&profileDir, "profile", "", "write the server's heap and goroutine profiles, taken while idle, to this directory")
+	flag.IntVar(&shapes, "shapes", 1, "distinct subscription documents among the subscribers (the server renders an event once per document and viewer access; 0 means one per subscriber)")
 	flag.Parse()
 	raiseFileLimit()
 	for _, c := range strings.Split(*counts, ",") {
@@ -70,16 +74,16 @@ func fail(err error) {
 }
 
 type result struct {
-	n, events, delivered, expected int
-	connect                        time.Duration
-	p50, p99, max                  time.Duration
-	broadcastP50, broadcastMax     time.Duration
-	rssPerSub, goPerSub            float64
-	rssBase, rssIdle               float64
+	n, shapes, events, delivered, expected int
+	connect                                time.Duration
+	p50, p99, max                          time.Duration
+	broadcastP50, broadcastMax             time.Duration
+	rssPerSub, goPerSub                    float64
+	rssBase, rssIdle                       float64
 }
 
 func (r result) print() {
-	fmt.Printf("subscribers=%d events=%d delivered=%d/%d connect=%s\n", r.n, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
+	fmt.Printf("subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
 	fmt.Printf("  commit-to-delivery  p50=%s p99=%s max=%s\n", r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.max.Round(100*time.Microsecond))
 	fmt.Printf("  broadcast complete  p50=%s max=%s (last subscriber of an event)\n", r.broadcastP50.Round(100*time.Microsecond), r.broadcastMax.Round(100*time.Microsecond))
 	fmt.Printf("  server memory per idle subscriber: RSS %.1f KiB, Go heap+stacks %.1f KiB (RSS %.0f MiB → %.0f MiB)\n",
@@ -87,7 +91,10 @@ func (r result) print() {
 }
 
 func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
-	res := result{n: n, events: events, expected: n * events}
+	res := result{n: n, shapes: shapes, events: events, expected: n * events}
+	if shapes <= 0 || shapes > n {
+		res.shapes = n
+	}
 	dir, err := os.MkdirTemp("", "wsbench")
 	if err != nil {
 		return res, err
@@ -132,7 +139,7 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	res.rssBase = m0["process_resident_memory_bytes"]
 
 	start := time.Now()
-	subs, err := connectAll(base, reviewer, n)
+	subs, err := connectAll(base, reviewer, n, res.shapes)
 	if err != nil {
 		return res, err
 	}
@@ -231,10 +238,15 @@ type subscriber struct {
 	count atomic.Int64
 }
 
-const subscription = `subscription { claimStatusChanged { cursor status at claim { id status organization { name } } } }`
+// subscription is the document subscriber i sends: the same selection for
+// all, named after one of the run's shapes, so that the server sees
+// distinct documents.
+func subscription(i, shapes int) string {
+	return fmt.Sprintf("subscription Shape%d { claimStatusChanged { cursor status at claim { id status organization { name } } } }", i%shapes)
+}
 
 // connectAll opens n subscribers, a few hundred at a time.
-func connectAll(base, tok string, n int) ([]*subscriber, error) {
+func connectAll(base, tok string, n, shapes int) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 200)
@@ -245,7 +257,7 @@ func connectAll(base, tok string, n int) ([]*subscriber, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			s, err := subscribe(base, tok, strconv.Itoa(i))
+			s, err := subscribe(base, tok, strconv.Itoa(i), subscription(i, shapes))
 			if err != nil {
 				errs <- err
 				return
@@ -261,7 +273,7 @@ func connectAll(base, tok string, n int) ([]*subscriber, error) {
 	return subs, nil
 }
 
-func subscribe(base, tok, id string) (*subscriber, error) {
+func subscribe(base, tok, id, query string) (*subscriber, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/graphql",
@@ -279,7 +291,7 @@ func subscribe(base, tok, id string) (*subscriber, error) {
 	if _, _, err := c.Read(ctx); err != nil {
 		return nil, fmt.Errorf("connection_ack: %w", err)
 	}
-	if err := write(map[string]any{"type": "subscribe", "id": id, "payload": map[string]string{"query": subscription}}); err != nil {
+	if err := write(map[string]any{"type": "subscribe", "id": id, "payload": map[string]string{"query": query}}); err != nil {
 		return nil, err
 	}
 	s := &subscriber{conn: c}
