@@ -129,10 +129,22 @@ func (c *wsConn) serve() {
 			c.close(closeBadRequest, "Invalid message")
 			return
 		}
-		if !c.handle(m, initTimer) {
+		if !c.onFreshStack(func() bool { return c.handle(m, initTimer) }) {
 			return
 		}
 	}
+}
+
+// onFreshStack runs f on a short-lived goroutine and waits for it. The
+// reader goroutine lives as long as the connection and is parked nearly
+// all that time; what initialisation and subscribing run (token checks,
+// gqlgen's parser and resolvers) would grow its stack several-fold, and an
+// idle goroutine's stack is rarely shrunk, as no collection runs while the
+// server idles. The helper's large stack goes back to the runtime at once.
+func (c *wsConn) onFreshStack(f func() bool) bool {
+	done := make(chan bool, 1)
+	go func() { done <- f() }()
+	return <-done
 }
 
 // wsMessage is a message of either protocol.
