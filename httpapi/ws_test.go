@@ -672,14 +672,10 @@ func commentNumbers(ws *testkit.WS, n int) []int {
 	var got []int
 	for len(got) < n {
 		m, err := ws.Read(20 * time.Second)
-		if err != nil || m.Type != "next" {
+		if err != nil {
 			return got
 		}
-		var body struct{ Data struct{ CommentAdded commentEvent } }
-		if json.Unmarshal(m.Payload, &body) != nil {
-			return got
-		}
-		i, err := strconv.Atoi(body.Data.CommentAdded.Comment.Body[:4])
+		i, err := parseCommentNumber(m)
 		if err != nil {
 			return got
 		}
@@ -690,13 +686,19 @@ func commentNumbers(ws *testkit.WS, n int) []int {
 
 func commentNumber(t *testing.T, m testkit.WSMessage) int {
 	t.Helper()
-	var body struct{ Data struct{ CommentAdded commentEvent } }
-	if err := json.Unmarshal(m.Payload, &body); err != nil || m.Type != "next" {
-		t.Fatalf("not a comment event: %s %s", m.Type, m.Payload)
-	}
-	i, err := strconv.Atoi(body.Data.CommentAdded.Comment.Body[:4])
+	i, err := parseCommentNumber(m)
 	if err != nil {
-		t.Fatalf("comment %q: %v", body.Data.CommentAdded.Comment.Body[:10], err)
+		t.Fatal(err)
 	}
 	return i
+}
+
+// parseCommentNumber reads the number a comment event's body starts with.
+func parseCommentNumber(m testkit.WSMessage) (int, error) {
+	var body struct{ Data struct{ CommentAdded commentEvent } }
+	if err := json.Unmarshal(m.Payload, &body); err != nil || m.Type != "next" {
+		return 0, fmt.Errorf("not a comment event: %s %.200s", m.Type, m.Payload)
+	}
+	text := body.Data.CommentAdded.Comment.Body
+	return strconv.Atoi(text[:min(4, len(text))])
 }
