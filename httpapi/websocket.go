@@ -48,10 +48,10 @@ var clientMessageTypes = map[bool][]string{
 // It is written for many long-lived subscribers: a connection costs one
 // goroutine (its reader, started afresh so it keeps a small stack; the
 // upgrade request's handler returns); a subscription costs none while
-// idle. The live
-// hub calls an operation's Ready hook when an event is queued for it, and
-// only then does a short-lived goroutine run gqlgen for the event and write
-// it. Keep-alives come from one shared pinger.
+// idle. The live hub hands each event to the operations allowed to see it;
+// only then does a short-lived goroutine per operation render the event
+// through gqlgen, once for all operations of the same shape, and write it.
+// Keep-alives come from one shared pinger.
 type wsTransport struct {
 	stopping         context.Context
 	verifier         *auth.Verifier

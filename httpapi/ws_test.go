@@ -695,7 +695,9 @@ func commentNumber(t *testing.T, m testkit.WSMessage) int {
 
 // parseCommentNumber reads the number a comment event's body starts with.
 func parseCommentNumber(m testkit.WSMessage) (int, error) {
-	var body struct{ Data struct{ CommentAdded commentEvent } }
+	var body struct {
+		Data struct{ CommentAdded commentEvent }
+	}
 	if err := json.Unmarshal(m.Payload, &body); err != nil || m.Type != "next" {
 		return 0, fmt.Errorf("not a comment event: %s %.200s", m.Type, m.Payload)
 	}

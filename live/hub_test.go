@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -131,5 +133,41 @@ func TestEveryEventIsCheckedAgainstTheSubscriber(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no event")
+	}
+}
+
+// TestRenderedOncePerKey: concurrent subscribers of one key share the first
+// one's rendering; another key renders on its own; a failed (nil)
+// rendering is not kept, so the next subscriber of the key tries again.
+func TestRenderedOncePerKey(t *testing.T) {
+	var d live.Delivery
+	var renders atomic.Int64
+	render := func(b string) func() []byte {
+		return func() []byte {
+			renders.Add(1)
+			time.Sleep(time.Millisecond) // let the others pile up behind
+			return []byte(b)
+		}
+	}
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			if got := string(d.Rendered("a", render("A"))); got != "A" {
+				t.Errorf("key a rendered as %q", got)
+			}
+		})
+	}
+	wg.Wait()
+	if n := renders.Load(); n != 1 {
+		t.Fatalf("50 subscribers of one key rendered %d times", n)
+	}
+	if got := string(d.Rendered("b", render("B"))); got != "B" || renders.Load() != 2 {
+		t.Fatalf("key b: %q after %d renders", got, renders.Load())
+	}
+	if got := d.Rendered("c", func() []byte { return nil }); got != nil {
+		t.Fatalf("failed rendering gave %q", got)
+	}
+	if got := string(d.Rendered("c", render("C"))); got != "C" {
+		t.Fatalf("key c after a failure rendered as %q", got)
 	}
 }
