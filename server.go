@@ -35,16 +35,13 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/auth"
-	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/events"
 	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/sla"
 	"cpor/storage"
-	"cpor/workflow"
 )
 
 // config is everything the service reads from its environment.
@@ -216,17 +213,10 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CPOR_HOLIDAYS: %w", err)
 	}
-	hub := live.NewHub(db, live.DefaultConfig, log)
-	eventLog := events.NewLog(hub)
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
-	claimsSvc := claims.NewService(db, eventLog, calendar, limits)
-	return &app{db: db, services: graph.Services{
-		Catalog:  catalog.NewService(db),
-		Claims:   claimsSvc,
-		Workflow: workflow.NewService(db, claimsSvc, eventLog, calendar),
-		Live:     hub,
-	}}, nil
+	hub := live.NewHub(db, live.DefaultConfig, log)
+	return &app{db: db, services: graph.NewServices(db, hub, calendar, limits)}, nil
 }
 
 // startLive runs the event hub and, on PostgreSQL, the listener that hears

@@ -4,9 +4,13 @@
 package graph
 
 import (
+	"gorm.io/gorm"
+
 	"cpor/catalog"
 	"cpor/claims"
+	"cpor/events"
 	"cpor/live"
+	"cpor/sla"
 	"cpor/workflow"
 )
 
@@ -16,6 +20,19 @@ type Services struct {
 	Claims   *claims.Service
 	Workflow *workflow.Service
 	Live     *live.Hub
+}
+
+// NewServices wires the domain services over db; the events their
+// transactions commit reach the hub.
+func NewServices(db *gorm.DB, hub *live.Hub, calendar *sla.Calendar, limits claims.DocumentLimits) Services {
+	eventLog := events.NewLog(hub)
+	claimsSvc := claims.NewService(db, eventLog, calendar, limits)
+	return Services{
+		Catalog:  catalog.NewService(db),
+		Claims:   claimsSvc,
+		Workflow: workflow.NewService(db, claimsSvc, eventLog, calendar),
+		Live:     hub,
+	}
 }
 
 // Resolver is the root resolver.

@@ -16,7 +16,6 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/events"
 	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
@@ -87,21 +86,20 @@ func (w *World) Settle(t testing.TB) {
 	}
 }
 
-// Wire builds the services over db as server.go does.
+// Wire builds the services over db as server.go does, with no holidays
+// and the default document limits.
 func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 	if liveCfg == (live.Config{}) {
 		liveCfg = live.DefaultConfig
 	}
 	cal := sla.NewCalendar()
-	hub := live.NewHub(db, liveCfg, log)
-	eventLog := events.NewLog(hub)
-	cs := claims.NewService(db, eventLog, cal, claims.DefaultDocumentLimits)
+	svc := graph.NewServices(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits)
 	return &World{
 		DB: db, Calendar: cal,
-		Catalog:  catalog.NewService(db),
-		Claims:   cs,
-		Workflow: workflow.NewService(db, cs, eventLog, cal),
-		Live:     hub,
+		Catalog:  svc.Catalog,
+		Claims:   svc.Claims,
+		Workflow: svc.Workflow,
+		Live:     svc.Live,
 	}
 }
 
