@@ -87,12 +87,8 @@ func (r *claimResolver) AvailableActions(ctx context.Context, obj *models.Claim)
 	if err != nil {
 		return nil, err
 	}
-	role := workflow.RoleReviewer
-	if !id.IsReviewer() {
-		role = workflow.RolePartner
-	}
 	out := []model.ClaimAction{}
-	for _, ev := range workflow.Allowed(obj.Status, role) {
+	for _, ev := range workflow.AllowedFor(id, obj.Status) {
 		out = append(out, claimActions[ev])
 	}
 	return out, nil

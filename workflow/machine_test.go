@@ -114,6 +114,32 @@ func TestAllowedFollowsTheSpecTable(t *testing.T) {
 	}
 }
 
+// TestAllowedForOffersTheViewersRolesOnly: a partner admin is offered the
+// partner's events and a reviewer the reviewer's; a user in neither role
+// (a partner user without an admin role, an operator, a customer admin)
+// is offered nothing.
+func TestAllowedForOffersTheViewersRolesOnly(t *testing.T) {
+	for _, tc := range []struct {
+		handle string
+		state  models.ClaimStatus
+		want   []workflow.Event
+	}{
+		{"ada", models.Draft, []workflow.Event{workflow.Submit}},
+		{"ada", models.Submitted, nil},
+		{"rita", models.Draft, nil},
+		{"rita", models.Submitted, []workflow.Event{workflow.StartReview, workflow.Reject}},
+		{"rita", models.UnderReview, workflow.Allowed(models.UnderReview, workflow.RoleReviewer)},
+		{"carl", models.Draft, nil},
+		{"oscar", models.Submitted, nil},
+		{"chloe", models.Submitted, nil},
+	} {
+		id := testkit.Identity(tc.handle)
+		if got := workflow.AllowedFor(&id, tc.state); !slices.Equal(got, tc.want) {
+			t.Errorf("AllowedFor(%s, %s) = %v; want %v", tc.handle, tc.state, got, tc.want)
+		}
+	}
+}
+
 // handleFor is the demo user who fires the event in its allowed role.
 func handleFor(e workflow.Event) string {
 	if e == workflow.Submit {

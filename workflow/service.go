@@ -177,6 +177,18 @@ func requireRole(id *auth.Identity, by Role) error {
 	return id.RequireReviewer()
 }
 
+// AllowedFor lists the events the identity may fire from the state, in
+// every workflow role it holds: what the apps offer as buttons.
+func AllowedFor(id *auth.Identity, current models.ClaimStatus) []Event {
+	var out []Event
+	for _, by := range []Role{RolePartner, RoleReviewer} {
+		if requireRole(id, by) == nil {
+			out = append(out, Allowed(current, by)...)
+		}
+	}
+	return out
+}
+
 // authorize checks that the caller is signed in and may fire events in the
 // role, before an event's own input is validated: an anonymous caller or one
 // in the wrong role learns nothing from input errors.
