@@ -54,14 +54,6 @@ type userError struct {
 	Message string
 }
 
-func codesOf(errs []userError) []string {
-	out := make([]string, len(errs))
-	for i, e := range errs {
-		out[i] = e.Code
-	}
-	return out
-}
-
 // wantUserError fails unless errs holds an error with the code (and, when
 // field is given, on that input path).
 func wantUserError(t testing.TB, errs []userError, code string, field ...string) {
