@@ -38,6 +38,21 @@ const (
 	Internal Code = "INTERNAL"
 )
 
+// Codes of the request rather than of a rule: the HTTP and websocket
+// transports and the operation's limits give them.
+const (
+	// RateLimited: the caller's budget is spent; retry after the time the
+	// error says.
+	RateLimited Code = "RATE_LIMITED"
+	// Timeout: the operation ran past its deadline and was cancelled,
+	// database work included; nothing it was writing was kept.
+	Timeout Code = "TIMEOUT"
+	// ResponseTooLarge: the result is over the response size limit.
+	ResponseTooLarge Code = "RESPONSE_TOO_LARGE"
+	// ShuttingDown: the instance is draining for a restart; reconnect.
+	ShuttingDown Code = "SERVER_SHUTTING_DOWN"
+)
+
 // Codes lists every code a rule can produce, in SPEC order.
 var Codes = []Code{
 	DomainTenantMismatch, TenantNotFound, InvalidSubscriptionID, SubscriptionNotFoundOnTenant,

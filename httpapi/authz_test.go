@@ -543,7 +543,7 @@ func TestMpnPartnerTypeIsNeverExposed(t *testing.T) {
 			}
 		}
 		r := ada.Do(t, `{ mpns { partnerType } }`, nil)
-		if r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusBadRequest {
 			t.Errorf("mpns { partnerType }: HTTP %d", r.Status)
 		}
 		wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")

@@ -156,18 +156,18 @@ func TestTransportLevelBadInput(t *testing.T) {
 		ids := formData(t, ada)
 		before := takeSnapshot(t, w)
 
-		// Unknown enum values, in variables and inline: 422 before anything runs.
+		// Unknown enum values, in variables and inline: 400 before anything runs.
 		in := claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub)
 		in["activity"] = "CONSULTING"
 		r := ada.Do(t, createClaimMutation, map[string]any{"input": in})
-		if r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusBadRequest {
 			t.Errorf("unknown activity in variables: HTTP %d", r.Status)
 		}
 		wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")
 		in = claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub)
 		in["solutionArea"] = "business_applications"
 		r = ada.Do(t, createClaimMutation, map[string]any{"input": in})
-		if r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusBadRequest {
 			t.Errorf("lower-case solution area: HTTP %d", r.Status)
 		}
 		wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")
@@ -179,7 +179,7 @@ func TestTransportLevelBadInput(t *testing.T) {
 			`{ claims { nodes { noSuchField } } }`,
 		} {
 			r := ada.Do(t, q, nil)
-			if r.Status != http.StatusUnprocessableEntity {
+			if r.Status != http.StatusBadRequest {
 				t.Errorf("%s: HTTP %d", q, r.Status)
 			}
 			wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")
@@ -201,7 +201,7 @@ func TestTransportLevelBadInput(t *testing.T) {
 			  subscription { id } userErrors { code } } }`, map[string]any{"c": "csp", "p": ids.salesProduct}},
 		} {
 			r := tc.c.Do(t, tc.query, tc.vars)
-			if r.Status != http.StatusUnprocessableEntity {
+			if r.Status != http.StatusBadRequest {
 				t.Errorf("%v: HTTP %d %s %+v", tc.vars, r.Status, r.Data, r.Errors)
 			}
 			wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")
@@ -214,13 +214,13 @@ func TestTransportLevelBadInput(t *testing.T) {
 
 		// Variables of the wrong type.
 		r = ada.Do(t, claimsPageQuery, map[string]any{"first": "ten"})
-		if r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusBadRequest {
 			t.Errorf("first: \"ten\": HTTP %d", r.Status)
 		}
 		wantGQLError(t, r, "GRAPHQL_VALIDATION_FAILED")
 		// A query that does not parse.
 		r = ada.Do(t, `{ claims { `, nil)
-		if r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusBadRequest {
 			t.Errorf("unparsable query: HTTP %d", r.Status)
 		}
 		wantGQLError(t, r, "GRAPHQL_PARSE_FAILED")
@@ -316,7 +316,7 @@ func TestBadUploadsAreRefused(t *testing.T) {
 		// still as a GraphQL error with a code.
 		huge := append(append([]byte{}, testkit.PDF...), bytes.Repeat([]byte{' '}, 12<<20)...)
 		r := ada.Upload(t, attachMutation, map[string]any{"claimId": draft.ID}, "file", "huge.pdf", huge)
-		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity {
+		if r.Status != http.StatusRequestEntityTooLarge && r.Status != http.StatusBadRequest {
 			t.Errorf("upload of 12 MiB: HTTP %d %+v", r.Status, r.Errors)
 		}
 		if len(r.Errors) == 0 || r.Errors[0].Code() == "" {

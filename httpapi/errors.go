@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -36,13 +38,18 @@ func markInternal(ctx context.Context, next graphql.Resolver) (any, error) {
 // code and message for coded errors, INTERNAL with a generic message (and
 // the details logged) for internal ones, and gqlgen's own code, or
 // INVALID_INPUT, for errors in the request itself.
-func presentErrors(log *slog.Logger) graphql.ErrorPresenterFunc {
+func presentErrors(log *slog.Logger, timeout time.Duration) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		gqlErr := graphql.DefaultErrorPresenter(ctx, err)
 		if gqlErr.Extensions == nil {
 			gqlErr.Extensions = map[string]any{}
 		}
 		var internal internalError
+		if errors.As(err, &internal) && errors.Is(err, context.DeadlineExceeded) {
+			gqlErr.Message = fmt.Sprintf("The operation ran past its deadline of %s and was cancelled; nothing it was changing was kept. Ask for less, or retry.", timeout)
+			gqlErr.Extensions = map[string]any{"code": apperr.Timeout}
+			return gqlErr
+		}
 		if errors.As(err, &internal) {
 			level := slog.LevelError
 			if errors.Is(err, context.Canceled) {
@@ -72,7 +79,7 @@ func presentErrors(log *slog.Logger) graphql.ErrorPresenterFunc {
 // with its stack.
 func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
 	return func(ctx context.Context, p any) error {
-		log.ErrorContext(ctx, "resolver panicked", "panic", fmt.Sprint(p), "stack", stack())
+		log.ErrorContext(ctx, "resolver panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		return internalError{fmt.Errorf("panic: %v", p)}
 	}
 }

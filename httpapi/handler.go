@@ -1,26 +1,28 @@
 // Package httpapi serves the API over HTTP: GraphQL at /graphql (POST,
-// GET for queries, multipart uploads), the playground, authorised document
-// downloads, health checks and metrics.
+// GET for queries, multipart uploads, websockets), the playground,
+// authorised document downloads and health checks; metrics go to a
+// separate admin handler.
 package httpapi
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
-	"github.com/rs/cors"
-	"github.com/vektah/gqlparser/v2/ast"
 	"gorm.io/gorm"
 
 	"cpor/auth"
+	"cpor/budget"
 	"cpor/claims"
+	"cpor/gqlguard"
 	"cpor/graph"
 	"cpor/loaders"
 )
@@ -29,13 +31,32 @@ import (
 type Config struct {
 	// MaxUploadBytes bounds one proof-of-execution file.
 	MaxUploadBytes int64
-	// MaxBodyBytes bounds a JSON request body.
+	// MaxBodyBytes bounds a JSON request body and a multipart request's
+	// operations field.
 	MaxBodyBytes int64
+	// MaxResponseBytes bounds one result's data.
+	MaxResponseBytes int
+	// Document bounds each document before it is validated (gqlguard).
+	Document gqlguard.Limits
+	// DocumentCache and PersistedQueryCache bound the parsed-document and
+	// persisted-query caches.
+	DocumentCache, PersistedQueryCache gqlguard.CacheLimits
 	// ComplexityLimit bounds the cost of one operation (see complexity.go).
 	ComplexityLimit int
-	// AllowedOrigins are the browser origins allowed to call the API;
-	// empty allows none (same-origin only), "*" any.
+	// OperationTimeout is every query's and mutation's deadline.
+	OperationTimeout time.Duration
+	// Budget and AnonymousBudget are the cost budgets of signed-in callers
+	// (per user) and anonymous ones (per client address).
+	Budget, AnonymousBudget budget.Config
+	// Introspection answers __schema and __type queries.
+	Introspection bool
+	// AllowedOrigins are the browser origins (scheme://host[:port]) other
+	// than the API's own that may call it, over HTTP and websockets alike;
+	// empty allows none, "*" any.
 	AllowedOrigins []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client.
+	TrustedProxies []netip.Prefix
 	// Playground serves the GraphiQL page at /.
 	Playground bool
 	// MaxSubscriptions caps the subscriptions of one websocket connection.
@@ -45,6 +66,27 @@ type Config struct {
 	KeepAlive time.Duration
 	// InitTimeout closes a websocket that sends no connection_init (4408).
 	InitTimeout time.Duration
+}
+
+// DefaultConfig are the limits used unless configured otherwise.
+func DefaultConfig() Config {
+	return Config{
+		MaxUploadBytes:      claims.DefaultDocumentLimits.MaxBytes,
+		MaxBodyBytes:        1 << 20,
+		MaxResponseBytes:    8 << 20,
+		Document:            gqlguard.DefaultLimits,
+		DocumentCache:       gqlguard.DefaultDocumentCache,
+		PersistedQueryCache: gqlguard.DefaultPersistedQueryCache,
+		ComplexityLimit:     20000,
+		OperationTimeout:    15 * time.Second,
+		Budget:              budget.Config{Capacity: 200_000, PerSecond: 5_000, MaxCallers: 100_000},
+		AnonymousBudget:     budget.Config{Capacity: 20_000, PerSecond: 200, MaxCallers: 100_000},
+		Introspection:       true,
+		Playground:          true,
+		MaxSubscriptions:    50,
+		KeepAlive:           25 * time.Second,
+		InitTimeout:         10 * time.Second,
+	}
 }
 
 // Deps are what the handler serves.
@@ -58,21 +100,28 @@ type Deps struct {
 	Stopping context.Context
 }
 
-// New returns the service's HTTP handler.
-func New(cfg Config, d Deps) http.Handler {
+// API is the service's HTTP handler, with the admin handler beside it.
+type API struct {
+	handler  http.Handler
+	metrics  *metrics
+	guard    *gqlguard.Guard
+	draining atomic.Bool
+}
+
+// New returns the service's HTTP API.
+func New(cfg Config, d Deps) *API {
 	var hub liveStats
 	if d.Services.Live != nil {
 		hub = d.Services.Live
 	}
-	m := newMetrics(hub)
-	gql := newGraphQL(cfg, d, m)
+	a := &API{metrics: newMetrics(hub), guard: gqlguard.New(cfg.Document, cfg.DocumentCache, cfg.PersistedQueryCache)}
+	gql := a.newGraphQL(cfg, d)
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", codeTransportErrors(gql))
+	mux.Handle("/graphql", gql)
 	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc("GET /readyz", readiness(d.DB))
-	mux.Handle("GET /metrics", promHandler(m))
+	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
 	if cfg.Playground {
 		mux.Handle("GET /{$}", playground.Handler("CPOR claims API", "/graphql"))
 	}
@@ -80,18 +129,25 @@ func New(cfg Config, d Deps) http.Handler {
 	var h http.Handler = mux
 	h = d.Verifier.Middleware(h)
 	h = limitBody(cfg.MaxBodyBytes, maxUploadRequest(cfg), h)
-	h = cors.New(cors.Options{
-		AllowedOrigins:   cfg.AllowedOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-ID"},
-		ExposedHeaders:   []string{"X-Request-ID"},
-		AllowCredentials: false,
-		MaxAge:           600,
-	}).Handler(h)
-	return accessLog(d.Log, m, h)
+	h = newOriginPolicy(cfg.AllowedOrigins).handler(h)
+	a.handler = accessLog(d.Log, a.metrics, mux, cfg.TrustedProxies, h)
+	return a
 }
 
-func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// Admin serves what operators, not clients, read: Prometheus metrics.
+func (a *API) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promHandler(a.metrics))
+	return mux
+}
+
+// Drain makes /readyz answer 503, so that load balancers stop sending
+// new requests while in-flight ones finish.
+func (a *API) Drain() { a.draining.Store(true) }
+
+func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  graph.NewResolver(d.Services),
 		Complexity: complexity(),
@@ -112,36 +168,52 @@ func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
 		log:              d.Log,
 	})
 	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
-	srv.AddTransport(transport.MultipartForm{
-		MaxUploadSize: maxUploadRequest(cfg),
-		MaxMemory:     32 << 20,
-	})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.AddTransport(httpTransport{maxBody: cfg.MaxBodyBytes})
+	srv.SetQueryCache(a.guard.DocumentCache())
+	srv.SetParserTokenLimit(cfg.Document.MaxTokens)
+
+	// Order matters: parameter mutators run in this order before parsing,
+	// context mutators in this order after validation; a document is
+	// cached only once every check before Admission has passed.
+	b := newBudgets(cfg.Budget, cfg.AnonymousBudget)
+	srv.Use(b.gate())
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: a.guard.PersistedQueryCache()})
+	srv.Use(a.guard.Pricing())
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
 	srv.Use(&strictEnums{})
-	srv.SetErrorPresenter(presentErrors(d.Log))
+	srv.Use(b.charge())
+	srv.Use(a.guard.Admission())
+
+	srv.SetErrorPresenter(presentErrors(d.Log, cfg.OperationTimeout))
 	srv.SetRecoverFunc(recoverPanic(d.Log))
 	srv.AroundFields(markInternal)
+	srv.AroundOperations(operationDeadline(cfg.OperationTimeout))
 	// Every operation (a request, or one subscription on a websocket) gets
 	// its own batch loaders.
 	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		return next(loaders.WithScope(ctx, func() *loaders.Loaders { return loaders.New(d.DB) }))
 	})
-	srv.AroundResponses(m.aroundResponses)
+	srv.AroundResponses(a.metrics.aroundResponses)
+	srv.AroundResponses(reportCost)
+	srv.AroundResponses(capResponse(cfg.MaxResponseBytes))
 	return srv
 }
 
 // maxUploadRequest bounds a multipart request: the file plus the
 // operation's own fields.
-func maxUploadRequest(cfg Config) int64 { return cfg.MaxUploadBytes + 1<<20 }
+func maxUploadRequest(cfg Config) int64 { return cfg.MaxUploadBytes + cfg.MaxBodyBytes + maxMapBytes }
 
-// readiness answers 200 when the database answers.
-func readiness(db *gorm.DB) http.HandlerFunc {
+// readiness answers 200 when the database answers and the server is not
+// draining.
+func readiness(db *gorm.DB, draining *atomic.Bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		sqlDB, err := db.DB()
@@ -153,18 +225,5 @@ func readiness(db *gorm.DB) http.HandlerFunc {
 			return
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}
-}
-
-// DefaultConfig are the limits used unless configured otherwise.
-func DefaultConfig() Config {
-	return Config{
-		MaxUploadBytes:   claims.DefaultDocumentLimits.MaxBytes,
-		MaxBodyBytes:     1 << 20,
-		ComplexityLimit:  20000,
-		Playground:       true,
-		MaxSubscriptions: 50,
-		KeepAlive:        25 * time.Second,
-		InitTimeout:      10 * time.Second,
 	}
 }

@@ -1,13 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"reflect"
 	"slices"
 
@@ -15,8 +9,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
-
-	"cpor/apperr"
 )
 
 // strictEnums refuses enum values in variables whose spelling differs from
@@ -96,159 +88,4 @@ func (s *strictEnums) check(t *ast.Type, v any, path ast.Path) *gqlerror.Error {
 		}
 	}
 	return nil
-}
-
-// codeTransportErrors gives the errors that gqlgen's transports write
-// themselves (a multipart request that breaks the specification, a mutation
-// over GET, variables that are not JSON) the extensions.code that every
-// other error has, and a client-error status instead of 200. The transports
-// write each response in one Write, which is where it is looked at.
-func codeTransportErrors(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Upgrade") != "" {
-			next.ServeHTTP(w, r) // websockets: errors travel in protocol messages
-			return
-		}
-		cw := &codingWriter{ResponseWriter: w}
-		next.ServeHTTP(cw, r)
-		if !cw.wrote && cw.status != 0 {
-			w.WriteHeader(cw.status)
-		}
-	})
-}
-
-type codingWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (c *codingWriter) WriteHeader(code int) {
-	if !c.wrote && c.status == 0 {
-		c.status = code
-	}
-}
-
-func (c *codingWriter) Write(b []byte) (int, error) {
-	if c.wrote {
-		return c.ResponseWriter.Write(b)
-	}
-	c.wrote = true
-	status := c.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	out, status := codeErrors(b, status)
-	c.ResponseWriter.WriteHeader(status)
-	if _, err := c.ResponseWriter.Write(out); err != nil {
-		return 0, err
-	}
-	return len(b), nil
-}
-
-func (c *codingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
-
-// codeErrors adds INVALID_INPUT to the errors of a response that have no
-// code, and makes the status a client error when it was not one.
-func codeErrors(body []byte, status int) ([]byte, int) {
-	if !bytes.Contains(body, []byte(`"errors"`)) {
-		return body, status
-	}
-	var resp map[string]json.RawMessage
-	if err := json.Unmarshal(body, &resp); err != nil {
-		return body, status
-	}
-	var list []map[string]any
-	if err := json.Unmarshal(resp["errors"], &list); err != nil {
-		return body, status
-	}
-	fixed := false
-	for _, e := range list {
-		ext, _ := e["extensions"].(map[string]any)
-		if _, ok := ext["code"]; ok {
-			continue
-		}
-		if ext == nil {
-			ext = map[string]any{}
-			e["extensions"] = ext
-		}
-		ext["code"] = apperr.InvalidInput
-		fixed = true
-	}
-	if !fixed {
-		return body, status
-	}
-	raw, err := json.Marshal(list)
-	if err != nil {
-		return body, status
-	}
-	resp["errors"] = raw
-	out, err := json.Marshal(resp)
-	if err != nil {
-		return body, status
-	}
-	if status < http.StatusBadRequest {
-		status = http.StatusBadRequest
-	}
-	return out, status
-}
-
-// limitedBody is a request body bounded by http.MaxBytesReader that
-// remembers whether the client sent more than the limit.
-type limitedBody struct {
-	io.ReadCloser
-	over bool
-}
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		b.over = true
-	}
-	return n, err
-}
-
-// tooLargeWriter answers 413 for a request whose body went over the limit
-// while the handler read it (a chunked body, whose length is not declared).
-type tooLargeWriter struct {
-	http.ResponseWriter
-	body    *limitedBody
-	decided bool
-}
-
-func (t *tooLargeWriter) WriteHeader(code int) {
-	if !t.decided {
-		t.decided = true
-		if t.body.over {
-			code = http.StatusRequestEntityTooLarge
-			// The rest of the body is unread: the connection cannot serve
-			// another request.
-			t.Header().Set("Connection", "close")
-		}
-	}
-	t.ResponseWriter.WriteHeader(code)
-}
-
-func (t *tooLargeWriter) Write(b []byte) (int, error) {
-	if !t.decided {
-		t.WriteHeader(http.StatusOK)
-	}
-	return t.ResponseWriter.Write(b)
-}
-
-func (t *tooLargeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
-
-// writeTooLarge refuses a request body over the limit.
-func writeTooLarge(w http.ResponseWriter, limit int64, upload bool) {
-	msg := fmt.Sprintf("The request body is larger than %d KiB; send a smaller request.", limit>>10)
-	if upload {
-		msg = fmt.Sprintf("The upload is larger than %d MiB; attach a smaller file or split it.", limit>>20)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Connection", "close")
-	w.WriteHeader(http.StatusRequestEntityTooLarge)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": apperr.InvalidInput}}},
-	})
 }

@@ -520,7 +520,7 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 // the server has executed.
 func subscriptionRenders(t *testing.T, srv *testkit.Server) int {
 	t.Helper()
-	resp := srv.Client(t, "").Get(t, "/metrics")
+	resp := (&testkit.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
 	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {

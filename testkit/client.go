@@ -79,6 +79,7 @@ func (c *Client) Post(t testing.TB, contentType string, body io.Reader) *Respons
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept", "application/graphql-response+json")
 	return c.send(t, req)
 }
 

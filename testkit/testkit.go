@@ -168,10 +168,13 @@ func AsIdentity(id auth.Identity) context.Context {
 // Secret signs the tokens of a test server.
 var Secret = []byte("testkit-secret-of-at-least-32-bytes!!")
 
-// Server is the real HTTP API over a world, on a loopback port.
+// Server is the real HTTP API over a world, on a loopback port, with its
+// admin handler (metrics) on another.
 type Server struct {
 	*httptest.Server
 	World *World
+	API   *httpapi.API
+	Admin *httptest.Server
 }
 
 // NewServer starts the HTTP API over the world; it stops when the test ends.
@@ -191,14 +194,15 @@ func NewServerWith(t testing.TB, w *World, tune func(*httpapi.Config)) *Server {
 	if tune != nil {
 		tune(&cfg)
 	}
-	h := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t)})
-	srv := httptest.NewUnstartedServer(h)
-	srv.Start()
+	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t)})
+	srv := httptest.NewServer(api)
+	admin := httptest.NewServer(api.Admin())
 	t.Cleanup(func() {
 		srv.CloseClientConnections()
 		srv.Close()
+		admin.Close()
 	})
-	return &Server{Server: srv, World: w}
+	return &Server{Server: srv, World: w, API: api, Admin: admin}
 }
 
 // Token mints a bearer token for the demo user with the handle.
