@@ -5,6 +5,7 @@
 //	cpor migrate   bring the database schema up to date
 //	cpor seed      load the demo data
 //	cpor token     mint a development token
+//	cpor help      print the usage
 //
 // Configuration comes from the environment; see the README.
 package main
@@ -23,6 +24,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -35,11 +38,13 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/auth"
+	"cpor/budget"
 	"cpor/claims"
 	"cpor/demo"
 	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
+	"cpor/reqlog"
 	"cpor/sla"
 	"cpor/storage"
 )
@@ -59,7 +64,8 @@ type config struct {
 	logJSON      bool
 	seedOnStart  bool
 	shutdownWait time.Duration
-	pprofAddr    string
+	adminAddr    string
+	pprof        bool
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -70,16 +76,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
-		production:   env("CPOR_ENV", "development") == "production",
-		addr:         env("CPOR_ADDR", ":8080"),
-		jwksURL:      env("CPOR_JWKS_URL", ""),
-		jwtIssuer:    env("CPOR_JWT_ISSUER", "cpor"),
-		jwtAudience:  env("CPOR_JWT_AUDIENCE", ""),
-		holidays:     env("CPOR_HOLIDAYS", ""),
-		http:         httpapi.DefaultConfig(),
-		logJSON:      env("CPOR_LOG_FORMAT", "text") == "json",
-		pprofAddr:    env("CPOR_PPROF_ADDR", ""),
-		shutdownWait: 20 * time.Second,
+		production:  env("CPOR_ENV", "development") == "production",
+		addr:        env("CPOR_ADDR", ":8080"),
+		jwksURL:     env("CPOR_JWKS_URL", ""),
+		jwtIssuer:   env("CPOR_JWT_ISSUER", "cpor"),
+		jwtAudience: env("CPOR_JWT_AUDIENCE", ""),
+		holidays:    env("CPOR_HOLIDAYS", ""),
+		http:        httpapi.DefaultConfig(),
+		logJSON:     env("CPOR_LOG_FORMAT", "text") == "json",
+		adminAddr:   env("CPOR_ADMIN_ADDR", "127.0.0.1:9090"),
 		storage: storage.Config{
 			DatabaseURL: env("DATABASE_URL", ""),
 			DataDir:     env("CPOR_DATA_DIR", "data"),
@@ -91,13 +96,43 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.jwtSecret = []byte(getenv("CPOR_JWT_SECRET"))
 	c.seedOnStart = !c.production && c.storage.DatabaseURL == ""
 	c.http.Playground = env("CPOR_PLAYGROUND", strconv.FormatBool(!c.production)) == "true"
-	if origins := env("CPOR_ALLOWED_ORIGINS", ""); origins != "" {
-		c.http.AllowedOrigins = strings.Split(origins, ",")
+	c.http.Introspection = env("CPOR_INTROSPECTION", strconv.FormatBool(!c.production)) == "true"
+	c.pprof = env("CPOR_PPROF", "false") == "true"
+	if c.adminAddr == "off" {
+		c.adminAddr = ""
 	}
 	var err error
+	if c.http.AllowedOrigins, err = parseOrigins(env("CPOR_ALLOWED_ORIGINS", "")); err != nil {
+		return c, err
+	}
+	if c.http.TrustedProxies, err = parsePrefixes(env("CPOR_TRUSTED_PROXIES", "")); err != nil {
+		return c, err
+	}
+	for _, b := range []struct {
+		key  string
+		dest *budget.Config
+	}{{"CPOR_BUDGET", &c.http.Budget}, {"CPOR_ANONYMOUS_BUDGET", &c.http.AnonymousBudget}} {
+		if *b.dest, err = parseBudget(b.key, env(b.key, ""), *b.dest); err != nil {
+			return c, err
+		}
+	}
+	for _, d := range []struct {
+		key  string
+		dest *time.Duration
+		def  time.Duration
+	}{{"CPOR_OPERATION_TIMEOUT", &c.http.OperationTimeout, c.http.OperationTimeout}, {"CPOR_SHUTDOWN_GRACE", &c.shutdownWait, 25 * time.Second}} {
+		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
+			return c, err
+		}
+	}
 	if c.http.MaxUploadBytes, err = envInt(env, "CPOR_MAX_UPLOAD_BYTES", c.http.MaxUploadBytes); err != nil {
 		return c, err
 	}
+	maxResponse, err := envInt(env, "CPOR_MAX_RESPONSE_BYTES", int64(c.http.MaxResponseBytes))
+	if err != nil {
+		return c, err
+	}
+	c.http.MaxResponseBytes = int(maxResponse)
 	conns, err := envInt(env, "CPOR_DB_MAX_CONNS", 20)
 	if err != nil {
 		return c, err
@@ -116,6 +151,78 @@ func envInt(env func(string, string) string, key string, def int64) (int64, erro
 		return 0, fmt.Errorf("%s must be a positive integer, not %q", key, v)
 	}
 	return n, nil
+}
+
+func envDuration(env func(string, string) string, key string, def time.Duration) (time.Duration, error) {
+	v := env(key, def.String())
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s must be a positive duration such as 15s, not %q", key, v)
+	}
+	return d, nil
+}
+
+// parseOrigins reads CPOR_ALLOWED_ORIGINS: "*", or comma-separated origins
+// written as browsers send them (scheme://host[:port], no path).
+func parseOrigins(v string) ([]string, error) {
+	var out []string
+	for _, o := range strings.Split(v, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+				return nil, fmt.Errorf("CPOR_ALLOWED_ORIGINS: %q is not an origin such as https://app.example.com", o)
+			}
+			o = u.Scheme + "://" + u.Host
+		}
+		out = append(out, o)
+	}
+	return out, nil
+}
+
+// parsePrefixes reads CPOR_TRUSTED_PROXIES: comma-separated addresses or
+// CIDR prefixes.
+func parsePrefixes(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			a, err := netip.ParseAddr(s)
+			if err != nil {
+				return nil, fmt.Errorf("CPOR_TRUSTED_PROXIES: %q is not an address or prefix", s)
+			}
+			s = netip.PrefixFrom(a, a.BitLen()).String()
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("CPOR_TRUSTED_PROXIES: %q is not an address or prefix", s)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+// parseBudget reads a budget written capacity/points-per-second
+// ("200000/5000"), or "off"; empty keeps def.
+func parseBudget(key, v string, def budget.Config) (budget.Config, error) {
+	switch v {
+	case "":
+		return def, nil
+	case "off":
+		return budget.Config{}, nil
+	}
+	capacity, rate, ok := strings.Cut(v, "/")
+	c, err1 := strconv.Atoi(capacity)
+	r, err2 := strconv.ParseFloat(rate, 64)
+	if !ok || err1 != nil || err2 != nil || c <= 0 || r <= 0 {
+		return def, fmt.Errorf("%s must be capacity/points-per-second such as 200000/5000, or off; not %q", key, v)
+	}
+	def.Capacity, def.PerSecond = c, r
+	return def, nil
 }
 
 // signingSecret returns the HS256 secret: the configured one, or in
@@ -160,11 +267,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	log := newLogger(cfg, stderr)
 	cmd := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
 	case "serve":
+		if len(args) > 0 {
+			return fmt.Errorf("serve takes no arguments (configuration is in the environment; see cpor help)")
+		}
 		return serve(ctx, cfg, log, stdout)
 	case "migrate":
 		db, err := openMigrated(ctx, cfg, log)
@@ -179,15 +292,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "token":
 		return mintToken(cfg, args, stdout)
 	}
-	return fmt.Errorf("unknown command %q (serve, migrate, seed, token)", cmd)
+	return fmt.Errorf("unknown command %q; run cpor help", cmd)
 }
 
+const usage = `cpor: the CPOR claims service, a GraphQL API for Claimed Partner of Record associations.
+
+Usage:
+  cpor [serve]   run the server (the default)
+  cpor migrate   bring the database schema up to date
+  cpor seed      load the demo data
+  cpor token     mint a development token (cpor token -h for its flags)
+  cpor help      print this
+
+Configuration is in environment variables (CPOR_ENV, CPOR_ADDR, DATABASE_URL,
+CPOR_ADMIN_ADDR, CPOR_JWT_SECRET, ...); the README lists them all.
+`
+
+// newLogger writes text or JSON lines; every line logged with a request's
+// context carries the request's ID (reqlog).
 func newLogger(cfg config, w io.Writer) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.logJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(reqlog.Handler(h))
 }
 
 func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, error) {
@@ -254,20 +383,21 @@ func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) e
 }
 
 func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
 	secret, err := cfg.signingSecret()
 	if err != nil {
 		return err
 	}
-	verifier, err := auth.NewVerifier(ctx, auth.VerifierConfig{
+	// The process's work runs on its own context: a signal starts the drain
+	// below, it does not cancel what is in flight.
+	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+	verifier, err := auth.NewVerifier(work, auth.VerifierConfig{
 		HS256Secret: secret, JWKSURL: cfg.jwksURL, Issuer: cfg.jwtIssuer, Audience: cfg.jwtAudience,
 	})
 	if err != nil {
 		return err
 	}
-	db, err := openMigrated(ctx, cfg, log)
+	db, err := openMigrated(work, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -276,9 +406,9 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
-	a.startLive(ctx, cfg, log)
+	a.startLive(work, cfg, log)
 	if cfg.seedOnStart {
-		if err := demo.Seed(ctx, db, a.demoServices()); err != nil {
+		if err := demo.Seed(work, db, a.demoServices()); err != nil {
 			return err
 		}
 	}
@@ -287,35 +417,95 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	websockets, closeWebsockets := context.WithCancel(context.Background())
+	defer closeWebsockets()
+	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Stopping: websockets})
 	srv := &http.Server{
-		Handler:           httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Stopping: ctx}),
+		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
+		BaseContext:       func(net.Listener) context.Context { return work },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "database", storage.DialectOf(db), "production", cfg.production)
+	admin, err := startAdmin(cfg, api, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "admin", cfg.adminAddr, "database", storage.DialectOf(db), "production", cfg.production)
 	if !cfg.production && len(cfg.jwtSecret) == 0 && cfg.jwksURL == "" {
 		printBanner(stdout, ln.Addr(), secret, cfg)
 	}
 
-	if cfg.pprofAddr != "" {
-		go servePprof(ctx, cfg.pprofAddr, log)
-	}
+	signals, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
-	case <-ctx.Done():
+	case <-signals.Done():
 	}
-	log.Info("shutting down", "grace", cfg.shutdownWait)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
+	stopSignals() // a second signal ends the process at once
+	return drain(cfg, log, api, srv, admin, closeWebsockets, stopWork)
+}
+
+// drain stops the server without losing work: readiness fails so load
+// balancers move on; the listener closes and in-flight requests (uploads
+// included) finish within the grace period; then websockets are told and
+// closed with 1001; then the live hub and, by serve's deferral, the
+// database. Requests still running when the grace period ends are
+// cancelled: their clients get an error, and a mutation's transaction
+// rolls back.
+func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Server, closeWebsockets, stopWork func()) error {
+	log.Info("draining", "grace", cfg.shutdownWait)
+	api.Drain()
+	grace, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	err := srv.Shutdown(grace)
+	if err != nil {
+		log.Warn("grace period over; cancelling what still runs", "err", err)
+		stopWork()
+		_ = srv.Close()
+	}
+	closeWebsockets()
+	if admin != nil {
+		_ = admin.Close()
+	}
+	stopWork()
+	log.Info("stopped")
+	if err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	return nil
+}
+
+// startAdmin serves metrics (and, when asked, the runtime profiles) on
+// the admin address, apart from the API: loopback by default.
+func startAdmin(cfg config, api *httpapi.API, log *slog.Logger) (*http.Server, error) {
+	if cfg.adminAddr == "" {
+		return nil, nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api.Admin())
+	if cfg.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	ln, err := net.Listen("tcp", cfg.adminAddr)
+	if err != nil {
+		return nil, fmt.Errorf("admin listener on %s (CPOR_ADMIN_ADDR; off turns it off): %w", cfg.adminAddr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("admin server stopped", "err", err)
+		}
+	}()
+	return srv, nil
 }
 
 // printBanner shows, in development only, where the playground is and
@@ -391,19 +581,4 @@ func mintToken(cfg config, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout, tok)
 	return nil
-}
-
-// servePprof serves the runtime profiles on their own (loopback) address,
-// never on the API's.
-func servePprof(ctx context.Context, addr string, log *slog.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("pprof server stopped", "err", err)
-	}
 }
