@@ -76,7 +76,14 @@ func (t tally) minus(o tally) tally {
 type fragmentCost struct {
 	tally
 	depth int
-	names map[string]int
+	names map[string]group
+}
+
+// group is the fields of a selection set that share a response name: how
+// many, and the largest subtree among them, which the merge check walks
+// for every pair.
+type group struct {
+	count, subtree int
 }
 
 type walker struct {
@@ -91,17 +98,19 @@ type walker struct {
 // selectionSet counts a set and returns its depth and the number of fields
 // per response name it collects (its own, its inline fragments' and its
 // spread fragments'), as the merge check collects them.
-func (w *walker) selectionSet(set ast.SelectionSet) (depth int, names map[string]int) {
-	names = map[string]int{}
+func (w *walker) selectionSet(set ast.SelectionSet) (depth int, names map[string]group) {
+	names = map[string]group{}
 	for _, sel := range set {
 		if w.err != nil {
 			return depth, names
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
+			before := w.total.fields
 			d, _ := w.selectionSet(s.SelectionSet)
 			depth = max(depth, d+1)
-			names[s.Alias]++
+			g := names[s.Alias]
+			names[s.Alias] = group{g.count + 1, max(g.subtree, w.total.fields-before)}
 			w.count(tally{fields: 1, aliases: boolInt(s.Alias != s.Name)})
 		case *ast.InlineFragment:
 			d, inner := w.selectionSet(s.SelectionSet)
@@ -170,20 +179,22 @@ func (w *walker) checkDepth(depth int) {
 	}
 }
 
-// pairs is how many field pairs the merge check compares within one set:
-// every two fields that share a response name.
-func pairs(names map[string]int) int {
+// pairs is what the merge check compares within one set: every two fields
+// that share a response name, and for each such pair their subtrees, field
+// by field (the square: a subtree may repeat names too).
+func pairs(names map[string]group) int {
 	n := 0
-	for _, k := range names {
-		k = min(k, 1<<20)
-		n = min(n+k*(k-1)/2, saturation)
+	for _, g := range names {
+		k, sub := min(g.count, 1<<20), min(g.subtree, 1<<9)
+		n = min(n+k*(k-1)/2*(1+sub)*(1+sub), saturation)
 	}
 	return n
 }
 
-func mergeNames(into, from map[string]int) {
-	for name, k := range from {
-		into[name] = min(into[name]+k, saturation)
+func mergeNames(into, from map[string]group) {
+	for name, g := range from {
+		have := into[name]
+		into[name] = group{min(have.count+g.count, saturation), max(have.subtree, g.subtree)}
 	}
 }
 

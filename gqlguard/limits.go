@@ -34,8 +34,8 @@ type Limits struct {
 	// MaxFragments bounds fragment definitions.
 	MaxFragments int
 	// MaxMergeCost bounds the field-merging check's comparisons: for every
-	// selection set, the square of the number of fields sharing each
-	// response name, fragments expanded.
+	// selection set, each pair of fields sharing a response name, weighted
+	// by the subtree the check walks for the pair, fragments expanded.
 	MaxMergeCost int
 }
 

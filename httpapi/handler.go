@@ -227,3 +227,7 @@ func readiness(db *gorm.DB, draining *atomic.Bool) http.HandlerFunc {
 		w.WriteHeader(http.StatusNoContent)
 	}
 }
+
+// CachedDocumentBytes is the parsed-document cache's estimate of what it
+// holds.
+func (a *API) CachedDocumentBytes() uint64 { return a.guard.CachedBytes() }

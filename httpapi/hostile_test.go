@@ -1,0 +1,181 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"cpor/gqlguard/hostile"
+	"cpor/httpapi"
+	"cpor/storage"
+	"cpor/testkit"
+)
+
+// postOperations sends a document as a GraphQL multipart request's
+// operations field, which has its own size limit.
+func postOperations(t testing.TB, c *testkit.Client, query string) *testkit.Response {
+	t.Helper()
+	ops, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"f": nil}})
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	_ = mw.WriteField("operations", string(ops))
+	_ = mw.WriteField("map", `{"0":["variables.f"]}`)
+	fw, _ := mw.CreateFormFile("0", "a.txt")
+	_, _ = fw.Write([]byte("hello"))
+	_ = mw.Close()
+	return c.Post(t, mw.FormDataContentType(), &buf)
+}
+
+// hostileMutation puts a fragment bomb under a mutation's payload: it must
+// be refused before the mutation runs.
+func hostileMutation(claimID string, depth int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `mutation { addComment(input: {claimId: %q, body: "bomb"}) { ...P%d } }`+"\n", claimID, depth)
+	b.WriteString("fragment P0 on AddCommentPayload { comment { id } }\n")
+	for i := 1; i <= depth; i++ {
+		fmt.Fprintf(&b, "fragment P%d on AddCommentPayload { ...P%d ...P%d }\n", i, i-1, i-1)
+	}
+	return b.String()
+}
+
+func TestHostileDocumentsAreRefusedBeforeTheyCost(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		claimID := mustFirstClaim(t, srv.Client(t, "ada"))
+		before := takeSnapshot(t, w)
+		cached := srv.API.CachedDocumentBytes()
+		seed := 0
+		for _, who := range []string{"", "ada", "rita"} {
+			c := srv.Client(t, who)
+			for _, class := range hostile.Classes {
+				for _, send := range []func(testing.TB, *testkit.Client, string) *testkit.Response{
+					func(t testing.TB, c *testkit.Client, q string) *testkit.Response { return c.Do(t, q, nil) },
+					postOperations,
+				} {
+					seed++
+					r := send(t, c, class.Doc(seed))
+					if r.Status != http.StatusBadRequest || len(r.Data) != 0 {
+						t.Errorf("%s as %q: HTTP %d, data %s", class.Name, who, r.Status, r.Data)
+					}
+					wantGQLError(t, r, "COMPLEXITY_LIMIT_EXCEEDED")
+				}
+			}
+			r := c.Do(t, hostileMutation(claimID, 25), nil)
+			wantGQLError(t, r, "COMPLEXITY_LIMIT_EXCEEDED")
+		}
+		if got := srv.API.CachedDocumentBytes(); got != cached {
+			t.Errorf("refused documents were cached: %d bytes, was %d", got, cached)
+		}
+		unchanged(t, w, before, "hostile documents")
+	})
+}
+
+func TestOversizeOperationsFieldIs413(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		before := takeSnapshot(t, w)
+		r := postOperations(t, srv.Client(t, "ada"), hostile.Huge(3<<20, 1))
+		if r.Status != http.StatusRequestEntityTooLarge {
+			t.Errorf("3 MiB operations field: HTTP %d %+v", r.Status, r.Errors)
+		}
+		wantGQLError(t, r, "INVALID_INPUT")
+		unchanged(t, w, before, "oversize operations field")
+	})
+}
+
+// TestRefusalIsBoundedInAllocations counts what refusing each class costs
+// the process (server and in-process client together): a bound on work
+// that holds on any machine, where a wall-clock bound would not.
+func TestRefusalIsBoundedInAllocations(t *testing.T) {
+	w := testkit.New(t, storage.SQLite, testkit.Options{Empty: true})
+	srv := testkit.NewServer(t, w)
+	api := srv.API
+	const maxAllocs = 40_000 // a naive server spent millions on the same documents
+	for _, class := range hostile.Classes {
+		seed := 0
+		allocs := testing.AllocsPerRun(5, func() {
+			seed++
+			body, _ := json.Marshal(map[string]string{"query": class.Doc(seed)})
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			api.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				t.Fatalf("%s: HTTP %d", class.Name, rec.Code)
+			}
+		})
+		if allocs > maxAllocs {
+			t.Errorf("%s: %.0f allocations to refuse, over %d", class.Name, allocs, maxAllocs)
+		}
+	}
+}
+
+// TestDistinctRefusedDocumentsLeaveNothingBehind sends a thousand distinct
+// documents that are all refused and checks the heap afterwards.
+func TestDistinctRefusedDocumentsLeaveNothingBehind(t *testing.T) {
+	w := testkit.New(t, storage.SQLite, testkit.Options{Empty: true})
+	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	start := heap()
+	for i := range 1000 {
+		class := hostile.Classes[i%len(hostile.Classes)]
+		body, _ := json.Marshal(map[string]string{"query": class.Doc(i)})
+		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		srv.API.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	if grew := int64(heap()) - int64(start); grew > 20<<20 {
+		t.Errorf("the heap grew %d MiB over 1,000 refused documents", grew>>20)
+	}
+}
+
+// BenchmarkHostileDocuments reports, for each hostile class, the server's
+// time to refuse one (handler called in-process: no client, no network) and
+// the heap it retains per request after garbage collection.
+//
+//	go test ./httpapi -run '^$' -bench HostileDocuments -benchtime 200x
+func BenchmarkHostileDocuments(b *testing.B) {
+	w := testkit.New(b, storage.SQLite, testkit.Options{Empty: true})
+	srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	for _, class := range hostile.Classes {
+		b.Run(strings.SplitN(class.Name, " (", 2)[0], func(b *testing.B) {
+			bodies := make([][]byte, 0, 256)
+			for i := range cap(bodies) {
+				body, _ := json.Marshal(map[string]string{"query": class.Doc(b.N*1000 + i)})
+				bodies = append(bodies, body)
+			}
+			start := heap()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(bodies[i%len(bodies)]))
+				req.Header.Set("Content-Type", "application/json")
+				rec := httptest.NewRecorder()
+				srv.API.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("HTTP %d", rec.Code)
+				}
+			}
+			b.StopTimer()
+			retained := max(int64(heap())-int64(start), 0)
+			b.ReportMetric(float64(retained)/float64(b.N), "retained-B/op")
+		})
+	}
+}
