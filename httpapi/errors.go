@@ -46,6 +46,7 @@ func presentErrors(log *slog.Logger, timeout time.Duration) graphql.ErrorPresent
 		}
 		var internal internalError
 		if errors.As(err, &internal) && errors.Is(err, context.DeadlineExceeded) {
+			log.WarnContext(ctx, "operation timed out", "path", gqlErr.Path.String(), "timeout", timeout)
 			gqlErr.Message = fmt.Sprintf("The operation ran past its deadline of %s and was cancelled; nothing it was changing was kept. Ask for less, or retry.", timeout)
 			gqlErr.Extensions = map[string]any{"code": apperr.Timeout}
 			return gqlErr

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -77,7 +78,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	first := responses(ctx)
 	if first == nil {
-		first = &graphql.Response{Errors: gqlerror.List{codedError("The operation was cancelled.", apperr.Internal)}}
+		first = &graphql.Response{Errors: gqlerror.List{cancelled(ctx)}}
 	}
 	if hasNext(first) {
 		streamIncremental(w, ctx, first, responses)
@@ -160,6 +161,15 @@ func writeJSON(w http.ResponseWriter, media string, status int, body any) {
 	w.Header().Set("Content-Type", media+"; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// cancelled is the error of an operation that never ran because its
+// context ended first.
+func cancelled(ctx context.Context) *gqlerror.Error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return codedError("The operation ran past its deadline and was cancelled; nothing it was changing was kept. Ask for less, or retry.", apperr.Timeout)
+	}
+	return codedError("The operation was cancelled.", apperr.Internal)
 }
 
 func codedError(msg string, code apperr.Code) *gqlerror.Error {

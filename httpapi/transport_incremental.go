@@ -33,12 +33,15 @@ type incrementalResult struct {
 }
 
 // streamIncremental writes the initial result and every deferred result as
-// it completes, flushing each part.
+// it completes. Each part is followed at once by the next delimiter, so the
+// client knows a part is whole as soon as it arrives; the last delimiter
+// closes the response.
 func streamIncremental(w http.ResponseWriter, ctx context.Context, first *graphql.Response, responses graphql.ResponseHandler) {
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", fmt.Sprintf(`multipart/mixed; boundary="%s"; deferSpec=20220824`, incrementalBoundary))
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, "--%s", incrementalBoundary)
 	writePart(w, first)
 	_ = rc.Flush()
 	for more := true; more; {
@@ -56,17 +59,18 @@ func streamIncremental(w http.ResponseWriter, ctx context.Context, first *graphq
 			return
 		}
 	}
-	fmt.Fprintf(w, "--%s--\r\n", incrementalBoundary)
+	fmt.Fprint(w, "--\r\n")
 }
 
+// writePart writes one part and the delimiter after it.
 func writePart(w http.ResponseWriter, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = []byte(`{"errors":[{"message":"The response could not be encoded.","extensions":{"code":"INTERNAL"}}],"hasNext":false}`)
 	}
-	fmt.Fprintf(w, "--%s\r\nContent-Type: application/json; charset=utf-8\r\n\r\n", incrementalBoundary)
+	fmt.Fprint(w, "\r\nContent-Type: application/json; charset=utf-8\r\n\r\n")
 	_, _ = w.Write(b)
-	_, _ = w.Write([]byte("\r\n"))
+	fmt.Fprintf(w, "\r\n--%s", incrementalBoundary)
 }
 
 // withoutDefer returns the document and operation with every @defer

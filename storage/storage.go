@@ -88,7 +88,14 @@ func openSQLite(dataDir string, gcfg *gorm.Config) (*gorm.DB, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	return gorm.Open(sqlite.Open(SQLiteDSN(filepath.Join(dataDir, SQLiteFile))), gcfg)
+	db, err := gorm.Open(sqlite.Open(SQLiteDSN(filepath.Join(dataDir, SQLiteFile))), gcfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Use(newWriteGate()); err != nil {
+		return nil, err
+	}
+	return db, nil
 }
 
 // SQLiteDSN returns the connection string for an SQLite file: foreign keys on,

@@ -49,6 +49,14 @@ func (tx *Tx) State(key any, make func() any) any {
 // otherwise the before-commit work runs, it commits, and the after-commit
 // work runs.
 func InTx(ctx context.Context, db *gorm.DB, fn func(tx *Tx) error) error {
+	if gate := gateOf(db); gate != nil {
+		held, leave, err := gate.enter(ctx)
+		if err != nil {
+			return fmt.Errorf("wait to write: %w", err)
+		}
+		defer leave()
+		ctx = held
+	}
 	tx := &Tx{}
 	err := db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		tx.DB = gtx

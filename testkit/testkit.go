@@ -186,6 +186,12 @@ func NewServer(t testing.TB, w *World) *Server {
 // NewServerWith is NewServer with the HTTP configuration adjusted by tune.
 func NewServerWith(t testing.TB, w *World, tune func(*httpapi.Config)) *Server {
 	t.Helper()
+	return NewServerLogging(t, w, tune, storagetest.Logger(t))
+}
+
+// NewServerLogging is NewServerWith logging to log.
+func NewServerLogging(t testing.TB, w *World, tune func(*httpapi.Config), log *slog.Logger) *Server {
+	t.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +200,7 @@ func NewServerWith(t testing.TB, w *World, tune func(*httpapi.Config)) *Server {
 	if tune != nil {
 		tune(&cfg)
 	}
-	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t)})
+	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log})
 	srv := httptest.NewServer(api)
 	admin := httptest.NewServer(api.Admin())
 	t.Cleanup(func() {
