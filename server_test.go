@@ -93,7 +93,7 @@ func (s *syncBuffer) String() string {
 // printed token, and a clean stop.
 func TestServeDemoAndGracefulStop(t *testing.T) {
 	dir := t.TempDir()
-	env := envOf(map[string]string{"CPOR_DATA_DIR": dir, "CPOR_ADDR": "127.0.0.1:0"})
+	env := envOf(map[string]string{"CPOR_DATA_DIR": dir, "CPOR_ADDR": "127.0.0.1:0", "CPOR_ADMIN_ADDR": "127.0.0.1:0"})
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
@@ -136,5 +136,72 @@ func TestServeDemoAndGracefulStop(t *testing.T) {
 	}
 	if _, err := filepath.Glob(filepath.Join(dir, "cpor.db")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestHelpPrintsUsageAndStartsNothing(t *testing.T) {
+	env := envOf(map[string]string{"CPOR_DATA_DIR": t.TempDir(), "CPOR_ADDR": "127.0.0.1:1"})
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"-help"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, env, &out, &bytes.Buffer{}); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if !strings.Contains(out.String(), "Usage:") || !strings.Contains(out.String(), "cpor migrate") {
+			t.Errorf("%v printed %q", args, out.String())
+		}
+	}
+	for _, args := range [][]string{{"--port", "80"}, {"serve", "extra"}, {"-x"}} {
+		if err := run(context.Background(), args, env, &bytes.Buffer{}, &bytes.Buffer{}); err == nil {
+			t.Errorf("%v was accepted", args)
+		}
+	}
+}
+
+func TestProductionIsClosedByDefault(t *testing.T) {
+	cfg, err := loadConfig(envOf(map[string]string{"CPOR_ENV": "production"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.http.Introspection || cfg.http.Playground || len(cfg.http.AllowedOrigins) > 0 || cfg.pprof {
+		t.Errorf("production opens introspection %v, playground %v, origins %v, pprof %v",
+			cfg.http.Introspection, cfg.http.Playground, cfg.http.AllowedOrigins, cfg.pprof)
+	}
+	if !strings.HasPrefix(cfg.adminAddr, "127.0.0.1:") {
+		t.Errorf("admin listener on %q", cfg.adminAddr)
+	}
+	cfg, err = loadConfig(envOf(map[string]string{"CPOR_ENV": "production", "CPOR_INTROSPECTION": "true",
+		"CPOR_ALLOWED_ORIGINS": "https://app.example.com, https://admin.example.com:8443/", "CPOR_ADMIN_ADDR": "off"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.http.Introspection || cfg.adminAddr != "" ||
+		strings.Join(cfg.http.AllowedOrigins, " ") != "https://app.example.com https://admin.example.com:8443" {
+		t.Errorf("switches not read: %+v %q %v", cfg.http.Introspection, cfg.adminAddr, cfg.http.AllowedOrigins)
+	}
+}
+
+func TestConfigRejectsBadLimits(t *testing.T) {
+	for _, env := range []map[string]string{
+		{"CPOR_ALLOWED_ORIGINS": "app.example.com"},
+		{"CPOR_ALLOWED_ORIGINS": "https://app.example.com/path"},
+		{"CPOR_TRUSTED_PROXIES": "10.0.0.0/99"},
+		{"CPOR_BUDGET": "lots"},
+		{"CPOR_ANONYMOUS_BUDGET": "100/0"},
+		{"CPOR_OPERATION_TIMEOUT": "soon"},
+		{"CPOR_SHUTDOWN_GRACE": "-5s"},
+		{"CPOR_MAX_RESPONSE_BYTES": "0"},
+	} {
+		if _, err := loadConfig(envOf(env)); err == nil {
+			t.Errorf("loadConfig accepted %v", env)
+		}
+	}
+	cfg, err := loadConfig(envOf(map[string]string{"CPOR_BUDGET": "1000/10", "CPOR_ANONYMOUS_BUDGET": "off",
+		"CPOR_TRUSTED_PROXIES": "10.0.0.1, 192.168.0.0/16", "CPOR_OPERATION_TIMEOUT": "3s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.http.Budget.Capacity != 1000 || cfg.http.Budget.PerSecond != 10 || !cfg.http.AnonymousBudget.Off() ||
+		len(cfg.http.TrustedProxies) != 2 || cfg.http.OperationTimeout != 3*time.Second {
+		t.Errorf("read %+v %+v %v %v", cfg.http.Budget, cfg.http.AnonymousBudget, cfg.http.TrustedProxies, cfg.http.OperationTimeout)
 	}
 }
