@@ -108,9 +108,17 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	if err != nil {
 		return res, err
 	}
+	adminPort, err := freePort()
+	if err != nil {
+		return res, err
+	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	admin := "http://127.0.0.1:" + strconv.Itoa(adminPort)
+	// Budgets off: one reviewer holds every subscriber, which no budget
+	// meant for one person allows.
 	env := append(os.Environ(), "CPOR_DATA_DIR="+dir, "CPOR_ADDR=127.0.0.1:"+strconv.Itoa(port),
-		"CPOR_JWT_SECRET="+secret, "CPOR_LOG_LEVEL=warn", "CPOR_DB_MAX_CONNS=10", "CPOR_PPROF_ADDR=127.0.0.1:6061")
+		"CPOR_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort), "CPOR_PPROF=true", "CPOR_BUDGET=off", "CPOR_ANONYMOUS_BUDGET=off",
+		"CPOR_JWT_SECRET="+secret, "CPOR_LOG_LEVEL=warn", "CPOR_DB_MAX_CONNS=10")
 	if databaseURL != "" {
 		env = append(env, "DATABASE_URL="+databaseURL)
 		seed := exec.Command(bin, "seed")
@@ -132,7 +140,7 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 
 	reviewer := token("rita")
 	time.Sleep(500 * time.Millisecond)
-	m0, err := scrape(base)
+	m0, err := scrape(admin)
 	if err != nil {
 		return res, err
 	}
@@ -148,19 +156,19 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 			_ = s.conn.CloseNow()
 		}
 	}()
-	if err := waitMetric(base, "cpor_live_subscribers", float64(n)); err != nil {
+	if err := waitMetric(admin, "cpor_live_subscribers", float64(n)); err != nil {
 		return res, err
 	}
 	res.connect = time.Since(start)
 	time.Sleep(3 * time.Second) // let the idle state settle
-	m1, err := scrape(base)
+	m1, err := scrape(admin)
 	if err != nil {
 		return res, err
 	}
 	res.rssIdle = m1["process_resident_memory_bytes"]
 	if profileDir != "" {
 		for _, p := range []string{"heap", "goroutine"} {
-			if err := fetch("http://127.0.0.1:6061/debug/pprof/"+p, filepath.Join(profileDir, fmt.Sprintf("%s-%d.prof", p, n))); err != nil {
+			if err := fetch(admin+"/debug/pprof/"+p, filepath.Join(profileDir, fmt.Sprintf("%s-%d.prof", p, n))); err != nil {
 				return res, err
 			}
 		}
@@ -486,9 +494,10 @@ func token(handle string) string {
 	return tok
 }
 
-// scrape reads the server's Prometheus metrics (unlabelled series only).
-func scrape(base string) (map[string]float64, error) {
-	resp, err := http.Get(base + "/metrics")
+// scrape reads the server's Prometheus metrics (unlabelled series only)
+// from its admin listener.
+func scrape(admin string) (map[string]float64, error) {
+	resp, err := http.Get(admin + "/metrics")
 	if err != nil {
 		return nil, err
 	}
@@ -525,10 +534,10 @@ func fetch(url, path string) error {
 	return err
 }
 
-func waitMetric(base, name string, want float64) error {
+func waitMetric(admin, name string, want float64) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		m, err := scrape(base)
+		m, err := scrape(admin)
 		if err == nil && m[name] >= want {
 			return nil
 		}
