@@ -22,7 +22,9 @@ type Kind struct {
 	Multiline bool
 }
 
-// The kinds of free text the API takes. The limits are in the README.
+// The kinds of free text the API takes; the README lists their limits.
+// Domain names have a stricter rule of their own (catalog.NormalizeDomain:
+// ASCII letters, digits and hyphens, 253 characters).
 var (
 	// Name is a person's name or title, a tenant's or a product's name.
 	Name = Kind{MaxChars: 200}
@@ -30,8 +32,6 @@ var (
 	Code = Kind{MaxChars: 100}
 	// Email is an e-mail address (RFC 5321's 254 characters).
 	Email = Kind{MaxChars: 254}
-	// Domain is a domain name (RFC 1035's 253 characters).
-	Domain = Kind{MaxChars: 253}
 	// Reason is what a reviewer or customer writes with a decision: a
 	// rejection or escalation reason, an approval note, an information
 	// request, an arbitration resolution, a decline.
@@ -51,6 +51,17 @@ func (k Kind) Clean(raw, field string) (string, error) {
 		return "", apperr.Invalidf(field, "%s", strings.Join(problems, " "))
 	}
 	return s, nil
+}
+
+// Require is Clean for a field that must not be empty: text that is empty
+// once trimmed is INVALID_INPUT on field with the message missing, which
+// says what to write.
+func (k Kind) Require(raw, field, missing string) (string, error) {
+	s, err := k.Clean(raw, field)
+	if err == nil && s == "" {
+		return "", apperr.Invalidf(field, "%s", missing)
+	}
+	return s, err
 }
 
 // problems describes each way s breaks the rule, one sentence each.

@@ -12,7 +12,7 @@ import (
 )
 
 var kinds = map[string]textrule.Kind{
-	"Name": textrule.Name, "Code": textrule.Code, "Email": textrule.Email, "Domain": textrule.Domain,
+	"Name": textrule.Name, "Code": textrule.Code, "Email": textrule.Email,
 	"Reason": textrule.Reason, "Notes": textrule.Notes, "Comment": textrule.Comment,
 }
 
@@ -36,7 +36,7 @@ func TestLimits(t *testing.T) {
 		max       int
 		multiline bool
 	}{
-		"Name": {200, false}, "Code": {100, false}, "Email": {254, false}, "Domain": {253, false},
+		"Name": {200, false}, "Code": {100, false}, "Email": {254, false},
 		"Reason": {2000, true}, "Notes": {4000, true}, "Comment": {10000, true},
 	}
 	for name, k := range kinds {
@@ -171,7 +171,7 @@ func FuzzClean(f *testing.F) {
 	for _, s := range []string{"Dana Diaz", " padded ", "a\x00b", "a\nb", "\xff", "a\u202eb", "\u0085x\u0085", strings.Repeat("x", 201)} {
 		f.Add(s, uint8(0))
 	}
-	order := []textrule.Kind{textrule.Name, textrule.Code, textrule.Email, textrule.Domain, textrule.Reason, textrule.Notes, textrule.Comment}
+	order := []textrule.Kind{textrule.Name, textrule.Code, textrule.Email, textrule.Reason, textrule.Notes, textrule.Comment}
 	f.Fuzz(func(t *testing.T, raw string, which uint8) {
 		k := order[int(which)%len(order)]
 		got, err := k.Clean(raw, "input.f")
@@ -262,4 +262,20 @@ func FuzzFileName(f *testing.F) {
 			t.Fatalf("FileName(%q) = %q, but FileName(%q) = %q", raw, name, name, again)
 		}
 	})
+}
+
+func TestRequire(t *testing.T) {
+	for _, blank := range []string{"", "   ", "\n\t "} {
+		got, err := textrule.Reason.Require(blank, "input.reason", "Give the reason.")
+		wantRefused(t, err, "input.reason", "Give the reason.")
+		if got != "" {
+			t.Errorf("Require(%q) = %q", blank, got)
+		}
+	}
+	// A text that breaks the rule says so, not that it is missing.
+	_, err := textrule.Reason.Require("\x00", "input.reason", "Give the reason.")
+	wantRefused(t, err, "input.reason", "U+0000")
+	if got, err := textrule.Reason.Require(" Late proof. ", "input.reason", "Give the reason."); err != nil || got != "Late proof." {
+		t.Errorf("Require = %q, %v", got, err)
+	}
 }
