@@ -132,13 +132,17 @@ func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Arg
 		func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} })
 }
 
+// EventOrder is the order of claim events: their sequence numbers, which
+// history pages and live subscriptions use as cursors.
+var EventOrder = relay.Keyset{KeyColumn: "seq", IntKey: true}
+
 // Events pages through a claim's history, oldest first.
 func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.ClaimEvent], error) {
 	q, err := s.claimChildren(ctx, c, &models.ClaimEvent{})
 	if err != nil {
 		return nil, err
 	}
-	return relay.NewConnection(q, relay.Keyset{KeyColumn: "seq", IntKey: true}, args,
+	return relay.NewConnection(q, EventOrder, args,
 		func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} })
 }
 
