@@ -73,11 +73,33 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 	})
 }
 
-func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
+// checkFilter refuses a filter whose lists are too long or hold unknown
+// values, before any SQL is built.
+func checkFilter(f Filter) error {
+	var errs apperr.List
+	errs.Add(relay.CheckListLength("filter.status", len(f.Statuses)))
+	errs.Add(relay.CheckListLength("filter.activity", len(f.Activities)))
+	if err := errs.Err(); err != nil {
+		return err
+	}
 	for _, st := range f.Statuses {
 		if !models.Contains(models.ClaimStatuses, st) {
-			return nil, apperr.Invalidf("filter.status", "Unknown status %q.", st)
+			errs.Add(apperr.Invalidf("filter.status", "Unknown status %q.", st))
+			break
 		}
+	}
+	for _, a := range f.Activities {
+		if !models.Contains(models.Activities, a) {
+			errs.Add(apperr.Invalidf("filter.activity", "Unknown activity %q.", a))
+			break
+		}
+	}
+	return errs.Err()
+}
+
+func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
 	}
 	if len(f.Statuses) > 0 {
 		q = q.Where("status IN ?", f.Statuses)
