@@ -79,22 +79,21 @@ func checkFilter(f Filter) error {
 	var errs apperr.List
 	errs.Add(relay.CheckListLength("filter.status", len(f.Statuses)))
 	errs.Add(relay.CheckListLength("filter.activity", len(f.Activities)))
-	if err := errs.Err(); err != nil {
-		return err
-	}
-	for _, st := range f.Statuses {
-		if !models.Contains(models.ClaimStatuses, st) {
-			errs.Add(apperr.Invalidf("filter.status", "Unknown status %q.", st))
-			break
-		}
-	}
-	for _, a := range f.Activities {
-		if !models.Contains(models.Activities, a) {
-			errs.Add(apperr.Invalidf("filter.activity", "Unknown activity %q.", a))
-			break
-		}
+	if len(errs) == 0 {
+		errs.Add(allKnown("filter.status", "status", f.Statuses, models.ClaimStatuses))
+		errs.Add(allKnown("filter.activity", "activity", f.Activities, models.Activities))
 	}
 	return errs.Err()
+}
+
+// allKnown fails on the first of values that is not one of known.
+func allKnown[T ~string](field, what string, values, known []T) error {
+	for _, v := range values {
+		if !models.Contains(known, v) {
+			return apperr.Invalidf(field, "Unknown %s %q.", what, v)
+		}
+	}
+	return nil
 }
 
 func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
