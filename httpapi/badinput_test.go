@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -471,17 +472,23 @@ func TestBadFreeTextIsRefused(t *testing.T) {
 
 // An upload's file name in invalid UTF-8, or cut at 255 bytes inside a
 // character, is stored cleaned on both databases (PostgreSQL used to
-// refuse it, SQLite to store it as it came).
+// refuse it, SQLite to store it as it came). Raw bytes in a quoted name
+// arrive as U+FFFD already; RFC 2231's percent-encoded filename* brings
+// them through as bytes.
 func TestUploadFileNamesAreStoredAsValidUTF8(t *testing.T) {
 	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
 		ada := srv.Client(t, "ada")
 		draft := createDraft(t, ada, claimInput(formData(t, ada), woodgroveTenant, woodgroveDomain, woodgroveSub))
+		quoted := func(name string) string { return `filename="` + name + `"` }
 		for _, c := range []struct{ fileName, want string }{
-			{"Pr\xe4sentation M\xe4rz.pdf", "Pr\uFFFDsentation M\uFFFDrz.pdf"},
-			{strings.Repeat("ü", 130) + ".pdf", strings.Repeat("ü", 125) + ".pdf"},
-			{"invoice\u202efdp.exe", "invoicefdp.exe"},
+			{`filename*=UTF-8''Pr%E4sentation%20M%E4rz.pdf`, "Pr\uFFFDsentation M\uFFFDrz.pdf"},
+			{`filename*=UTF-8''` + strings.Repeat("%C3%BC", 127) + `%C3.pdf`, strings.Repeat("ü", 125) + ".pdf"},
+			{`filename*=UTF-8''proof%00%1B.pdf`, "proof.pdf"},
+			{quoted("Pr\xe4sentation.pdf"), "Pr\uFFFDsentation.pdf"},
+			{quoted(strings.Repeat("ü", 130) + ".pdf"), strings.Repeat("ü", 125) + ".pdf"},
+			{quoted("invoice\u202efdp.exe"), "invoicefdp.exe"},
 		} {
-			p := attach(t, ada, draft.ID, c.fileName, testkit.PDF)
+			p := field[payload](t, uploadNamed(t, ada, draft.ID, c.fileName), "attachProofOfExecution")
 			if len(p.UserErrors) > 0 || p.ProofOfExecution == nil {
 				t.Fatalf("attach %q: %+v", c.fileName, p)
 			}
@@ -494,6 +501,26 @@ func TestUploadFileNamesAreStoredAsValidUTF8(t *testing.T) {
 			}
 		}
 	})
+}
+
+// uploadNamed attaches a PDF to the claim with a multipart request whose
+// file part names the file with the Content-Disposition parameter given.
+func uploadNamed(t testing.TB, c *testkit.Client, claimID, fileNameParam string) *testkit.Response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("operations", `{"query":`+strconvQuote(attachMutation)+`,"variables":{"claimId":"`+claimID+`","file":null}}`)
+	_ = mw.WriteField("map", `{"0":["variables.file"]}`)
+	part, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {`form-data; name="0"; ` + fileNameParam},
+		"Content-Type":        {"application/octet-stream"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = part.Write(testkit.PDF)
+	_ = mw.Close()
+	return c.Post(t, mw.FormDataContentType(), &body)
 }
 
 // List arguments and cursors are checked before any SQL runs: 50,001
