@@ -93,6 +93,14 @@ func (l List) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// Add appends the rule violations err carries; nil adds nothing. It lets a
+// validation collect every problem of an input before it answers.
+func (l *List) Add(err error) {
+	if found, ok := All(err); ok {
+		*l = append(*l, found...)
+	}
+}
+
 // Err returns the list as an error, or nil when it is empty.
 func (l List) Err() error {
 	if len(l) == 0 {

@@ -204,7 +204,7 @@ func (c *checker) subscription() error {
 		c.add(apperr.SubscriptionNotProvisioned, field,
 			"The customer has not yet activated the products of subscription %s; ask the customer to provision the subscription, then try again.", id)
 	}
-	if !s.Claimable() {
+	if !s.InService() {
 		c.add(apperr.SubscriptionNotActive, field,
 			"Subscription %s is %s; only active or in-grace subscriptions can be claimed. If the customer has a new subscription, claim it in a new claim.", id, s.Status)
 	}

@@ -14,6 +14,7 @@ import (
 	"cpor/auth"
 	"cpor/models"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // Service reads the catalog for everyone and changes it for operators.
@@ -115,19 +116,27 @@ type TenantInput struct {
 	WorkloadIDs []uuid.UUID
 }
 
+// MaxTenantDomains and MaxTenantWorkloads bound an operator's tenant
+// lists: Microsoft Entra ID verifies at most 5,000 domains per tenant, and
+// the catalog has far fewer than 100 workloads.
+const (
+	MaxTenantDomains   = 5000
+	MaxTenantWorkloads = 100
+)
+
 // UpsertTenant creates or replaces a customer tenant, its domains and, when
 // given, its workloads.
 func (s *Service) UpsertTenant(ctx context.Context, in TenantInput) (*models.CustomerTenant, error) {
 	if err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	domains, err := tenantDomains(in)
+	name, domains, err := checkTenant(in)
 	if err != nil {
 		return nil, err
 	}
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
 		now := storage.Now()
-		t := models.CustomerTenant{ID: in.TenantID, DisplayName: strings.TrimSpace(in.DisplayName), CreatedAt: now, UpdatedAt: now}
+		t := models.CustomerTenant{ID: in.TenantID, DisplayName: name, CreatedAt: now, UpdatedAt: now}
 		if err := tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "id"}},
 			DoUpdates: clause.AssignmentColumns([]string{"display_name", "updated_at"}),
@@ -158,9 +167,24 @@ func (s *Service) UpsertTenant(ctx context.Context, in TenantInput) (*models.Cus
 	return s.Tenant(ctx, in.TenantID)
 }
 
+// checkTenant validates an operator's tenant before anything is read or
+// written, reporting every problem at once: it returns the cleaned display
+// name and the tenant's distinct domains.
+func checkTenant(in TenantInput) (string, []models.TenantDomain, error) {
+	var errs apperr.List
+	name, err := textrule.Name.Require(in.DisplayName, "displayName", "Give the tenant's display name.")
+	errs.Add(err)
+	if len(in.WorkloadIDs) > MaxTenantWorkloads {
+		errs.Add(apperr.Invalidf("workloadIds", "Give at most %d workload IDs; this gives %d.", MaxTenantWorkloads, len(in.WorkloadIDs)))
+	}
+	domains, err := tenantDomains(in)
+	errs.Add(err)
+	return name, domains, errs.Err()
+}
+
 func tenantDomains(in TenantInput) ([]models.TenantDomain, error) {
-	if strings.TrimSpace(in.DisplayName) == "" {
-		return nil, apperr.Invalidf("displayName", "Give the tenant's display name.")
+	if len(in.Domains) > MaxTenantDomains {
+		return nil, apperr.Invalidf("domains", "A tenant has at most %d domains; this gives %d.", MaxTenantDomains, len(in.Domains))
 	}
 	var out []models.TenantDomain
 	seen := map[string]bool{}
@@ -296,18 +320,13 @@ func (s *Service) UpsertProduct(ctx context.Context, in ProductInput) (*models.P
 	if err := requireOperator(ctx); err != nil {
 		return nil, err
 	}
-	in.Code, in.Name = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name)
-	switch {
-	case in.Code == "":
-		return nil, apperr.Invalidf("code", "Give the product's code.")
-	case in.Name == "":
-		return nil, apperr.Invalidf("name", "Give the product's name.")
-	case in.Dynamics && in.SolutionArea != models.BusinessApplications:
-		return nil, apperr.Invalidf("dynamics", "Only Business Applications products are Dynamics 365 products.")
+	in, err := checkProduct(in)
+	if err != nil {
+		return nil, err
 	}
 	p := models.Product{ID: uuid.New(), Code: in.Code, Name: in.Name, SolutionArea: in.SolutionArea, Kind: in.Kind, Dynamics: in.Dynamics}
 	db := s.db.WithContext(ctx)
-	err := db.Clauses(clause.OnConflict{
+	err = db.Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "code"}},
 		DoUpdates: clause.AssignmentColumns([]string{"name", "solution_area", "kind", "dynamics"}),
 	}).Create(&p).Error
@@ -316,6 +335,21 @@ func (s *Service) UpsertProduct(ctx context.Context, in ProductInput) (*models.P
 	}
 	var saved models.Product
 	return &saved, db.Where("code = ?", in.Code).Take(&saved).Error
+}
+
+// checkProduct validates an operator's product, reporting every problem at
+// once, and returns it with its code and name trimmed.
+func checkProduct(in ProductInput) (ProductInput, error) {
+	var errs apperr.List
+	var err error
+	in.Code, err = textrule.Code.Require(in.Code, "code", "Give the product's code.")
+	errs.Add(err)
+	in.Name, err = textrule.Name.Require(in.Name, "name", "Give the product's name.")
+	errs.Add(err)
+	if in.Dynamics && in.SolutionArea != models.BusinessApplications {
+		errs.Add(apperr.Invalidf("dynamics", "Only Business Applications products are Dynamics 365 products."))
+	}
+	return in, errs.Err()
 }
 
 func requireOperator(ctx context.Context) error {

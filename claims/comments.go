@@ -10,6 +10,7 @@ import (
 	"cpor/auth"
 	"cpor/models"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // AddComment posts to a claim's thread: the claim's organisation's admins
@@ -39,12 +40,9 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 // author posts as the system. Transitions use it for information requests
 // and for the notices they post.
 func (s *Service) PostComment(tx *storage.Tx, c *models.Claim, author *auth.Identity, kind models.CommentKind, body string) (*models.Comment, error) {
-	text, err := cleanText(body, "body", maxCommentLength)
+	text, err := textrule.Comment.Require(body, "body", "Write the comment's text.")
 	if err != nil {
 		return nil, err
-	}
-	if text == "" {
-		return nil, apperr.Invalidf("body", "Write the comment's text.")
 	}
 	cm := &models.Comment{ID: uuid.New(), ClaimID: c.ID, Kind: kind, Body: text, CreatedAt: storage.Now()}
 	ev := SystemEvent(c, models.EventCommentAdded)

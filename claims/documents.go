@@ -7,10 +7,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
-	"unicode"
 
 	"github.com/gabriel-vasile/mimetype"
 	"github.com/google/uuid"
@@ -19,6 +17,7 @@ import (
 	"cpor/auth"
 	"cpor/models"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // DocumentLimits bound proof-of-execution uploads.
@@ -78,7 +77,7 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*mo
 	doc := &models.Document{
 		ID:          uuid.New(),
 		ClaimID:     claimID,
-		FileName:    cleanFileName(up.FileName),
+		FileName:    textrule.FileName(up.FileName),
 		ContentType: contentType,
 		SizeBytes:   int64(len(content)),
 		SHA256:      hex.EncodeToString(sum[:]),
@@ -147,26 +146,6 @@ func detectContentType(content []byte) string {
 		}
 	}
 	return "application/octet-stream"
-}
-
-// cleanFileName keeps the base name and drops control characters, so the
-// name is safe in a Content-Disposition header and in logs.
-func cleanFileName(name string) string {
-	name = filepath.Base(strings.ReplaceAll(name, "\\", "/"))
-	name = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || r == '"' {
-			return -1
-		}
-		return r
-	}, name)
-	name = strings.TrimSpace(name)
-	if name == "" || name == "." || name == "/" {
-		return "document"
-	}
-	if len(name) > 255 {
-		name = name[:255]
-	}
-	return name
 }
 
 // OpenDocument returns a document and its bytes for the caller: the claim's

@@ -12,6 +12,7 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // ContactInput is a contact as the form sends it.
@@ -201,31 +202,26 @@ func (s *Service) applyDraft(ctx context.Context, tx *storage.Tx, c *models.Clai
 // enums) and copies it onto the claim, reporting every malformed field.
 func copyInput(c *models.Claim, in DraftInput) error {
 	var errs apperr.List
-	add := func(err error) {
-		if l, ok := apperr.All(err); ok {
-			errs = append(errs, l...)
-		}
-	}
 	if in.SolutionArea != nil {
 		if !models.Contains(models.SolutionAreas, *in.SolutionArea) {
-			add(apperr.Invalidf("solutionArea", "Unknown solution area %q.", *in.SolutionArea))
+			errs.Add(apperr.Invalidf("solutionArea", "Unknown solution area %q.", *in.SolutionArea))
 		}
 		c.SolutionArea = *in.SolutionArea
 	}
 	if in.Activity != nil {
 		if !models.Contains(models.Activities, *in.Activity) {
-			add(apperr.Invalidf("activity", "Unknown activity %q.", *in.Activity))
+			errs.Add(apperr.Invalidf("activity", "Unknown activity %q.", *in.Activity))
 		}
 		c.Activity = *in.Activity
 	}
 	if in.CustomerTenantID != nil {
 		t, err := relay.ParseGUID(*in.CustomerTenantID, "customerTenantId", "tenant ID")
-		add(err)
+		errs.Add(err)
 		c.CustomerTenantID = t
 	}
 	if in.CustomerDomain != nil {
 		d, err := catalog.NormalizeDomain(*in.CustomerDomain)
-		add(err)
+		errs.Add(err)
 		c.CustomerDomain = d
 	}
 	if in.ProductID != nil {
@@ -236,22 +232,22 @@ func copyInput(c *models.Claim, in DraftInput) error {
 	}
 	if in.SubscriptionID != nil {
 		sub, err := ParseSubscriptionID(*in.SubscriptionID)
-		add(err)
+		errs.Add(err)
 		c.SubscriptionID = sub
 	}
 	if in.CustomerContact != nil {
 		cc, err := contact(*in.CustomerContact, "customerContact", true)
-		add(err)
+		errs.Add(err)
 		c.CustomerContact = models.CustomerContact(cc)
 	}
 	if in.PartnerContact != nil {
 		pc, err := contact(*in.PartnerContact, "partnerContact", false)
-		add(err)
+		errs.Add(err)
 		c.PartnerContact = models.PartnerContact{Name: pc.Name, Email: pc.Email}
 	}
 	if in.Notes != nil {
-		n, err := cleanText(*in.Notes, "notes", maxNotesLength)
-		add(err)
+		n, err := textrule.Notes.Clean(*in.Notes, "notes")
+		errs.Add(err)
 		c.Notes = n
 	}
 	return errs.Err()
@@ -273,22 +269,17 @@ func ParseSubscriptionID(raw string) (*uuid.UUID, error) {
 
 func contact(in ContactInput, field string, withTitle bool) (models.CustomerContact, error) {
 	var errs apperr.List
-	add := func(err error) {
-		if l, ok := apperr.All(err); ok {
-			errs = append(errs, l...)
-		}
-	}
-	name, err := cleanText(in.Name, field+".name", maxNameLength)
-	add(err)
+	name, err := textrule.Name.Clean(in.Name, field+".name")
+	errs.Add(err)
 	title := ""
 	if withTitle {
-		title, err = cleanText(in.Title, field+".title", maxNameLength)
-		add(err)
+		title, err = textrule.Name.Clean(in.Title, field+".title")
+		errs.Add(err)
 	}
 	email := ""
 	if in.Email != "" {
 		email, err = NormalizeEmail(in.Email, field+".email")
-		add(err)
+		errs.Add(err)
 	}
 	return models.CustomerContact{Name: name, Title: title, Email: email}, errs.Err()
 }

@@ -73,11 +73,32 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 	})
 }
 
-func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
-	for _, st := range f.Statuses {
-		if !models.Contains(models.ClaimStatuses, st) {
-			return nil, apperr.Invalidf("filter.status", "Unknown status %q.", st)
+// checkFilter refuses a filter whose lists are too long or hold unknown
+// values, before any SQL is built.
+func checkFilter(f Filter) error {
+	var errs apperr.List
+	errs.Add(relay.CheckListLength("filter.status", len(f.Statuses)))
+	errs.Add(relay.CheckListLength("filter.activity", len(f.Activities)))
+	if len(errs) == 0 {
+		errs.Add(allKnown("filter.status", "status", f.Statuses, models.ClaimStatuses))
+		errs.Add(allKnown("filter.activity", "activity", f.Activities, models.Activities))
+	}
+	return errs.Err()
+}
+
+// allKnown fails on the first of values that is not one of known.
+func allKnown[T ~string](field, what string, values, known []T) error {
+	for _, v := range values {
+		if !models.Contains(known, v) {
+			return apperr.Invalidf(field, "Unknown %s %q.", what, v)
 		}
+	}
+	return nil
+}
+
+func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
+	if err := checkFilter(f); err != nil {
+		return nil, err
 	}
 	if len(f.Statuses) > 0 {
 		q = q.Where("status IN ?", f.Statuses)
@@ -132,13 +153,17 @@ func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Arg
 		func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} })
 }
 
+// EventOrder is the order of claim events: their sequence numbers, which
+// history pages and live subscriptions use as cursors.
+var EventOrder = relay.Keyset{KeyColumn: "seq", IntKey: true}
+
 // Events pages through a claim's history, oldest first.
 func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.ClaimEvent], error) {
 	q, err := s.claimChildren(ctx, c, &models.ClaimEvent{})
 	if err != nil {
 		return nil, err
 	}
-	return relay.NewConnection(q, relay.Keyset{KeyColumn: "seq", IntKey: true}, args,
+	return relay.NewConnection(q, EventOrder, args,
 		func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} })
 }
 

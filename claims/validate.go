@@ -3,25 +3,23 @@ package claims
 import (
 	"net/mail"
 	"strings"
-	"unicode/utf8"
 
 	"cpor/apperr"
 	"cpor/catalog"
+	"cpor/textrule"
 )
 
-const (
-	maxNameLength    = 200
-	maxNotesLength   = 4000
-	maxCommentLength = 10000
-)
-
-// NormalizeEmail checks an e-mail address as a person types it: one plain
-// address (no display name), with a valid domain. It returns the address
-// with the domain lower-cased.
+// NormalizeEmail checks an e-mail address as a person types it: text that
+// keeps the e-mail rule, one plain address (no display name), with a valid
+// domain. It returns the address with the domain lower-cased.
 func NormalizeEmail(raw, field string) (string, error) {
-	s := strings.TrimSpace(raw)
-	bad := apperr.Invalidf(field, "%q is not an e-mail address; enter one such as ada@contoso.com.", raw)
-	if s == "" || len(s) > 254 {
+	const example = "ada@contoso.com"
+	s, err := textrule.Email.Clean(raw, field)
+	if err != nil {
+		return "", apperr.Invalidf(field, "%s Enter an address such as %s.", err.(*apperr.Error).Message, example)
+	}
+	bad := apperr.Invalidf(field, "%q is not an e-mail address; enter one such as %s.", s, example)
+	if s == "" {
 		return "", bad
 	}
 	addr, err := mail.ParseAddress(s)
@@ -37,16 +35,4 @@ func NormalizeEmail(raw, field string) (string, error) {
 		return "", bad
 	}
 	return local + "@" + domain, nil
-}
-
-// cleanText trims a free-text field and bounds its length.
-func cleanText(raw, field string, max int) (string, error) {
-	s := strings.TrimSpace(raw)
-	if !utf8.ValidString(s) {
-		return "", apperr.Invalidf(field, "The text is not valid UTF-8.")
-	}
-	if utf8.RuneCountInString(s) > max {
-		return "", apperr.Invalidf(field, "Keep this to %d characters or fewer.", max)
-	}
-	return s, nil
 }

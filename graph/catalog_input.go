@@ -53,24 +53,19 @@ func tenantInput(in model.UpsertCustomerTenantInput) (catalog.TenantInput, error
 
 func subscriptionInput(in model.UpsertSubscriptionInput) (catalog.SubscriptionInput, error) {
 	var errs apperr.List
-	collect := func(err error) {
-		if l, ok := apperr.All(err); ok {
-			errs = append(errs, l...)
-		}
-	}
 	sub, err := relay.ParseGUID(in.SubscriptionID, "subscriptionId", "subscription ID")
-	collect(err)
+	errs.Add(err)
 	tenant, err := relay.ParseGUID(in.TenantID, "tenantId", "tenant ID")
-	collect(err)
+	errs.Add(err)
 	product, err := relay.ParseUUID(in.ProductID, relay.TypeProduct, "productId")
-	collect(err)
+	errs.Add(err)
 	out := catalog.SubscriptionInput{
 		ID: sub, TenantID: tenant, ProductID: product, Channel: in.Channel,
 		ProvisioningState: in.ProvisioningState, Status: in.Status, StartsAt: in.StartsAt, EndsAt: in.EndsAt,
 	}
 	if in.OrderID != nil && *in.OrderID != "" {
 		order, err := relay.ParseGUID(*in.OrderID, "orderId", "order ID")
-		collect(err)
+		errs.Add(err)
 		out.OrderID = &order
 	}
 	return out, errs.Err()

@@ -73,23 +73,18 @@ func claimFilter(in *model.ClaimFilter) (claims.Filter, error) {
 	}
 	f.Statuses, f.Activities, f.SolutionArea, f.Overdue = in.Status, in.Activity, in.SolutionArea, in.Overdue
 	var errs apperr.List
-	collect := func(err error) {
-		if l, ok := apperr.All(err); ok {
-			errs = append(errs, l...)
-		}
-	}
 	if in.CustomerTenantID != nil {
 		t, err := relay.ParseGUID(*in.CustomerTenantID, "filter.customerTenantId", "tenant ID")
-		collect(err)
+		errs.Add(err)
 		f.CustomerTenantID = &t
 	}
 	var err error
 	f.MpnID, err = optionalID(in.MpnID, relay.TypeMpn, "filter.mpnId")
-	collect(err)
+	errs.Add(err)
 	f.ProductID, err = optionalID(in.ProductID, relay.TypeProduct, "filter.productId")
-	collect(err)
+	errs.Add(err)
 	f.OrganizationID, err = optionalID(in.OrganizationID, relay.TypeOrganization, "filter.organizationId")
-	collect(err)
+	errs.Add(err)
 	return f, errs.Err()
 }
 

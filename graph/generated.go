@@ -2615,6 +2615,7 @@ input ResolveArbitrationInput {
   caseId: ID!
   "The claim the case is decided for: a claim in the case, or the holder's."
   winningClaimId: ID!
+  "Why the case is decided so; the partners see it. At most 2,000 characters; may span lines."
   reason: String
   clientMutationId: String
 }
@@ -2672,6 +2673,7 @@ extend type Query {
 
 input DeclineAssociationInput {
   associationId: ID!
+  "Why you decline; the partner sees it. At most 2,000 characters; may span lines."
   reason: String
   clientMutationId: String
 }
@@ -2781,10 +2783,11 @@ extend type Query {
 
 input UpsertCustomerTenantInput {
   tenantId: String!
+  "One line, at most 200 characters."
   displayName: String!
-  "Every domain of the tenant, including exactly one <name>.onmicrosoft.com."
+  "Every domain of the tenant, including exactly one <name>.onmicrosoft.com; at most 5,000 (Microsoft Entra ID's own limit)."
   domains: [String!]!
-  "Global IDs of the Microsoft 365 workloads in use; left out keeps them."
+  "Global IDs of the Microsoft 365 workloads in use; left out keeps them. At most 100."
   workloadIds: [ID!]
   clientMutationId: String
 }
@@ -2815,7 +2818,9 @@ type UpsertSubscriptionPayload {
 }
 
 input UpsertProductInput {
+  "One line, at most 100 characters."
   code: String!
+  "One line, at most 200 characters."
   name: String!
   solutionArea: SolutionArea!
   kind: ProductKind!
@@ -2942,7 +2947,9 @@ type ClaimEdge {
 }
 
 input ClaimFilter {
+  "Any of these statuses; at most 100 values."
   status: [ClaimStatus!]
+  "Any of these activities; at most 100 values."
   activity: [Activity!]
   solutionArea: SolutionArea
   "A customer tenant ID (GUID)."
@@ -2980,8 +2987,11 @@ extend type Query {
 }
 
 input ContactInput {
+  "One line, at most 200 characters."
   name: String!
+  "One line, at most 200 characters."
   title: String
+  "One plain address, at most 254 characters."
   email: String!
 }
 
@@ -3000,6 +3010,7 @@ input CreateClaimInput {
   mpnId: ID
   customerContact: ContactInput
   partnerContact: ContactInput
+  "At most 4,000 characters; may span lines."
   notes: String
   clientMutationId: String
 }
@@ -3023,6 +3034,7 @@ input UpdateClaimInput {
   mpnId: ID
   customerContact: ContactInput
   partnerContact: ContactInput
+  "At most 4,000 characters; may span lines."
   notes: String
   clientMutationId: String
 }
@@ -3060,7 +3072,7 @@ type StartReviewPayload {
 input RequestInformationInput {
   claimId: ID!
   expectedVersion: Int
-  "What the partner should provide; posted to the comment thread."
+  "What the partner should provide; posted to the comment thread. At most 2,000 characters; may span lines."
   message: String!
   clientMutationId: String
 }
@@ -3074,6 +3086,7 @@ type RequestInformationPayload {
 input EscalateClaimInput {
   claimId: ID!
   expectedVersion: Int
+  "Why the claim needs arbitration. At most 2,000 characters; may span lines."
   reason: String
   clientMutationId: String
 }
@@ -3087,6 +3100,7 @@ type EscalateClaimPayload {
 input ApproveClaimInput {
   claimId: ID!
   expectedVersion: Int
+  "The reviewer's note on the approval. At most 2,000 characters; may span lines."
   note: String
   clientMutationId: String
 }
@@ -3100,7 +3114,7 @@ type ApproveClaimPayload {
 input RejectClaimInput {
   claimId: ID!
   expectedVersion: Int
-  "Why the claim is rejected; the partner sees it."
+  "Why the claim is rejected; the partner sees it. At most 2,000 characters; may span lines."
   reason: String!
   clientMutationId: String
 }
@@ -3180,6 +3194,7 @@ type CommentEdge {
 
 input AddCommentInput {
   claimId: ID!
+  "At most 10,000 characters; may span lines."
   body: String!
   clientMutationId: String
 }
@@ -3199,6 +3214,12 @@ extend type Mutation {
 	{Name: "../schema/documents.graphqls", Input: `"A proof-of-execution document attached to a claim."
 type ProofOfExecution implements Node {
   id: ID!
+  """
+  The uploaded file's base name as stored: valid UTF-8 (invalid bytes become
+  U+FFFD) of at most 255 bytes, cut at a character boundary keeping a short
+  extension, without control characters, text-direction controls, double
+  quotes or path separators; "document" when nothing is left.
+  """
   fileName: String!
   "Detected from the file's content."
   contentType: String!
@@ -3364,6 +3385,10 @@ extend type Mutation {
 # mutation ` + "`" + `input:` + "`" + ` objects, and payloads that carry the result plus
 # ` + "`" + `userErrors` + "`" + ` for rule violations. Authentication and authorisation failures
 # are GraphQL errors whose ` + "`" + `extensions.code` + "`" + ` is UNAUTHENTICATED or FORBIDDEN.
+# Free text is trimmed and must be valid UTF-8 without control characters
+# (line breaks and tabs only where a field may span lines) or text-direction
+# controls (U+202A–U+202E, U+2066–U+2069), within the length in characters
+# its description gives; anything else is INVALID_INPUT on the field.
 
 "An instant in time, RFC 3339 (UTC)."
 scalar Time
@@ -3450,8 +3475,16 @@ type Query {
   viewer: Viewer!
   "Any object by its global ID; null when it does not exist or is not yours to see."
   node(id: ID!): Node
-  "Several objects by their global IDs."
-  nodes(ids: [ID!]!): [Node]!
+  """
+  Several objects by their global IDs, in the order given. An entry is null
+  when its object does not exist or is not yours to see; an ID that is
+  malformed or of no known type also gives an INVALID_INPUT error whose path
+  is ["nodes", index], and the other entries still resolve.
+  """
+  nodes(
+    "At most 100 IDs."
+    ids: [ID!]!
+  ): [Node]!
 }
 
 type Mutation

@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 
+	"github.com/99designs/gqlgen/graphql"
+
 	"github.com/google/uuid"
 
 	"cpor/apperr"
@@ -51,6 +53,29 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 		return asNode(r.svc.Workflow.Case(ctx, u))
 	}
 	return nil, apperr.Invalidf("id", "%q is not an ID this API issued.", id)
+}
+
+// nodes resolves each global ID as node does. Following Relay, one bad ID
+// does not fail the others: its entry is null and an error at its index
+// (["nodes", i]) says why. A failure without a code (the database) fails
+// the whole list, as an internal error must.
+func (r *Resolver) nodes(ctx context.Context, ids []string) ([]model.Node, error) {
+	if err := relay.CheckListLength("ids", len(ids)); err != nil {
+		return nil, err
+	}
+	out := make([]model.Node, len(ids))
+	for i, id := range ids {
+		n, err := r.node(ctx, id)
+		switch _, coded := apperr.All(err); {
+		case err == nil:
+			out[i] = n
+		case coded:
+			graphql.AddError(graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i)), err)
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // asNode returns a found object as a Node, and nil (no error) for one that

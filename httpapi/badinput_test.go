@@ -6,12 +6,16 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"testing"
+	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"cpor/demo"
+	"cpor/models"
 	"cpor/relay"
 	"cpor/testkit"
 )
@@ -369,6 +373,255 @@ func TestBadUploadsAreRefused(t *testing.T) {
 			if len(p.UserErrors) > 0 || p.ProofOfExecution == nil || p.ProofOfExecution.ContentType != tc.contentType || p.ProofOfExecution.SizeBytes != len(tc.content) {
 				t.Errorf("attach %s: %+v", tc.fileName, p)
 			}
+		}
+	})
+}
+
+// gqlErrorAt finds the error whose path is path, failing the test when
+// there is none.
+func gqlErrorAt(t testing.TB, r *testkit.Response, path ...any) testkit.GQLError {
+	t.Helper()
+	want, _ := json.Marshal(path)
+	for _, e := range r.Errors {
+		if got, _ := json.Marshal(e.Path); string(got) == string(want) {
+			return e
+		}
+	}
+	t.Fatalf("no error at %s: %+v", want, r.Errors)
+	return testkit.GQLError{}
+}
+
+// firstID runs a query and returns the first node's id of the named
+// connection (or list) in its data.
+func firstID(t testing.TB, c *testkit.Client, query, name string) string {
+	t.Helper()
+	conn := run[struct{ Nodes []struct{ ID string } }](t, c, query, nil, name)
+	if len(conn.Nodes) == 0 {
+		t.Fatalf("%s: no nodes", query)
+	}
+	return conn.Nodes[0].ID
+}
+
+// Free text with a NUL (sent as \u0000 in the JSON variables) or over its
+// limit is INVALID_INPUT on the input's path in every mutation, on both
+// databases; PostgreSQL used to refuse it (INTERNAL).
+func TestBadFreeTextIsRefused(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		ada, rita, chloe, oscar := srv.Client(t, "ada"), srv.Client(t, "rita"), srv.Client(t, "chloe"), srv.Client(t, "oscar")
+		ids := formData(t, ada)
+		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
+		underReview := firstID(t, rita, `{ claims(filter: {status: [UNDER_REVIEW]}) { nodes { id } } }`, "claims")
+		caseID := firstID(t, rita, `{ arbitrationCases(status: OPEN) { nodes { id } } }`, "arbitrationCases")
+		caseClaim := firstID(t, rita, `{ claims(filter: {status: [ARBITRATION]}) { nodes { id } } }`, "claims")
+		assoc := firstID(t, chloe, `{ associations(activeOnly: true) { nodes { id } } }`, "associations")
+		before := w.Snapshot(t)
+
+		const nul = "Dana\x00Diaz" // json.Marshal sends it as \u0000
+		withContact := func(role, name string) map[string]any {
+			in := claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub)
+			in[role] = map[string]any{"name": name, "title": "CIO", "email": "dana@" + woodgroveDomain}
+			return in
+		}
+		payloadErrors := `userErrors { code field message }`
+		cases := []struct {
+			name    string
+			c       *testkit.Client
+			query   string
+			payload string
+			input   map[string]any
+			field   []string
+		}{
+			{"customer contact's name", ada, createClaimMutation, "createClaim", withContact("customerContact", nul), []string{"customerContact", "name"}},
+			{"partner contact's name", ada, createClaimMutation, "createClaim", withContact("partnerContact", nul), []string{"partnerContact", "name"}},
+			{"notes", ada, updateClaimMutation, "updateClaim", map[string]any{"claimId": draft.ID, "notes": "a\x00"}, []string{"notes"}},
+			{"comment body", ada, `mutation($input: AddCommentInput!) { addComment(input: $input) { ` + payloadErrors + ` } }`, "addComment",
+				map[string]any{"claimId": draft.ID, "body": nul}, []string{"body"}},
+			{"information request", rita, requestInfoMutation, "requestInformation", map[string]any{"claimId": underReview, "message": nul}, []string{"message"}},
+			{"escalation reason", rita, escalateMutation, "escalateClaim", map[string]any{"claimId": underReview, "reason": nul}, []string{"reason"}},
+			{"approval note", rita, approveMutation, "approveClaim", map[string]any{"claimId": underReview, "note": nul}, []string{"note"}},
+			{"rejection reason", rita, rejectMutation, "rejectClaim", map[string]any{"claimId": underReview, "reason": nul}, []string{"reason"}},
+			{"rejection reason of 200 KiB", rita, rejectMutation, "rejectClaim", map[string]any{"claimId": underReview, "reason": strings.Repeat("x", 200<<10)}, []string{"reason"}},
+			{"arbitration reason", rita, `mutation($input: ResolveArbitrationInput!) { resolveArbitration(input: $input) { ` + payloadErrors + ` } }`, "resolveArbitration",
+				map[string]any{"caseId": caseID, "winningClaimId": caseClaim, "reason": nul}, []string{"reason"}},
+			{"decline reason", chloe, `mutation($input: DeclineAssociationInput!) { declineAssociation(input: $input) { ` + payloadErrors + ` } }`, "declineAssociation",
+				map[string]any{"associationId": assoc, "reason": nul}, []string{"reason"}},
+			{"tenant name", oscar, `mutation($input: UpsertCustomerTenantInput!) { upsertCustomerTenant(input: $input) { ` + payloadErrors + ` } }`, "upsertCustomerTenant",
+				map[string]any{"tenantId": uuid.NewString(), "displayName": nul, "domains": []string{"nul.onmicrosoft.com"}}, []string{"displayName"}},
+			{"product name", oscar, `mutation($input: UpsertProductInput!) { upsertProduct(input: $input) { ` + payloadErrors + ` } }`, "upsertProduct",
+				map[string]any{"code": "NUL_TEST", "name": nul, "solutionArea": "MICROSOFT_365", "kind": "WORKLOAD", "dynamics": false}, []string{"name"}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				p := mutate(t, c.c, c.query, map[string]any{"input": c.input}, c.payload)
+				wantUserError(t, p.UserErrors, "INVALID_INPUT", append([]string{"input"}, c.field...)...)
+			})
+		}
+		// The same as a raw body, with the escape as a client writes it, in
+		// a variable and in the query's own text.
+		for _, body := range []string{
+			`{"query": ` + strconvQuote(addCommentMutation) + `, "variables": {"claimId": "` + draft.ID + `", "body": "Agenda\u0000attached"}}`,
+			`{"query": "mutation($c: ID!) { addComment(input: {claimId: $c, body: \"Agenda\\u0000attached\"}) { userErrors { code field message } } }",
+			  "variables": {"c": "` + draft.ID + `"}}`,
+		} {
+			p := field[payload](t, ada.Post(t, "application/json", strings.NewReader(body)), "addComment")
+			wantUserError(t, p.UserErrors, "INVALID_INPUT", "input", "body")
+		}
+		w.Unchanged(t, before, "mutations with bad free text")
+	})
+}
+
+// An upload's file name in invalid UTF-8, or cut at 255 bytes inside a
+// character, is stored cleaned on both databases (PostgreSQL used to
+// refuse it, SQLite to store it as it came). Raw bytes in a quoted name
+// arrive as U+FFFD already; RFC 2231's percent-encoded filename* brings
+// them through as bytes.
+func TestUploadFileNamesAreStoredAsValidUTF8(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		ada := srv.Client(t, "ada")
+		draft := createDraft(t, ada, claimInput(formData(t, ada), woodgroveTenant, woodgroveDomain, woodgroveSub))
+		quoted := func(name string) string { return `filename="` + name + `"` }
+		for _, c := range []struct{ fileName, want string }{
+			{`filename*=UTF-8''Pr%E4sentation%20M%E4rz.pdf`, "Pr\uFFFDsentation M\uFFFDrz.pdf"},
+			{`filename*=UTF-8''` + strings.Repeat("%C3%BC", 127) + `%C3.pdf`, strings.Repeat("ü", 125) + ".pdf"},
+			{`filename*=UTF-8''proof%00%1B.pdf`, "proof.pdf"},
+			{quoted("Pr\xe4sentation.pdf"), "Pr\uFFFDsentation.pdf"},
+			{quoted(strings.Repeat("ü", 130) + ".pdf"), strings.Repeat("ü", 125) + ".pdf"},
+			{quoted("invoice\u202efdp.exe"), "invoicefdp.exe"},
+		} {
+			p := field[payload](t, uploadNamed(t, ada, draft.ID, c.fileName), "attachProofOfExecution")
+			if len(p.UserErrors) > 0 || p.ProofOfExecution == nil {
+				t.Fatalf("attach %q: %+v", c.fileName, p)
+			}
+			var stored models.Document
+			if err := w.DB.Where("id = ?", mustParseGlobalUUID(t, p.ProofOfExecution.ID)).Take(&stored).Error; err != nil {
+				t.Fatal(err)
+			}
+			if stored.FileName != c.want || p.ProofOfExecution.FileName != c.want || !utf8.ValidString(stored.FileName) || len(stored.FileName) > 255 {
+				t.Errorf("attach %q: stored %q, answered %q; want %q", c.fileName, stored.FileName, p.ProofOfExecution.FileName, c.want)
+			}
+		}
+	})
+}
+
+// uploadNamed attaches a PDF to the claim with a multipart request whose
+// file part names the file with the Content-Disposition parameter given.
+func uploadNamed(t testing.TB, c *testkit.Client, claimID, fileNameParam string) *testkit.Response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	_ = mw.WriteField("operations", `{"query":`+strconvQuote(attachMutation)+`,"variables":{"claimId":"`+claimID+`","file":null}}`)
+	_ = mw.WriteField("map", `{"0":["variables.file"]}`)
+	part, err := mw.CreatePart(textproto.MIMEHeader{
+		"Content-Disposition": {`form-data; name="0"; ` + fileNameParam},
+		"Content-Type":        {"application/octet-stream"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = part.Write(testkit.PDF)
+	_ = mw.Close()
+	return c.Post(t, mw.FormDataContentType(), &body)
+}
+
+// List arguments and cursors are checked before any SQL runs: 50,001
+// statuses used to exceed what either database takes, and a cursor key
+// that is not a UUID failed in PostgreSQL (both INTERNAL).
+func TestListArgumentsAndCursorsAreChecked(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		rita := srv.Client(t, "rita")
+		statuses := make([]string, 50001)
+		for i := range statuses {
+			statuses[i] = "SUBMITTED"
+		}
+		r := rita.Do(t, claimsPageQuery, map[string]any{"filter": map[string]any{"status": statuses}})
+		wantGQLError(t, r, "INVALID_INPUT")
+		if f := r.Errors[0].Extensions["field"]; f != "filter.status" {
+			t.Errorf("error names %v; want filter.status", f)
+		}
+		r = rita.Do(t, claimsPageQuery, map[string]any{"filter": map[string]any{"status": statuses[:relay.MaxListValues]}, "first": 1})
+		if len(r.Errors) > 0 {
+			t.Errorf("%d statuses: %+v", relay.MaxListValues, r.Errors)
+		}
+
+		forged := relay.Cursor{Time: time.Now(), Key: "not-a-uuid"}.Encode()
+		for _, vars := range []map[string]any{{"first": 2, "after": forged}, {"last": 2, "before": forged}} {
+			r := rita.Do(t, claimsPageQuery, vars)
+			wantGQLError(t, r, "INVALID_INPUT")
+		}
+		claim := firstID(t, rita, `{ claims { nodes { id } } }`, "claims")
+		for _, q := range []string{
+			`query($id: ID!, $c: String) { claim(id: $id) { comments(after: $c) { totalCount } } }`,
+			`query($id: ID!, $c: String) { claim(id: $id) { proofOfExecution(before: $c) { totalCount } } }`,
+			`query($id: ID!, $c: String) { claim(id: $id) { history(after: $c) { totalCount } } }`,
+		} {
+			wantGQLError(t, rita.Do(t, q, map[string]any{"id": claim, "c": forged}), "INVALID_INPUT")
+		}
+		wantGQLError(t, rita.Do(t, `query($c: String) { associations(after: $c) { totalCount } }`, map[string]any{"c": forged}), "INVALID_INPUT")
+		wantGQLError(t, rita.Do(t, `query($c: String) { arbitrationCases(after: $c) { totalCount } }`, map[string]any{"c": forged}), "INVALID_INPUT")
+	})
+}
+
+// nodes(ids:) resolves every well-formed ID; a malformed one, or one of no
+// known type, is a null entry with an error at ["nodes", i]. The whole
+// answer used to be null.
+func TestNodesAnswersEachID(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		ada := srv.Client(t, "ada")
+		ids := formData(t, ada)
+		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
+		missing := relay.UUIDGlobalID(relay.TypeClaim, uuid.New())
+		query := `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`
+		r := ada.Do(t, query, map[string]any{"ids": []string{draft.ID, "not-an-id", ids.enrolledMpn, relay.GlobalID("Nonsense", uuid.NewString()), missing}})
+		var data struct{ Nodes []*struct{ ID string } }
+		if err := json.Unmarshal(r.Data, &data); err != nil {
+			t.Fatalf("data %s: %v", r.Data, err)
+		}
+		if len(data.Nodes) != 5 || data.Nodes[0] == nil || data.Nodes[0].ID != draft.ID || data.Nodes[1] != nil ||
+			data.Nodes[2] == nil || data.Nodes[2].ID != ids.enrolledMpn || data.Nodes[3] != nil || data.Nodes[4] != nil {
+			t.Fatalf("nodes = %s", r.Data)
+		}
+		if len(r.Errors) != 2 {
+			t.Errorf("errors = %+v; want one per malformed ID", r.Errors)
+		}
+		for _, i := range []float64{1, 3} {
+			if e := gqlErrorAt(t, r, "nodes", i); e.Code() != "INVALID_INPUT" || e.Message == "" {
+				t.Errorf("error at [nodes, %v] = %+v", i, e)
+			}
+		}
+		// More IDs than the limit is one error on the argument.
+		many := make([]string, relay.MaxListValues+1)
+		for i := range many {
+			many[i] = draft.ID
+		}
+		r = ada.Do(t, query, map[string]any{"ids": many})
+		wantGQLError(t, r, "INVALID_INPUT")
+		if f := r.Errors[0].Extensions["field"]; f != "ids" {
+			t.Errorf("error names %v; want ids", f)
+		}
+	})
+}
+
+// A subscription is claimable when active or in grace and provisioned: a
+// PENDING one used to say true.
+func TestPendingSubscriptionIsNotClaimable(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		subs := run[struct {
+			Subscriptions []struct {
+				SubscriptionID, ProvisioningState, Status string
+				Claimable                                 bool
+			}
+		}](t, srv.Client(t, "rita"), `query($id: ID!) { customerTenant(id: $id) { subscriptions { subscriptionId provisioningState status claimable } } }`,
+			map[string]any{"id": demo.Northwind.String()}, "customerTenant")
+		seen := map[string]bool{}
+		for _, s := range subs.Subscriptions {
+			want := (s.Status == "ACTIVE" || s.Status == "IN_GRACE") && s.ProvisioningState == "PROVISIONED"
+			if s.Claimable != want {
+				t.Errorf("%s (%s, %s): claimable = %v", s.SubscriptionID, s.Status, s.ProvisioningState, s.Claimable)
+			}
+			seen[s.SubscriptionID] = s.Claimable
+		}
+		if claimable, ok := seen[demo.SubNotProvisioned.String()]; !ok || claimable {
+			t.Errorf("the PENDING subscription %s: claimable %v, listed %v", demo.SubNotProvisioned, claimable, ok)
 		}
 	})
 }

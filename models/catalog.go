@@ -81,7 +81,15 @@ type Subscription struct {
 	UpdatedAt         time.Time
 }
 
-// Claimable reports whether the subscription's status allows a claim.
-func (s *Subscription) Claimable() bool {
+// InService reports whether the subscription's status allows a claim:
+// active or in grace.
+func (s *Subscription) InService() bool {
 	return s.Status == SubscriptionActive || s.Status == SubscriptionInGrace
+}
+
+// Claimable reports whether the subscription can be claimed as far as its
+// own state goes, as the schema's claimable says: in service and
+// provisioned.
+func (s *Subscription) Claimable() bool {
+	return s.InService() && s.ProvisioningState == Provisioned
 }

@@ -1,11 +1,8 @@
 package relay
 
 import (
-	"encoding/base64"
 	"fmt"
 	"strconv"
-	"strings"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -25,54 +22,6 @@ type Args struct {
 	After  *string
 	Last   *int
 	Before *string
-}
-
-// Cursor is a position in a keyset order: the sort value (a time, or none)
-// and the row's unique key.
-type Cursor struct {
-	Time time.Time
-	Key  string
-}
-
-// Encode returns the opaque cursor string.
-func (c Cursor) Encode() string {
-	var s string
-	if c.Time.IsZero() {
-		s = "k|" + c.Key
-	} else {
-		s = "t|" + c.Time.UTC().Format(time.RFC3339Nano) + "|" + c.Key
-	}
-	return base64.RawURLEncoding.EncodeToString([]byte(s))
-}
-
-// DecodeCursor reads a cursor produced by Encode.
-func DecodeCursor(s, field string) (Cursor, error) {
-	bad := apperr.Invalidf(field, "%q is not a cursor of this connection; use an endCursor or startCursor it returned.", s)
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return Cursor{}, bad
-	}
-	// The key comes last and may itself contain "|"; the time never does.
-	kind, rest, _ := strings.Cut(string(raw), "|")
-	switch kind {
-	case "k":
-		if rest != "" {
-			return Cursor{Key: rest}, nil
-		}
-	case "t":
-		ts, key, ok := strings.Cut(rest, "|")
-		if !ok || key == "" {
-			return Cursor{}, bad
-		}
-		// Only the form Encode writes: another offset or precision could name
-		// a time outside the years Encode can write back.
-		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || t.UTC().Format(time.RFC3339Nano) != ts {
-			return Cursor{}, bad
-		}
-		return Cursor{Time: t.UTC(), Key: key}, nil
-	}
-	return Cursor{}, bad
 }
 
 // PageInfo is the Relay page information.
@@ -107,14 +56,14 @@ func Fetch[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*
 		return nil, err
 	}
 	if args.After != nil {
-		c, err := DecodeCursor(*args.After, "after")
+		c, err := ks.Decode(*args.After, "after")
 		if err != nil {
 			return nil, err
 		}
 		q = q.Where(ks.beyond(c, ks.Desc))
 	}
 	if args.Before != nil {
-		c, err := DecodeCursor(*args.Before, "before")
+		c, err := ks.Decode(*args.Before, "before")
 		if err != nil {
 			return nil, err
 		}
@@ -173,8 +122,8 @@ func (a Args) window() (limit int, backward bool, err error) {
 	return DefaultPageSize, false, nil
 }
 
-// beyond is the condition for rows after c in ascending (desc=false) or
-// descending order.
+// beyond is the condition for rows after c (decoded by ks.Decode) in
+// ascending (desc=false) or descending order.
 func (ks Keyset) beyond(c Cursor, desc bool) any {
 	op := ">"
 	if desc {
@@ -182,11 +131,7 @@ func (ks Keyset) beyond(c Cursor, desc bool) any {
 	}
 	var key any = c.Key
 	if ks.IntKey {
-		n, err := strconv.ParseInt(c.Key, 10, 64)
-		if err != nil {
-			n = 0 // an unreadable key matches from the start; cursors are ours
-		}
-		key = n
+		key, _ = strconv.ParseInt(c.Key, 10, 64) // Decode checked it
 	}
 	if ks.TimeColumn == "" {
 		return gorm.Expr(ks.KeyColumn+" "+op+" ?", key)

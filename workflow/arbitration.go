@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -13,6 +12,7 @@ import (
 	"cpor/claims"
 	"cpor/models"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // competition is what stands against a claim on its customer, product and
@@ -135,7 +135,9 @@ func (s *Service) ResolveArbitration(ctx context.Context, caseID, winnerID uuid.
 	if err := id.RequireReviewer(); err != nil {
 		return nil, err
 	}
-	reason = strings.TrimSpace(reason)
+	if reason, err = textrule.Reason.Clean(reason, "reason"); err != nil {
+		return nil, err
+	}
 	if reason == "" {
 		reason = "The reviewer resolved the arbitration case."
 	}
@@ -347,7 +349,9 @@ func (s *Service) DeclineAssociation(ctx context.Context, assocID uuid.UUID, rea
 	if !id.IsCustomerAdmin() {
 		return nil, apperr.Forbiddenf("Only an admin of the customer's tenant can decline an association.")
 	}
-	reason = strings.TrimSpace(reason)
+	if reason, err = textrule.Reason.Clean(reason, "reason"); err != nil {
+		return nil, err
+	}
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
 		var a models.Association
 		err := tx.Where("id = ? AND customer_tenant_id = ?", assocID, id.TenantID).Take(&a).Error

@@ -3,7 +3,6 @@ package workflow
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -16,6 +15,7 @@ import (
 	"cpor/models"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/textrule"
 )
 
 // Service fires state-machine events on claims.
@@ -282,9 +282,9 @@ func (s *Service) RequestInformation(ctx context.Context, req Request) (*models.
 	if err := authorize(ctx, RoleReviewer); err != nil {
 		return nil, err
 	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	if req.Reason == "" {
-		return nil, apperr.Invalidf("message", "Write what information you need.")
+	var err error
+	if req.Reason, err = textrule.Reason.Require(req.Reason, "message", "Write what information you need."); err != nil {
+		return nil, err
 	}
 	return s.fire(ctx, req, RequestInformation, RoleReviewer, nil, func(ch *change) error {
 		if err := s.comment(ch, ch.claim, ch.id, models.CommentInformationRequest, req.Reason); err != nil {
@@ -298,7 +298,13 @@ func (s *Service) RequestInformation(ctx context.Context, req Request) (*models.
 // Escalate moves a claim under review to arbitration by a reviewer's
 // decision, with every competing claim.
 func (s *Service) Escalate(ctx context.Context, req Request) (*models.Claim, error) {
-	reason := strings.TrimSpace(req.Reason)
+	if err := authorize(ctx, RoleReviewer); err != nil {
+		return nil, err
+	}
+	reason, err := textrule.Reason.Clean(req.Reason, "reason")
+	if err != nil {
+		return nil, err
+	}
 	if reason == "" {
 		reason = "A reviewer referred the claim to arbitration."
 	}
@@ -320,6 +326,13 @@ func (s *Service) Escalate(ctx context.Context, req Request) (*models.Claim, err
 // the same transaction. A claim under review that has competition must go
 // to arbitration first.
 func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, error) {
+	if err := authorize(ctx, RoleReviewer); err != nil {
+		return nil, err
+	}
+	var err error
+	if req.Reason, err = textrule.Reason.Clean(req.Reason, "note"); err != nil {
+		return nil, err
+	}
 	var inArbitration bool
 	return s.fire(ctx, req, Approve, RoleReviewer, func(ch *change) error {
 		c := ch.claim
@@ -351,9 +364,9 @@ func (s *Service) Reject(ctx context.Context, req Request) (*models.Claim, error
 	if err := authorize(ctx, RoleReviewer); err != nil {
 		return nil, err
 	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	if req.Reason == "" {
-		return nil, apperr.Invalidf("reason", "Give the reason for the rejection; the partner sees it.")
+	var err error
+	if req.Reason, err = textrule.Reason.Require(req.Reason, "reason", "Give the reason for the rejection; the partner sees it."); err != nil {
+		return nil, err
 	}
 	return s.fire(ctx, req, Reject, RoleReviewer, nil, func(ch *change) error {
 		if ch.claim.ArbitrationCaseID == nil {

@@ -22,7 +22,8 @@ type Actor struct {
 }
 
 type AddCommentInput struct {
-	ClaimID          string  `json:"claimId"`
+	ClaimID string `json:"claimId"`
+	// At most 10,000 characters; may span lines.
 	Body             string  `json:"body"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -35,8 +36,9 @@ type AddCommentPayload struct {
 }
 
 type ApproveClaimInput struct {
-	ClaimID          string  `json:"claimId"`
-	ExpectedVersion  *int    `json:"expectedVersion,omitempty"`
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// The reviewer's note on the approval. At most 2,000 characters; may span lines.
 	Note             *string `json:"note,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -62,7 +64,9 @@ type AttachProofOfExecutionPayload struct {
 }
 
 type ClaimFilter struct {
-	Status       []models.ClaimStatus `json:"status,omitempty"`
+	// Any of these statuses; at most 100 values.
+	Status []models.ClaimStatus `json:"status,omitempty"`
+	// Any of these activities; at most 100 values.
 	Activity     []models.Activity    `json:"activity,omitempty"`
 	SolutionArea *models.SolutionArea `json:"solutionArea,omitempty"`
 	// A customer tenant ID (GUID).
@@ -83,9 +87,12 @@ type ClaimOrder struct {
 }
 
 type ContactInput struct {
-	Name  string  `json:"name"`
+	// One line, at most 200 characters.
+	Name string `json:"name"`
+	// One line, at most 200 characters.
 	Title *string `json:"title,omitempty"`
-	Email string  `json:"email"`
+	// One plain address, at most 254 characters.
+	Email string `json:"email"`
 }
 
 type CreateClaimInput struct {
@@ -100,11 +107,12 @@ type CreateClaimInput struct {
 	// The subscription ID (GUID) for Business Applications claims.
 	SubscriptionID *string `json:"subscriptionId,omitempty"`
 	// An Mpn's global ID (from `mpns`).
-	MpnID            *string       `json:"mpnId,omitempty"`
-	CustomerContact  *ContactInput `json:"customerContact,omitempty"`
-	PartnerContact   *ContactInput `json:"partnerContact,omitempty"`
-	Notes            *string       `json:"notes,omitempty"`
-	ClientMutationID *string       `json:"clientMutationId,omitempty"`
+	MpnID           *string       `json:"mpnId,omitempty"`
+	CustomerContact *ContactInput `json:"customerContact,omitempty"`
+	PartnerContact  *ContactInput `json:"partnerContact,omitempty"`
+	// At most 4,000 characters; may span lines.
+	Notes            *string `json:"notes,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 type CreateClaimPayload struct {
@@ -114,7 +122,8 @@ type CreateClaimPayload struct {
 }
 
 type DeclineAssociationInput struct {
-	AssociationID    string  `json:"associationId"`
+	AssociationID string `json:"associationId"`
+	// Why you decline; the partner sees it. At most 2,000 characters; may span lines.
 	Reason           *string `json:"reason,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -138,8 +147,9 @@ type EnrollMpnPayload struct {
 }
 
 type EscalateClaimInput struct {
-	ClaimID          string  `json:"claimId"`
-	ExpectedVersion  *int    `json:"expectedVersion,omitempty"`
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Why the claim needs arbitration. At most 2,000 characters; may span lines.
 	Reason           *string `json:"reason,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -176,7 +186,7 @@ type ReclaimPayload struct {
 type RejectClaimInput struct {
 	ClaimID         string `json:"claimId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// Why the claim is rejected; the partner sees it.
+	// Why the claim is rejected; the partner sees it. At most 2,000 characters; may span lines.
 	Reason           string  `json:"reason"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -190,7 +200,7 @@ type RejectClaimPayload struct {
 type RequestInformationInput struct {
 	ClaimID         string `json:"claimId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// What the partner should provide; posted to the comment thread.
+	// What the partner should provide; posted to the comment thread. At most 2,000 characters; may span lines.
 	Message          string  `json:"message"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -204,7 +214,8 @@ type RequestInformationPayload struct {
 type ResolveArbitrationInput struct {
 	CaseID string `json:"caseId"`
 	// The claim the case is decided for: a claim in the case, or the holder's.
-	WinningClaimID   string  `json:"winningClaimId"`
+	WinningClaimID string `json:"winningClaimId"`
+	// Why the case is decided so; the partners see it. At most 2,000 characters; may span lines.
 	Reason           *string `json:"reason,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
@@ -259,8 +270,9 @@ type UpdateClaimInput struct {
 	MpnID            *string              `json:"mpnId,omitempty"`
 	CustomerContact  *ContactInput        `json:"customerContact,omitempty"`
 	PartnerContact   *ContactInput        `json:"partnerContact,omitempty"`
-	Notes            *string              `json:"notes,omitempty"`
-	ClientMutationID *string              `json:"clientMutationId,omitempty"`
+	// At most 4,000 characters; may span lines.
+	Notes            *string `json:"notes,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 type UpdateClaimPayload struct {
@@ -270,11 +282,12 @@ type UpdateClaimPayload struct {
 }
 
 type UpsertCustomerTenantInput struct {
-	TenantID    string `json:"tenantId"`
+	TenantID string `json:"tenantId"`
+	// One line, at most 200 characters.
 	DisplayName string `json:"displayName"`
-	// Every domain of the tenant, including exactly one <name>.onmicrosoft.com.
+	// Every domain of the tenant, including exactly one <name>.onmicrosoft.com; at most 5,000 (Microsoft Entra ID's own limit).
 	Domains []string `json:"domains"`
-	// Global IDs of the Microsoft 365 workloads in use; left out keeps them.
+	// Global IDs of the Microsoft 365 workloads in use; left out keeps them. At most 100.
 	WorkloadIds      []string `json:"workloadIds,omitempty"`
 	ClientMutationID *string  `json:"clientMutationId,omitempty"`
 }
@@ -286,7 +299,9 @@ type UpsertCustomerTenantPayload struct {
 }
 
 type UpsertProductInput struct {
-	Code             string              `json:"code"`
+	// One line, at most 100 characters.
+	Code string `json:"code"`
+	// One line, at most 200 characters.
 	Name             string              `json:"name"`
 	SolutionArea     models.SolutionArea `json:"solutionArea"`
 	Kind             models.ProductKind  `json:"kind"`
