@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -605,8 +606,14 @@ func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
 			const comments = 600
 			pad := strings.Repeat("x", 9900)
 			produced := make(chan error, 1)
+			var fastRead atomic.Int64
 			go func() {
 				for i := range comments {
+					// The reading client keeps up: the producer never runs
+					// more than half a queue ahead of it.
+					for int64(i)-fastRead.Load() > maxQueuedForTest/2 {
+						time.Sleep(time.Millisecond)
+					}
 					if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
 						produced <- err
 						return
@@ -615,7 +622,7 @@ func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
 				produced <- nil
 			}()
 			fastGot := make(chan []int, 1)
-			go func() { fastGot <- commentNumbers(fast, comments) }()
+			go func() { fastGot <- commentNumbers(fast, comments, &fastRead) }()
 
 			deadline := time.Now().Add(20 * time.Second)
 			for w.Live.Stats().Dropped == 0 {
@@ -668,7 +675,8 @@ func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
 
 // commentNumbers reads up to n comment events and returns the numbers their
 // bodies start with; it stops early at anything else.
-func commentNumbers(ws *testkit.WS, n int) []int {
+// commentNumbers reads n comment events, counting them in read.
+func commentNumbers(ws *testkit.WS, n int, read *atomic.Int64) []int {
 	var got []int
 	for len(got) < n {
 		m, err := ws.Read(20 * time.Second)
@@ -680,9 +688,13 @@ func commentNumbers(ws *testkit.WS, n int) []int {
 			return got
 		}
 		got = append(got, i)
+		read.Add(1)
 	}
 	return got
 }
+
+// maxQueuedForTest is the transport's queue of events per subscription.
+const maxQueuedForTest = 64
 
 func commentNumber(t *testing.T, m testkit.WSMessage) int {
 	t.Helper()
