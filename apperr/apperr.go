@@ -1,5 +1,5 @@
 // Package apperr defines the service's error values: every failure a client
-// can see carries a stable code (SPEC section 3), the input field it concerns
+// can see carries a stable code (docs/product.md §4), the input field it concerns
 // and a message that tells the user what to do next.
 package apperr
 
@@ -53,7 +53,7 @@ const (
 	ShuttingDown Code = "SERVER_SHUTTING_DOWN"
 )
 
-// Codes lists every code a rule can produce, in SPEC order.
+// Codes lists every code a rule can produce, in the order of docs/product.md §4.2.
 var Codes = []Code{
 	DomainTenantMismatch, TenantNotFound, InvalidSubscriptionID, SubscriptionNotFoundOnTenant,
 	ProductNotOnTenant, SubscriptionNotDynamics, SubscriptionIsCSP, SubscriptionNotProvisioned,

@@ -1,6 +1,6 @@
 // Package catalog holds the reference data a claim is checked against
 // (customer tenants and their domains, products and workloads,
-// subscriptions, MPNs) and the rules of SPEC section 3 that check a claim
+// subscriptions, MPNs) and the rules of docs/product.md §4 that check a claim
 // against it.
 package catalog
 
@@ -23,7 +23,7 @@ type ActivityInfo struct {
 
 var businessAppChannels = []models.PurchaseChannel{models.VolumeLicensing, models.WebDirect}
 
-// activities is the table of SPEC section 2: any pair not listed is
+// activities is the table of docs/product.md §3.2: any pair not listed is
 // ACTIVITY_NOT_ALLOWED.
 var activities = []ActivityInfo{
 	{models.BusinessApplications, models.Presales,

@@ -27,7 +27,7 @@ type Facts struct {
 	MpnID          *uuid.UUID
 }
 
-// Check runs every rule of SPEC section 3 that the facts allow and returns
+// Check runs every rule of docs/product.md §4 that the facts allow and returns
 // all violations together, each with the input field it concerns. A rule
 // that depends on a failed one is skipped (no subscription checks on an
 // unknown tenant). The error is for database failures only.

@@ -1,9 +1,9 @@
 package catalog_test
 
-// The checks of SPEC section 3 (catalog.Check) on the demo catalog, on both
+// The checks of docs/product.md §4 (catalog.Check) on the demo catalog, on both
 // databases: each check with its code and field, checks reported together,
 // checks that depend on a failed one skipped, and the activity table of
-// SPEC section 2.
+// docs/product.md §3.2.
 
 import (
 	"context"
@@ -276,7 +276,7 @@ func sameProblems(got, want []problem) bool {
 	return slices.Equal(g, w)
 }
 
-// TestCheckMessagesSayWhatToDo: the messages carry the seed's advice.
+// TestCheckMessagesSayWhatToDo: the messages say what to do next.
 func TestCheckMessagesSayWhatToDo(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) { checkAdvice(t, testkit.New(t, d)) })
@@ -316,7 +316,7 @@ func checkAdvice(t *testing.T, w *testkit.World) {
 	}
 }
 
-// TestActivitiesTable: the pairs of SPEC section 2, and no others.
+// TestActivitiesTable: the pairs of docs/product.md §3.2, and no others.
 func TestActivitiesTable(t *testing.T) {
 	allowed := map[models.SolutionArea][]models.Activity{
 		models.BusinessApplications: {models.Presales, models.Usage, models.RevenueAssociation},

@@ -38,7 +38,7 @@ type DraftInput struct {
 }
 
 // Create saves a new draft claim for the caller's organisation. The checks
-// of SPEC section 3 run on what the draft states; any violation saves
+// of docs/product.md §4 run on what the draft states; any violation saves
 // nothing and is returned, so the form shows it early.
 func (s *Service) Create(ctx context.Context, in DraftInput) (*models.Claim, error) {
 	id, err := auth.FromContext(ctx)
@@ -254,7 +254,7 @@ func copyInput(c *models.Claim, in DraftInput) error {
 }
 
 // ParseSubscriptionID reads a subscription ID as typed; empty clears it.
-// Something that is not a GUID is INVALID_SUBSCRIPTION_ID, as the seed says.
+// Something that is not a GUID is INVALID_SUBSCRIPTION_ID, as docs/product.md §4.2 says.
 func ParseSubscriptionID(raw string) (*uuid.UUID, error) {
 	if raw == "" {
 		return nil, nil

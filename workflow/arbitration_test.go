@@ -1,6 +1,6 @@
 package workflow_test
 
-// Arbitration (SPEC section 4): competing claims of two organisations form
+// Arbitration (docs/product.md §6): competing claims of two organisations form
 // one case, resolving it approves one claim and rejects the others in one
 // transaction, a losing holder's association ends, and at no moment are
 // there two active associations for one customer, product and activity.

@@ -1,4 +1,4 @@
-// Package workflow moves claims through their states (SPEC section 4): the
+// Package workflow moves claims through their states (docs/product.md §5.1): the
 // state machine on looplab/fsm, who may fire each event, and the transition
 // service that commits each transition in one database transaction with its
 // event rows, comments, associations and arbitration cases.
@@ -36,7 +36,7 @@ const (
 	RoleSystem   Role = "system"
 )
 
-// rule is one row of the transition table of SPEC section 4.
+// rule is one row of the transition table of docs/product.md §5.1.
 type rule struct {
 	event Event
 	from  []models.ClaimStatus

@@ -1,6 +1,6 @@
 package workflow_test
 
-// The state machine of SPEC section 4: every event with its role guard and
+// The state machine of docs/product.md §5.1: every event with its role guard and
 // its allowed and forbidden source states, first on workflow.Next and
 // workflow.Allowed (no database), then through the transition service; and
 // the happy path with what each transition writes.
@@ -21,8 +21,8 @@ import (
 	"cpor/workflow"
 )
 
-// specRow is one row of the SPEC section 4 table, written out here rather
-// than taken from the package, so the test checks the code against the SPEC.
+// specRow is one row of the docs/product.md §5.1 table, written out here rather
+// than taken from the package, so the test checks the code against the product guide.
 type specRow struct {
 	event workflow.Event
 	from  []models.ClaimStatus
@@ -82,7 +82,7 @@ func TestNextFollowsTheSpecTable(t *testing.T) {
 		}
 	}
 	if len(specTable) != 6 {
-		t.Fatalf("the SPEC has six events")
+		t.Fatalf("the product guide has six events")
 	}
 	_, err := workflow.Next(ctx, models.Draft, "cancel", workflow.RolePartner)
 	expectError(t, err, apperr.InvalidInput, "event")

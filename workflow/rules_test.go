@@ -1,6 +1,6 @@
 package workflow_test
 
-// Every error code of SPEC section 3, produced through the domain services
+// Every error code of docs/product.md §4, produced through the domain services
 // (no HTTP): the checks on draft save (claims.Service.Create and Update) and
 // on submit (workflow.Service.Submit), and the access, state and concurrency
 // failures of every other call. Each case asserts the code, the field and a
@@ -969,7 +969,7 @@ func TestCallRefusals(t *testing.T) {
 }
 
 // TestEveryErrorCodeIsCovered: the tables above produce every code of
-// apperr.Codes (SPEC section 3), so a new code cannot go untested.
+// apperr.Codes (docs/product.md §4), so a new code cannot go untested.
 func TestEveryErrorCodeIsCovered(t *testing.T) {
 	seen := map[apperr.Code]bool{}
 	for _, c := range draftCases() {

@@ -200,7 +200,7 @@ func authorize(ctx context.Context, by Role) error {
 	return requireRole(id, by)
 }
 
-// Submit sends a draft for review after every check of SPEC section 3 and
+// Submit sends a draft for review after every check of docs/product.md §4 and
 // sets the review deadline. The customer is told of the request.
 func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error) {
 	return s.fire(ctx, req, Submit, RolePartner, func(ch *change) error {

@@ -118,7 +118,7 @@ CREATE TABLE claims (
     decision_reason        TEXT NOT NULL DEFAULT '',
     created_at             {{timestamp}} NOT NULL,
     updated_at             {{timestamp}} NOT NULL,
-    -- Microsoft 365 claims are for usage only (SPEC section 2).
+    -- Microsoft 365 claims are for usage only (docs/product.md §3.2).
     CHECK (solution_area = 'BUSINESS_APPLICATIONS' OR activity = 'USAGE'),
     -- Past the draft, a claim is complete.
     CHECK (status = 'DRAFT' OR (mpn_id IS NOT NULL AND product_id IS NOT NULL
