@@ -20,7 +20,7 @@ func newWriteGate() *writeGate { return &writeGate{slot: make(chan struct{}, 1)}
 
 // Name and Initialize make the gate a GORM plugin, so that it travels with
 // the database handle and every session made from it.
-func (*writeGate) Name() string               { return writeGateName }
+func (*writeGate) Name() string              { return writeGateName }
 func (*writeGate) Initialize(*gorm.DB) error { return nil }
 
 type gateHeldKey struct{}
