@@ -6,6 +6,7 @@ package apperr
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -163,4 +164,17 @@ func NotFoundf(field, format string, args ...any) *Error {
 
 func Invalidf(field, format string, args ...any) *Error {
 	return New(InvalidInput, field, format, args...)
+}
+
+// maxQuoted is the most of a client's value an error message repeats.
+const maxQuoted = 64
+
+// Quote quotes a value the client sent for an error message, cut to its
+// first 64 characters: enough to recognise it, never the whole of a large
+// or secret input.
+func Quote(s string) string {
+	if r := []rune(s); len(r) > maxQuoted {
+		return strconv.Quote(string(r[:maxQuoted])) + "…"
+	}
+	return strconv.Quote(s)
 }

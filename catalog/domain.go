@@ -16,7 +16,7 @@ func NormalizeDomain(raw string) (string, error) {
 	// name the customer never had.
 	d := strings.TrimSuffix(lowerASCII(strings.TrimSpace(raw)), ".")
 	bad := func(why string) error {
-		return apperr.Invalidf("customerDomain", "%q is not a domain name (%s); enter a domain such as contoso.onmicrosoft.com.", raw, why)
+		return apperr.Invalidf("customerDomain", "%s is not a domain name (%s); enter a domain such as contoso.onmicrosoft.com.", apperr.Quote(raw), why)
 	}
 	if d == "" {
 		return "", bad("it is empty")

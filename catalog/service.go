@@ -192,7 +192,7 @@ func tenantDomains(in TenantInput) ([]models.TenantDomain, error) {
 	for _, raw := range in.Domains {
 		d, err := NormalizeDomain(raw)
 		if err != nil {
-			return nil, apperr.Invalidf("domains", "%q is not a domain name.", raw)
+			return nil, apperr.Invalidf("domains", "%s is not a domain name.", apperr.Quote(raw))
 		}
 		if seen[d] {
 			continue

@@ -204,13 +204,13 @@ func copyInput(c *models.Claim, in DraftInput) error {
 	var errs apperr.List
 	if in.SolutionArea != nil {
 		if !models.Contains(models.SolutionAreas, *in.SolutionArea) {
-			errs.Add(apperr.Invalidf("solutionArea", "Unknown solution area %q.", *in.SolutionArea))
+			errs.Add(apperr.Invalidf("solutionArea", "Unknown solution area %s.", apperr.Quote(string(*in.SolutionArea))))
 		}
 		c.SolutionArea = *in.SolutionArea
 	}
 	if in.Activity != nil {
 		if !models.Contains(models.Activities, *in.Activity) {
-			errs.Add(apperr.Invalidf("activity", "Unknown activity %q.", *in.Activity))
+			errs.Add(apperr.Invalidf("activity", "Unknown activity %s.", apperr.Quote(string(*in.Activity))))
 		}
 		c.Activity = *in.Activity
 	}
@@ -262,7 +262,7 @@ func ParseSubscriptionID(raw string) (*uuid.UUID, error) {
 	u, err := relay.ParseGUID(raw, "subscriptionId", "subscription ID")
 	if err != nil {
 		return nil, apperr.New(apperr.InvalidSubscriptionID, "subscriptionId",
-			"%q is not a subscription ID; a subscription ID is a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e, shown with the subscription in the customer's admin center.", raw)
+			"%s is not a subscription ID; a subscription ID is a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e, shown with the subscription in the customer's admin center.", apperr.Quote(raw))
 	}
 	return &u, nil
 }

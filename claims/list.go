@@ -90,7 +90,7 @@ func checkFilter(f Filter) error {
 func allKnown[T ~string](field, what string, values, known []T) error {
 	for _, v := range values {
 		if !models.Contains(known, v) {
-			return apperr.Invalidf(field, "Unknown %s %q.", what, v)
+			return apperr.Invalidf(field, "Unknown %s %s.", what, apperr.Quote(string(v)))
 		}
 	}
 	return nil

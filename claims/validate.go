@@ -18,7 +18,7 @@ func NormalizeEmail(raw, field string) (string, error) {
 	if err != nil {
 		return "", apperr.Invalidf(field, "%s Enter an address such as %s.", err.(*apperr.Error).Message, example)
 	}
-	bad := apperr.Invalidf(field, "%q is not an e-mail address; enter one such as %s.", s, example)
+	bad := apperr.Invalidf(field, "%s is not an e-mail address; enter one such as %s.", apperr.Quote(s), example)
 	if s == "" {
 		return "", bad
 	}

@@ -17,7 +17,7 @@ import (
 func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 	typ, key, ok := relay.ParseGlobalID(id)
 	if !ok {
-		return nil, apperr.Invalidf("id", "%q is not an ID this API issued.", id)
+		return nil, apperr.Invalidf("id", "%s is not an ID this API issued.", apperr.Quote(id))
 	}
 	if typ == relay.TypeClaimEvent {
 		seq, err := relay.ParseInt64(id, typ, "id")
@@ -28,7 +28,7 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 	}
 	u, err := uuid.Parse(key)
 	if err != nil {
-		return nil, apperr.Invalidf("id", "%q is not an ID this API issued.", id)
+		return nil, apperr.Invalidf("id", "%s is not an ID this API issued.", apperr.Quote(id))
 	}
 	switch typ {
 	case relay.TypeClaim:
@@ -52,7 +52,7 @@ func (r *Resolver) node(ctx context.Context, id string) (model.Node, error) {
 	case relay.TypeArbitrationCase:
 		return asNode(r.svc.Workflow.Case(ctx, u))
 	}
-	return nil, apperr.Invalidf("id", "%q is not an ID this API issued.", id)
+	return nil, apperr.Invalidf("id", "%s is not an ID this API issued.", apperr.Quote(id))
 }
 
 // nodes resolves each global ID as node does. Following Relay, one bad ID

@@ -88,5 +88,5 @@ func (ks Keyset) canonicalKey(key string) bool {
 }
 
 func notACursor(s, field string) error {
-	return apperr.Invalidf(field, "%q is not a cursor of this connection; use an endCursor or startCursor it returned.", s)
+	return apperr.Invalidf(field, "%s is not a cursor of this connection; use an endCursor or startCursor it returned.", apperr.Quote(s))
 }

@@ -51,11 +51,11 @@ func ParseGlobalID(id string) (typ, key string, ok bool) {
 func ParseUUID(id, wantType, field string) (uuid.UUID, error) {
 	typ, key, ok := ParseGlobalID(id)
 	if !ok || typ != wantType {
-		return uuid.Nil, apperr.Invalidf(field, "%q is not a %s ID; use the id field of a %s.", id, wantType, wantType)
+		return uuid.Nil, apperr.Invalidf(field, "%s is not a %s ID; use the id field of a %s.", apperr.Quote(id), wantType, wantType)
 	}
 	u, err := uuid.Parse(key)
 	if err != nil || u.String() != key {
-		return uuid.Nil, apperr.Invalidf(field, "%q is not a %s ID; use the id field of a %s.", id, wantType, wantType)
+		return uuid.Nil, apperr.Invalidf(field, "%s is not a %s ID; use the id field of a %s.", apperr.Quote(id), wantType, wantType)
 	}
 	return u, nil
 }
@@ -65,7 +65,7 @@ func ParseInt64(id, wantType, field string) (int64, error) {
 	typ, key, ok := ParseGlobalID(id)
 	n, err := strconv.ParseInt(key, 10, 64)
 	if !ok || typ != wantType || err != nil || n <= 0 || strconv.FormatInt(n, 10) != key {
-		return 0, apperr.Invalidf(field, "%q is not a %s ID.", id, wantType)
+		return 0, apperr.Invalidf(field, "%s is not a %s ID.", apperr.Quote(id), wantType)
 	}
 	return n, nil
 }
@@ -79,11 +79,11 @@ func ParseGUID(s, field, what string) (uuid.UUID, error) {
 	// Partner Center shows the hyphenated form, with or without braces.
 	trimmed := strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 	if len(trimmed) != 36 || (trimmed != s && len(s) != 38) {
-		return uuid.Nil, apperr.Invalidf(field, "%q is not a valid %s: enter a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e.", s, what)
+		return uuid.Nil, apperr.Invalidf(field, "%s is not a valid %s: enter a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e.", apperr.Quote(s), what)
 	}
 	u, err := uuid.Parse(trimmed)
 	if err != nil {
-		return uuid.Nil, apperr.Invalidf(field, "%q is not a valid %s: enter a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e.", s, what)
+		return uuid.Nil, apperr.Invalidf(field, "%s is not a valid %s: enter a GUID such as 8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e.", apperr.Quote(s), what)
 	}
 	return u, nil
 }
