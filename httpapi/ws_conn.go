@@ -25,6 +25,10 @@ type wsConn struct {
 	closed   chan struct{} // closed when a close handshake started by close ends
 	lastRead time.Time
 	ops      map[string]*wsOperation
+	// refusal, once set, is why the connection takes no new operation
+	// (its token expired; the server is shutting down).
+	refusal error
+	expiry  *time.Timer
 }
 
 func newWSConn(ctx context.Context, t *wsTransport, conn *websocket.Conn, exec graphql.GraphExecutor) *wsConn {
@@ -141,6 +145,9 @@ func (c *wsConn) failOperation(op *wsOperation, errs gqlerror.List) {
 func (c *wsConn) end() {
 	c.t.pinger.remove(c)
 	c.mu.Lock()
+	if c.expiry != nil {
+		c.expiry.Stop()
+	}
 	ops := c.ops
 	c.ops = map[string]*wsOperation{}
 	c.mu.Unlock()

@@ -36,6 +36,7 @@ func (c *wsConn) init(payload json.RawMessage, initTimer *time.Timer) bool {
 	c.mu.Lock()
 	c.ctx, c.acked = ctx, true
 	c.mu.Unlock()
+	c.expireWithToken(ctx)
 	for _, m := range c.proto.initAccepted() {
 		c.send(m)
 	}

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -11,7 +10,6 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"cpor/apperr"
-	"cpor/live"
 )
 
 // wsOperation is one operation of a connection.
@@ -20,6 +18,8 @@ type wsOperation struct {
 	id     string
 	cancel context.CancelFunc
 
+	subscription bool // admitted as a subscription; guarded by c.mu
+
 	// shape identifies what the operation renders for an event: the same
 	// query and variables for a viewer with the same access render the
 	// same bytes, so one rendering serves every such subscriber.
@@ -27,15 +27,20 @@ type wsOperation struct {
 
 	render sync.Mutex // one gqlgen execution at a time
 
-	mu        sync.Mutex
-	responses graphql.ResponseHandler
-	ctx       context.Context
-	streaming bool        // the resolver returned a stream (else: one error response)
-	armed     bool        // responses is set
-	pending   int         // Ready calls not yet answered by a responses call
-	queue     []liveEvent // live events waiting to be rendered and written
-	draining  bool
-	ended     error
+	mu          sync.Mutex
+	responses   graphql.ResponseHandler
+	ctx         context.Context
+	streaming   bool        // the resolver returned a stream (else: one error response)
+	armed       bool        // responses is set
+	pending     int         // Ready calls not yet answered by a responses call
+	streamed    []int64     // sequence numbers of the events those Ready calls announced
+	queue       []liveEvent // live events waiting to be rendered and written
+	draining    bool
+	interrupted error // why the server ends the subscription before its stream does
+	ended       error // why it ended, when the client did not complete it
+	// after is the sequence number of the last event written, or before
+	// the first, the one the stream follows on from; -1 until known.
+	after int64
 }
 
 // start begins an operation: a subscription stays registered, a query or
@@ -63,8 +68,14 @@ func (c *wsConn) start(m wsMessage) bool {
 			Extensions: map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"}}})
 		return true
 	}
+	if c.refusal != nil {
+		reason := c.refusal
+		c.mu.Unlock()
+		c.sendErrors(m.ID, gqlerror.List{c.endingError(reason, -1)})
+		return true
+	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	op := &wsOperation{c: c, id: m.ID, cancel: cancel}
+	op := &wsOperation{c: c, id: m.ID, cancel: cancel, after: -1}
 	c.ops[m.ID] = op
 	c.mu.Unlock()
 
@@ -86,8 +97,25 @@ func (c *wsConn) start(m wsMessage) bool {
 		go op.answerOnce(ctx, rc)
 		return true
 	}
+	if reason := c.admitSubscription(op); reason != nil {
+		c.failOperation(op, gqlerror.List{c.endingError(reason, -1)})
+		return true
+	}
 	op.subscribe(ctx, rc)
 	return true
+}
+
+// admitSubscription marks op as a subscription, which the connection's
+// expiry or shutdown will end, unless either came while op was being
+// parsed: then it returns why op is refused.
+func (c *wsConn) admitSubscription(op *wsOperation) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refusal != nil {
+		return c.refusal
+	}
+	op.subscription = true
+	return nil
 }
 
 // answerOnce runs a query or mutation sent over the websocket.
@@ -112,15 +140,11 @@ func (op *wsOperation) finish() {
 		return // the client completed it
 	}
 	op.mu.Lock()
-	reason := op.ended
+	reason, after := op.ended, op.after
 	op.mu.Unlock()
 	if reason == nil {
 		op.c.sendComplete(op.id)
 		return
 	}
-	code := "SLOW_CONSUMER"
-	if errors.Is(reason, live.ErrExpired) {
-		code = string(apperr.Unauthenticated)
-	}
-	op.c.sendErrors(op.id, gqlerror.List{{Message: reason.Error(), Extensions: map[string]any{"code": code}}})
+	op.c.sendErrors(op.id, gqlerror.List{op.c.endingError(reason, after)})
 }

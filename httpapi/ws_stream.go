@@ -34,16 +34,22 @@ func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationConte
 	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
 	op.mu.Lock()
 	op.responses, op.ctx, op.armed = responses, ctx, true
-	streaming := op.streaming
-	if !streaming {
+	if !op.streaming {
 		op.pending++ // the one response carrying the resolver's errors
 	}
-	run := (op.pending > 0 || len(op.queue) > 0) && !op.draining
-	op.draining = op.draining || run
+	op.wakeLocked()
 	op.mu.Unlock()
-	if run {
-		go op.drain()
+}
+
+// wakeLocked starts the operation's drain when it has work and none runs;
+// op.mu is held. Draining one operation at a time keeps its messages in
+// order.
+func (op *wsOperation) wakeLocked() {
+	if !op.armed || op.draining || (op.pending == 0 && len(op.queue) == 0 && op.interrupted == nil) {
+		return
 	}
+	op.draining = true
+	go op.drain()
 }
 
 // shapeOf keys what an operation renders: its document, operation name and
@@ -76,12 +82,8 @@ func (op *wsOperation) deliver(d *live.Delivery, push func() bool) bool {
 		return false
 	}
 	op.queue = append(op.queue, liveEvent{d, push})
-	run := op.armed && !op.draining
-	op.draining = op.draining || run
+	op.wakeLocked()
 	op.mu.Unlock()
-	if run {
-		go op.drain()
-	}
 	return true
 }
 
@@ -111,23 +113,23 @@ func (op *wsOperation) rendered(e liveEvent) []byte {
 	})
 }
 
-func (op *wsOperation) streamStarted() {
+func (op *wsOperation) streamStarted(from int64) {
 	op.mu.Lock()
-	op.streaming = true
+	op.streaming, op.after = true, from
 	op.mu.Unlock()
 }
 
-// ready is the hub's announcement of a queued event (or of the stream's
-// end); it runs on the hub's goroutine and only schedules work.
-func (op *wsOperation) ready() {
+// ready is the hub's announcement of an event queued on the stream (nil:
+// of the stream's end); it runs on the hub's goroutine and only schedules
+// work.
+func (op *wsOperation) ready(d *live.Delivery) {
 	op.mu.Lock()
 	op.pending++
-	run := op.armed && !op.draining
-	op.draining = op.draining || run
-	op.mu.Unlock()
-	if run {
-		go op.drain()
+	if d != nil {
+		op.streamed = append(op.streamed, d.Event.Seq)
 	}
+	op.wakeLocked()
+	op.mu.Unlock()
 }
 
 func (op *wsOperation) end(reason error) {
@@ -137,10 +139,18 @@ func (op *wsOperation) end(reason error) {
 }
 
 // drain writes live events, then answers every announcement, in order,
-// one responses call each.
+// one responses call each. Interrupted, it writes nothing more but the
+// error that ends the operation, and stays marked as draining so nothing
+// follows.
 func (op *wsOperation) drain() {
 	for {
 		op.mu.Lock()
+		if op.interrupted != nil {
+			op.ended, op.queue = op.interrupted, nil
+			op.mu.Unlock()
+			op.finish()
+			return
+		}
 		if len(op.queue) > 0 {
 			e := op.queue[0]
 			op.queue = op.queue[1:]
@@ -156,6 +166,9 @@ func (op *wsOperation) drain() {
 				continue
 			}
 			op.c.write(encodeMessage(op.id, op.c.proto.resultType(), payload))
+			op.mu.Lock()
+			op.after = e.delivery.Event.Seq
+			op.mu.Unlock()
 			continue
 		}
 		if op.pending == 0 {
@@ -176,5 +189,21 @@ func (op *wsOperation) drain() {
 			return
 		}
 		op.c.sendResponse(op.id, resp)
+		op.mu.Lock()
+		if len(op.streamed) > 0 {
+			op.after, op.streamed = op.streamed[0], op.streamed[1:]
+		}
+		op.mu.Unlock()
 	}
+}
+
+// interrupt ends a subscription the server will no longer serve; its drain
+// sends the error that says why, after the events already written.
+func (op *wsOperation) interrupt(reason error) {
+	op.mu.Lock()
+	if op.interrupted == nil {
+		op.interrupted = reason
+	}
+	op.wakeLocked()
+	op.mu.Unlock()
 }

@@ -201,3 +201,48 @@ func (w *WS) CloseStatus(timeout time.Duration) websocket.StatusCode {
 	}
 	return -1
 }
+
+// Ping sends a graphql-transport-ws ping and waits for its pong. The server
+// reads a connection's messages in order, so the pong also says it has
+// taken every message sent before the ping. Other messages that arrive
+// meanwhile are kept for NextFor.
+func (w *WS) Ping(timeout time.Duration) {
+	w.t.Helper()
+	w.Send(WSMessage{Type: "ping"})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		_, b, err := w.Conn.Read(ctx)
+		if err != nil {
+			w.t.Fatalf("ws read waiting for pong: %v", err)
+		}
+		var m WSMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			w.t.Fatalf("bad message %q: %v", b, err)
+		}
+		switch m.Type {
+		case "pong":
+			return
+		case "ping", "ka":
+			continue
+		}
+		w.pending[m.ID] = append(w.pending[m.ID], m)
+	}
+}
+
+// Errors decodes an error message's payload: a list on
+// graphql-transport-ws, one error on the legacy graphql-ws.
+func (m WSMessage) Errors() ([]GQLError, error) {
+	if m.Type != "error" {
+		return nil, fmt.Errorf("%s message for %q, not an error: %s", m.Type, m.ID, m.Payload)
+	}
+	var list []GQLError
+	if err := json.Unmarshal(m.Payload, &list); err == nil {
+		return list, nil
+	}
+	var one GQLError
+	if err := json.Unmarshal(m.Payload, &one); err != nil {
+		return nil, fmt.Errorf("error payload %s: %w", m.Payload, err)
+	}
+	return []GQLError{one}, nil
+}
