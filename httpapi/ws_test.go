@@ -438,15 +438,24 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(missed, ",") {
 				t.Fatalf("replayed %v, want %v", got, missed)
 			}
-			waitSubscribers(t, w.Live, 1)
-			liveClaim := submitFresh(t, w, 4)
-			next(t, ws, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(liveClaim) {
-				t.Fatalf("after the replay, got %+v", ev)
-			}
-			quiet(t, ws)
+			continuesLive(t, w, ws, "all", 1, 4)
 		})
 	}
+}
+
+// continuesLive checks that the status subscription id on ws, having
+// replayed what it missed, receives a new event live, and nothing else,
+// once the hub holds all subscribers; i names the new claim.
+func continuesLive(t *testing.T, w *testkit.World, ws *testkit.WS, id string, subscribers int64, i int) {
+	t.Helper()
+	waitSubscribers(t, w.Live, subscribers)
+	claim := submitFresh(t, w, i)
+	var ev statusEvent
+	next(t, ws, id, "claimStatusChanged", &ev)
+	if ev.Claim.ID != gid(claim) {
+		t.Fatalf("after the replay, got %+v", ev)
+	}
+	quiet(t, ws)
 }
 
 // TestReferenceGraphqlWsClient subscribes with the graphql-ws package from

@@ -110,13 +110,9 @@ func (w *WS) Read(timeout time.Duration) (WSMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		_, b, err := w.Conn.Read(ctx)
+		m, err := w.readAny(ctx)
 		if err != nil {
 			return WSMessage{}, err
-		}
-		var m WSMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			return WSMessage{}, fmt.Errorf("bad message %q: %w", b, err)
 		}
 		switch m.Type {
 		case "ping", "pong", "ka":
@@ -124,6 +120,19 @@ func (w *WS) Read(timeout time.Duration) (WSMessage, error) {
 		}
 		return m, nil
 	}
+}
+
+// readAny returns the next message, whatever its type.
+func (w *WS) readAny(ctx context.Context) (WSMessage, error) {
+	_, b, err := w.Conn.Read(ctx)
+	if err != nil {
+		return WSMessage{}, err
+	}
+	var m WSMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return WSMessage{}, fmt.Errorf("bad message %q: %w", b, err)
+	}
+	return m, nil
 }
 
 // MustRead is Read that fails the test on error.
@@ -212,13 +221,9 @@ func (w *WS) Ping(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		_, b, err := w.Conn.Read(ctx)
+		m, err := w.readAny(ctx)
 		if err != nil {
 			w.t.Fatalf("ws read waiting for pong: %v", err)
-		}
-		var m WSMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			w.t.Fatalf("bad message %q: %v", b, err)
 		}
 		switch m.Type {
 		case "pong":
