@@ -53,19 +53,28 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Services graph.Services
 	Log      *slog.Logger
-	// Stopping ends when the server shuts down; websockets, which outlive
-	// their upgrade request, close then. Nil means never.
+	// Stopping, when it ends, drains the websockets as the function of
+	// NewWithShutdown does, allowing them 10 s. Nil means never.
 	Stopping context.Context
 }
 
 // New returns the service's HTTP handler.
 func New(cfg Config, d Deps) http.Handler {
+	h, _ := NewWithShutdown(cfg, d)
+	return h
+}
+
+// NewWithShutdown returns the service's HTTP handler and the function that
+// drains its websockets (see wsTransport.Shutdown): call it after the HTTP
+// server's Shutdown, which leaves hijacked connections alone.
+func NewWithShutdown(cfg Config, d Deps) (http.Handler, func(context.Context) error) {
 	var hub liveStats
 	if d.Services.Live != nil {
 		hub = d.Services.Live
 	}
 	m := newMetrics(hub)
-	gql := newGraphQL(cfg, d, m)
+	ws := newWSTransport(cfg, d)
+	gql := newGraphQL(cfg, d, m, ws)
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", codeTransportErrors(gql))
@@ -88,29 +97,16 @@ func New(cfg Config, d Deps) http.Handler {
 		AllowCredentials: false,
 		MaxAge:           600,
 	}).Handler(h)
-	return accessLog(d.Log, m, h)
+	return accessLog(d.Log, m, h), ws.Shutdown
 }
 
-func newGraphQL(cfg Config, d Deps, m *metrics) *handler.Server {
+func newGraphQL(cfg Config, d Deps, m *metrics, ws *wsTransport) *handler.Server {
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  graph.NewResolver(d.Services),
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
-	stopping := d.Stopping
-	if stopping == nil {
-		stopping = context.Background()
-	}
-	srv.AddTransport(&wsTransport{
-		stopping:         stopping,
-		verifier:         d.Verifier,
-		origins:          cfg.AllowedOrigins,
-		maxSubscriptions: cfg.MaxSubscriptions,
-		initTimeout:      cfg.InitTimeout,
-		writeTimeout:     10 * time.Second,
-		pinger:           newPinger(cfg.KeepAlive),
-		log:              d.Log,
-	})
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -18,6 +18,10 @@ type wsConn struct {
 	exec  graphql.GraphExecutor
 	proto wsProtocol
 
+	// running counts the operations started and not yet done (their last
+	// message written), for Shutdown to wait for.
+	running sync.WaitGroup
+
 	mu       sync.Mutex
 	ctx      context.Context // carries the identity once initialised
 	acked    bool
@@ -44,8 +48,7 @@ func (c *wsConn) serve() {
 		c.close(closeInitTimeout, "Connection initialisation timeout")
 	})
 	defer initTimer.Stop()
-	stop := context.AfterFunc(c.t.stopping, func() { c.close(websocket.StatusGoingAway, "Server shutting down") })
-	defer stop()
+	defer c.t.untrack(c)
 	c.touch()
 	c.t.pinger.add(c)
 	defer c.end()
@@ -134,7 +137,9 @@ func (c *wsConn) release(op *wsOperation) bool {
 	return true
 }
 
+// failOperation ends an operation that never ran.
 func (c *wsConn) failOperation(op *wsOperation, errs gqlerror.List) {
+	defer c.running.Done()
 	op.cancel()
 	if c.release(op) {
 		c.sendErrors(op.id, errs)

@@ -71,12 +71,13 @@ func (c *wsConn) start(m wsMessage) bool {
 	if c.refusal != nil {
 		reason := c.refusal
 		c.mu.Unlock()
-		c.sendErrors(m.ID, gqlerror.List{c.endingError(reason, -1)})
+		c.sendErrors(m.ID, gqlerror.List{c.t.endingError(reason, -1)})
 		return true
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	op := &wsOperation{c: c, id: m.ID, cancel: cancel, after: -1}
 	c.ops[m.ID] = op
+	c.running.Add(1) // while not refused, so before any Shutdown waits
 	c.mu.Unlock()
 
 	var params graphql.RawParams
@@ -98,7 +99,7 @@ func (c *wsConn) start(m wsMessage) bool {
 		return true
 	}
 	if reason := c.admitSubscription(op); reason != nil {
-		c.failOperation(op, gqlerror.List{c.endingError(reason, -1)})
+		c.failOperation(op, gqlerror.List{c.t.endingError(reason, -1)})
 		return true
 	}
 	op.subscribe(ctx, rc)
@@ -120,6 +121,7 @@ func (c *wsConn) admitSubscription(op *wsOperation) error {
 
 // answerOnce runs a query or mutation sent over the websocket.
 func (op *wsOperation) answerOnce(ctx context.Context, rc *graphql.OperationContext) {
+	defer op.c.running.Done()
 	defer op.cancel()
 	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
 	resp := responses(ctx)
@@ -133,8 +135,10 @@ func (op *wsOperation) answerOnce(ctx context.Context, rc *graphql.OperationCont
 }
 
 // finish ends a stream the server closed: with an error saying why when
-// the hub ended it, else with complete.
+// the hub or the server ended it, else with complete. It runs once per
+// subscription, however it ends.
 func (op *wsOperation) finish() {
+	defer op.c.running.Done()
 	op.cancel()
 	if !op.c.release(op) {
 		return // the client completed it
@@ -146,5 +150,5 @@ func (op *wsOperation) finish() {
 		op.c.sendComplete(op.id)
 		return
 	}
-	op.c.sendErrors(op.id, gqlerror.List{op.c.endingError(reason, after)})
+	op.c.sendErrors(op.id, gqlerror.List{op.c.t.endingError(reason, after)})
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -34,7 +35,6 @@ const (
 // through gqlgen, once for all operations of the same shape, and write it.
 // Keep-alives come from one shared pinger.
 type wsTransport struct {
-	stopping         context.Context
 	verifier         *auth.Verifier
 	origins          []string
 	maxSubscriptions int
@@ -42,6 +42,36 @@ type wsTransport struct {
 	writeTimeout     time.Duration
 	pinger           *pinger
 	log              *slog.Logger
+
+	mu       sync.Mutex
+	conns    map[*wsConn]struct{} // open connections, for Shutdown to end
+	draining bool                 // Shutdown has begun: no new connections
+	drained  chan struct{}        // closed when draining and the last connection has closed
+}
+
+// newWSTransport builds the websocket transport. A Stopping context in
+// the dependencies drains it when it ends, allowing 10 s.
+func newWSTransport(cfg Config, d Deps) *wsTransport {
+	t := &wsTransport{
+		verifier:         d.Verifier,
+		origins:          cfg.AllowedOrigins,
+		maxSubscriptions: cfg.MaxSubscriptions,
+		initTimeout:      cfg.InitTimeout,
+		writeTimeout:     10 * time.Second,
+		pinger:           newPinger(cfg.KeepAlive),
+		log:              d.Log,
+		conns:            map[*wsConn]struct{}{},
+	}
+	if d.Stopping != nil {
+		context.AfterFunc(d.Stopping, func() {
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(d.Stopping), 10*time.Second)
+			defer cancel()
+			if err := t.Shutdown(ctx); err != nil {
+				t.log.WarnContext(ctx, "websockets did not drain", "err", err)
+			}
+		})
+	}
+	return t
 }
 
 var _ graphql.Transport = (*wsTransport)(nil)
@@ -51,6 +81,10 @@ func (t *wsTransport) Supports(r *http.Request) bool {
 }
 
 func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	if t.isDraining() {
+		t.refuseUpgrade(w)
+		return
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:       protocolNames(),
 		OriginPatterns:     t.origins,
@@ -65,5 +99,8 @@ func (t *wsTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gr
 	// The request's values (the identity of an Authorization header) stay;
 	// its cancellation, which comes when this handler returns, does not.
 	c := newWSConn(context.WithoutCancel(r.Context()), t, conn, exec)
+	if !t.track(c) {
+		c.close(websocket.StatusGoingAway, "Server shutting down")
+	}
 	go c.serve()
 }

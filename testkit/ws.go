@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"cpor/auth"
+	"cpor/httpapi"
+	"cpor/storage/storagetest"
 )
 
 // WSMessage is one protocol message.
@@ -40,6 +45,25 @@ func (s *Server) DialWS(t testing.TB, subprotocol string, header http.Header) *W
 	ws.t = t
 	t.Cleanup(func() { _ = ws.Conn.CloseNow() })
 	return ws
+}
+
+// NewDrainableServer is NewServer that also returns the function that
+// drains the server's websockets, which the service calls as it stops.
+// stopping, unless nil, is the server's Deps.Stopping.
+func NewDrainableServer(t testing.TB, w *World, stopping context.Context) (*Server, func(context.Context) error) {
+	t.Helper()
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deps := httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: storagetest.Logger(t), Stopping: stopping}
+	h, shutdown := httpapi.NewWithShutdown(httpapi.DefaultConfig(), deps)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.CloseClientConnections()
+		srv.Close()
+	})
+	return &Server{Server: srv, World: w}, shutdown
 }
 
 // DialWSSlowReader opens a websocket whose TCP receive buffer is tiny, so
