@@ -417,9 +417,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	websockets, closeWebsockets := context.WithCancel(context.Background())
-	defer closeWebsockets()
-	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Stopping: websockets})
+	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log})
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -448,7 +446,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	case <-signals.Done():
 	}
 	stopSignals() // a second signal ends the process at once
-	return drain(cfg, log, api, srv, admin, closeWebsockets, stopWork)
+	return drain(cfg, log, api, srv, admin, stopWork)
 }
 
 // drain stops the server without losing work: readiness fails so load
@@ -458,7 +456,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 // database. Requests still running when the grace period ends are
 // cancelled: their clients get an error, and a mutation's transaction
 // rolls back.
-func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Server, closeWebsockets, stopWork func()) error {
+func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Server, stopWork func()) error {
 	log.Info("draining", "grace", cfg.shutdownWait)
 	api.Drain()
 	grace, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
@@ -469,7 +467,12 @@ func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Serv
 		stopWork()
 		_ = srv.Close()
 	}
-	closeWebsockets()
+	// Subscribers are told and closed even when the grace period is spent.
+	wsCtx, cancelWS := context.WithTimeout(context.Background(), max(time.Until(deadlineOf(grace)), 5*time.Second))
+	defer cancelWS()
+	if wsErr := api.CloseWebsockets(wsCtx); wsErr != nil {
+		log.Warn("websockets did not drain in time", "err", wsErr)
+	}
 	if admin != nil {
 		_ = admin.Close()
 	}
@@ -479,6 +482,11 @@ func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Serv
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
 	return nil
+}
+
+func deadlineOf(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }
 
 // startAdmin serves metrics (and, when asked, the runtime profiles) on

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -161,7 +162,7 @@ func TestVerifyRefusals(t *testing.T) {
 		{"no expiry", hs256(t, p.with("exp", nil)), "could not be verified"},
 		{"not valid yet", hs256(t, p.with("nbf", now.Add(time.Hour).Unix())), "could not be verified"},
 		{"issued in the future", hs256(t, p.with("iat", now.Add(time.Hour).Unix())), "could not be verified"},
-		{"exp not a number", hs256(t, p.with("exp", "tomorrow")), ""},
+		{"exp not a number", hs256(t, p.with("exp", "tomorrow")), "exp must be a number"},
 		{"wrong secret", sign(t, jwt.SigningMethodHS256, []byte("another-secret-that-is-32-bytes-long!!"), p, ""), "could not be verified"},
 		{"alg none", sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, p, ""), "could not be verified"},
 		{"HS512 with the right secret", sign(t, jwt.SigningMethodHS512, secret, p, ""), "could not be verified"},
@@ -192,6 +193,62 @@ func TestVerifyRefusals(t *testing.T) {
 	if _, err := v.Verify(hs256(t, p.with("exp", now.Add(-10*time.Second).Unix()))); err != nil {
 		t.Errorf("a token expired 10 s ago was refused: %v", err)
 	}
+}
+
+// TestDateClaimsMustBeNumbers: exp, nbf and iat are JSON numbers (RFC 7519
+// NumericDate). golang-jwt alone would read "exp": "1999999999" as a date;
+// such a token is refused, as is any other kind of value, while nbf and iat
+// may be left out.
+func TestDateClaimsMustBeNumbers(t *testing.T) {
+	now := time.Now()
+	valid := map[string]int64{
+		"exp": now.Add(time.Hour).Unix(),
+		"nbf": now.Add(-time.Minute).Unix(),
+		"iat": now.Add(-time.Minute).Unix(),
+	}
+	v := newVerifier(t, auth.VerifierConfig{HS256Secret: secret, Issuer: "cpor"})
+	for _, claim := range []string{"exp", "nbf", "iat"} {
+		seconds := valid[claim]
+		accepted := map[string]any{
+			"an integer":  seconds,
+			"a fraction":  float64(seconds) + 0.5,
+			"an exponent": json.Number(strconv.FormatFloat(float64(seconds), 'e', -1, 64)),
+		}
+		refused := map[string]any{
+			"a string of digits": strconv.FormatInt(seconds, 10),
+			"a date string":      now.Add(time.Hour).Format(time.RFC3339),
+			"true":               true,
+			"false":              false,
+			"an object":          map[string]any{"seconds": seconds},
+			"an array":           []int64{seconds},
+			"null":               json.RawMessage("null"),
+		}
+		for name, value := range accepted {
+			t.Run(claim+" as "+name, func(t *testing.T) {
+				if _, err := v.Verify(hs256(t, validPayload().with(claim, value))); err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+			})
+		}
+		for name, value := range refused {
+			t.Run(claim+" as "+name, func(t *testing.T) {
+				id, err := v.Verify(hs256(t, validPayload().with(claim, value)))
+				if id != nil {
+					t.Fatalf("accepted: %+v", id)
+				}
+				wantUnauthenticated(t, err, "The token's "+claim+" must be a number")
+			})
+		}
+	}
+	t.Run("without nbf and iat", func(t *testing.T) {
+		if _, err := v.Verify(hs256(t, validPayload().with("nbf", nil, "iat", nil))); err != nil {
+			t.Fatalf("refused: %v", err)
+		}
+	})
+	t.Run("without exp", func(t *testing.T) {
+		_, err := v.Verify(hs256(t, validPayload().with("exp", nil)))
+		wantUnauthenticated(t, err, "could not be verified")
+	})
 }
 
 // tamper changes the token's payload (the organisation) and keeps its

@@ -80,7 +80,10 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 func (v *Verifier) Verify(raw string) (*Identity, error) {
 	var c Claims
 	if _, err := v.parser.ParseWithClaims(raw, &c, v.keyfunc); err != nil {
+		var refused *apperr.Error
 		switch {
+		case errors.As(err, &refused): // the claims said what is wrong
+			return nil, refused
 		case errors.Is(err, jwt.ErrTokenExpired):
 			return nil, apperr.Unauthenticatedf("The token has expired; sign in again.")
 		case errors.Is(err, jwt.ErrTokenMalformed):

@@ -92,5 +92,8 @@ func (b *Budgets) bucket(caller string) *rate.Limiter {
 	return lim
 }
 
-// Callers is how many buckets are held.
-func (b *Budgets) Callers() int { return b.buckets.EstimatedSize() }
+// Callers is how many buckets are held, once pending evictions are done.
+func (b *Budgets) Callers() int {
+	b.buckets.CleanUp()
+	return b.buckets.EstimatedSize()
+}

@@ -95,9 +95,6 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Services graph.Services
 	Log      *slog.Logger
-	// Stopping ends when the server shuts down; websockets, which outlive
-	// their upgrade request, close then. Nil means never.
-	Stopping context.Context
 }
 
 // API is the service's HTTP handler, with the admin handler beside it.
@@ -105,6 +102,7 @@ type API struct {
 	handler  http.Handler
 	metrics  *metrics
 	guard    *gqlguard.Guard
+	ws       *wsTransport
 	draining atomic.Bool
 }
 
@@ -114,7 +112,11 @@ func New(cfg Config, d Deps) *API {
 	if d.Services.Live != nil {
 		hub = d.Services.Live
 	}
-	a := &API{metrics: newMetrics(hub), guard: gqlguard.New(cfg.Document, cfg.DocumentCache, cfg.PersistedQueryCache)}
+	a := &API{
+		metrics: newMetrics(hub),
+		guard:   gqlguard.New(cfg.Document, cfg.DocumentCache, cfg.PersistedQueryCache),
+		ws:      newWSTransport(cfg, d),
+	}
 	gql := a.newGraphQL(cfg, d)
 
 	mux := http.NewServeMux()
@@ -147,26 +149,18 @@ func (a *API) Admin() http.Handler {
 // new requests while in-flight ones finish.
 func (a *API) Drain() { a.draining.Store(true) }
 
+// CloseWebsockets drains the websockets (see wsTransport.Shutdown): call
+// it after the HTTP server's Shutdown, which leaves hijacked connections
+// alone.
+func (a *API) CloseWebsockets(ctx context.Context) error { return a.ws.Shutdown(ctx) }
+
 func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  graph.NewResolver(d.Services),
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)
-	stopping := d.Stopping
-	if stopping == nil {
-		stopping = context.Background()
-	}
-	srv.AddTransport(&wsTransport{
-		stopping:         stopping,
-		verifier:         d.Verifier,
-		origins:          cfg.AllowedOrigins,
-		maxSubscriptions: cfg.MaxSubscriptions,
-		initTimeout:      cfg.InitTimeout,
-		writeTimeout:     10 * time.Second,
-		pinger:           newPinger(cfg.KeepAlive),
-		log:              d.Log,
-	})
+	srv.AddTransport(a.ws)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(httpTransport{maxBody: cfg.MaxBodyBytes})
 	srv.SetQueryCache(a.guard.DocumentCache())

@@ -439,21 +439,59 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 			if strings.Join(got, ",") != strings.Join(missed, ",") {
 				t.Fatalf("replayed %v, want %v", got, missed)
 			}
-			waitSubscribers(t, w.Live, 1)
-			liveClaim := submitFresh(t, w, 4)
-			next(t, ws, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(liveClaim) {
-				t.Fatalf("after the replay, got %+v", ev)
-			}
-			quiet(t, ws)
+			continuesLive(t, w, ws, "all", 1, 4)
 		})
 	}
 }
 
+// continuesLive checks that the status subscription id on ws, having
+// replayed what it missed, receives a new event live, and nothing else,
+// once the hub holds all subscribers; i names the new claim.
+func continuesLive(t *testing.T, w *testkit.World, ws *testkit.WS, id string, subscribers int64, i int) {
+	t.Helper()
+	waitSubscribers(t, w.Live, subscribers)
+	claim := submitFresh(t, w, i)
+	var ev statusEvent
+	next(t, ws, id, "claimStatusChanged", &ev)
+	if ev.Claim.ID != gid(claim) {
+		t.Fatalf("after the replay, got %+v", ev)
+	}
+	quiet(t, ws)
+}
+
 // TestReferenceGraphqlWsClient subscribes with the graphql-ws package from
-// npm (installed here from the lock file) and checks that it receives an
-// event and completes cleanly.
+// npm and checks that it receives an event and completes cleanly.
 func TestReferenceGraphqlWsClient(t *testing.T) {
+	w := testkit.New(t, storage.SQLite)
+	srv := testkit.NewServer(t, w)
+	claim := claimWithStatus(t, w, contoso, models.Submitted)
+
+	output := startReferenceClient(t, srv, "client.mjs", "CPOR_TOKEN="+testkit.Token(t, "rita"), "CPOR_CLAIM_ID="+gid(claim))
+	waitSubscribers(t, w.Live, 1)
+	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(output(), "\n")
+	if !strings.Contains(all, `"status":"UNDER_REVIEW"`) || !strings.HasSuffix(all, "done") {
+		t.Fatalf("client output: %s", all)
+	}
+	// Completing the subscription unregistered it.
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Live.Stats().Subscribers != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the completed subscription is still registered")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// startReferenceClient runs a script of testdata/graphql-ws-client, which
+// uses the graphql-ws package from npm (installed here from the lock file),
+// against the server, with env added to its environment. The function it
+// returns waits for the script to exit successfully and returns the lines
+// it printed.
+func startReferenceClient(t *testing.T, srv *testkit.Server, script string, env ...string) func() []string {
+	t.Helper()
 	dir, err := filepath.Abs("testdata/graphql-ws-client")
 	if err != nil {
 		t.Fatal(err)
@@ -465,16 +503,9 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 			t.Fatalf("npm ci (needs node and npm): %v\n%s", err, out)
 		}
 	}
-	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
-	claim := claimWithStatus(t, w, contoso, models.Submitted)
-
-	cmd := exec.Command("node", "client.mjs")
+	cmd := exec.Command("node", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(),
-		"CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql",
-		"CPOR_TOKEN="+testkit.Token(t, "rita"),
-		"CPOR_CLAIM_ID="+gid(claim))
+	cmd.Env = append(append(os.Environ(), "CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql"), env...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -484,6 +515,7 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	lines := make(chan string, 16)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -492,28 +524,16 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 		}
 		close(lines)
 	}()
-	waitSubscribers(t, w.Live, 1)
-	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for l := range lines {
-		out = append(out, l)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("client failed: %v\nstdout: %v\nstderr: %s", err, out, stderr.String())
-	}
-	all := strings.Join(out, "\n")
-	if !strings.Contains(all, `"status":"UNDER_REVIEW"`) || !strings.HasSuffix(all, "done") {
-		t.Fatalf("client output: %s\nstderr: %s", all, stderr.String())
-	}
-	// Completing the subscription unregistered it.
-	deadline := time.Now().Add(5 * time.Second)
-	for w.Live.Stats().Subscribers != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the completed subscription is still registered")
+	return func() []string {
+		t.Helper()
+		var out []string
+		for l := range lines {
+			out = append(out, l)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("%s failed: %v\nstdout: %v\nstderr: %s", script, err, out, stderr.String())
+		}
+		return out
 	}
 }
 

@@ -32,16 +32,19 @@ type Options struct {
 // Hooks let the transport that carries a subscription read its stream
 // without parking a goroutine on it.
 type Hooks struct {
-	// Ready is called each time an item is queued on the stream and once
-	// when it closes. It runs on the hub's goroutine and must not block.
-	Ready func()
+	// Ready is called with each event queued on the stream, and once with
+	// nil when the stream closes. It runs on the hub's goroutine and must
+	// not block.
+	Ready func(*Delivery)
 	// Ended is told why the hub ended the subscription (ErrSlowConsumer,
 	// ErrExpired) just before the stream closes; not called when the
 	// subscription's context ends it.
 	Ended func(reason error)
 	// Subscribed is called once the subscription is registered, before
-	// Subscribe returns its stream.
-	Subscribed func()
+	// Subscribe returns its stream, with the sequence number it follows on
+	// from: the After it resumes from, or the hub's cursor when it starts
+	// live. Resuming from there, or from a later event's, misses nothing.
+	Subscribed func(from int64)
 	// Deliver, when set, takes live events in place of the stream's queue;
 	// it runs on the hub's goroutine and must not block. It reports false
 	// when the subscriber cannot take more, which ends it as too slow.
@@ -63,13 +66,13 @@ func WithHooks(ctx context.Context, h Hooks) context.Context {
 func hooksFrom(ctx context.Context) Hooks {
 	h, _ := ctx.Value(hooksKey{}).(Hooks)
 	if h.Ready == nil {
-		h.Ready = func() {}
+		h.Ready = func(*Delivery) {}
 	}
 	if h.Ended == nil {
 		h.Ended = func(error) {}
 	}
 	if h.Subscribed == nil {
-		h.Subscribed = func() {}
+		h.Subscribed = func(int64) {}
 	}
 	return h
 }
@@ -108,7 +111,7 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 			if !push(d) {
 				return false
 			}
-			hooks.Ready()
+			hooks.Ready(d)
 			return true
 		}
 		if hooks.Deliver != nil {
@@ -124,13 +127,11 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 			outClosed = true
 			close(out)
 			outMu.Unlock()
-			hooks.Ready()
+			hooks.Ready(nil)
 		}
-		hooks.Subscribed()
-		h.add(ctx, s)
+		hooks.Subscribed(h.add(ctx, s))
 		return out, nil
 	}
-	hooks.Subscribed()
 	return resume(ctx, h, f, opts, hooks, convert)
 }
 
@@ -154,12 +155,13 @@ func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, hooks Ho
 		close(queue)
 	}
 	liveFrom := h.add(ctx, s)
+	hooks.Subscribed(*opts.After)
 
 	out := make(chan T, h.cfg.Buffer)
 	go func() {
 		defer func() {
 			close(out)
-			hooks.Ready()
+			hooks.Ready(nil)
 		}()
 		end := func(reason error) {
 			if reason != nil {
@@ -169,7 +171,7 @@ func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, hooks Ho
 		send := func(d *Delivery) bool {
 			select {
 			case out <- convert(d):
-				hooks.Ready()
+				hooks.Ready(d)
 				return true
 			case <-ctx.Done():
 				return false

@@ -110,13 +110,9 @@ func (w *WS) Read(timeout time.Duration) (WSMessage, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		_, b, err := w.Conn.Read(ctx)
+		m, err := w.readAny(ctx)
 		if err != nil {
 			return WSMessage{}, err
-		}
-		var m WSMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			return WSMessage{}, fmt.Errorf("bad message %q: %w", b, err)
 		}
 		switch m.Type {
 		case "ping", "pong", "ka":
@@ -124,6 +120,19 @@ func (w *WS) Read(timeout time.Duration) (WSMessage, error) {
 		}
 		return m, nil
 	}
+}
+
+// readAny returns the next message, whatever its type.
+func (w *WS) readAny(ctx context.Context) (WSMessage, error) {
+	_, b, err := w.Conn.Read(ctx)
+	if err != nil {
+		return WSMessage{}, err
+	}
+	var m WSMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return WSMessage{}, fmt.Errorf("bad message %q: %w", b, err)
+	}
+	return m, nil
 }
 
 // MustRead is Read that fails the test on error.
@@ -200,4 +209,45 @@ func (w *WS) CloseStatus(timeout time.Duration) websocket.StatusCode {
 		}
 	}
 	return -1
+}
+
+// Ping sends a graphql-transport-ws ping and waits for its pong. The server
+// reads a connection's messages in order, so the pong also says it has
+// taken every message sent before the ping. Other messages that arrive
+// meanwhile are kept for NextFor.
+func (w *WS) Ping(timeout time.Duration) {
+	w.t.Helper()
+	w.Send(WSMessage{Type: "ping"})
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		m, err := w.readAny(ctx)
+		if err != nil {
+			w.t.Fatalf("ws read waiting for pong: %v", err)
+		}
+		switch m.Type {
+		case "pong":
+			return
+		case "ping", "ka":
+			continue
+		}
+		w.pending[m.ID] = append(w.pending[m.ID], m)
+	}
+}
+
+// Errors decodes an error message's payload: a list on
+// graphql-transport-ws, one error on the legacy graphql-ws.
+func (m WSMessage) Errors() ([]GQLError, error) {
+	if m.Type != "error" {
+		return nil, fmt.Errorf("%s message for %q, not an error: %s", m.Type, m.ID, m.Payload)
+	}
+	var list []GQLError
+	if err := json.Unmarshal(m.Payload, &list); err == nil {
+		return list, nil
+	}
+	var one GQLError
+	if err := json.Unmarshal(m.Payload, &one); err != nil {
+		return nil, fmt.Errorf("error payload %s: %w", m.Payload, err)
+	}
+	return []GQLError{one}, nil
 }
