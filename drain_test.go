@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"regexp"
@@ -18,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"cpor/auth"
 	"cpor/demo"
@@ -171,8 +174,10 @@ func TestSIGTERMLosesNoWrites(t *testing.T) {
 			srv.waitExit(t)
 
 			srv = startServer(t, cfg)
+			subscriber := subscribeThroughSIGTERM(t, srv, demoToken(t, "rita"), claimID)
 			acknowledged := burstThroughSIGTERM(t, srv, ada, claimID)
 			srv.waitExit(t)
+			subscriber.check(t)
 
 			srv = startServer(t, cfg)
 			var stored struct {
@@ -203,6 +208,73 @@ func TestSIGTERMLosesNoWrites(t *testing.T) {
 			_ = srv.cmd.Process.Signal(syscall.SIGTERM)
 			srv.waitExit(t)
 		})
+	}
+}
+
+// subscriberEnd is how a live subscription held across the signal ended.
+type subscriberEnd struct {
+	done   chan struct{}
+	events int
+	code   string // extensions.code of the error that ended it
+	after  string // extensions.after: where to resume
+	last   string // the cursor of the last event received
+	close  websocket.StatusCode
+}
+
+// subscribeThroughSIGTERM holds a subscription to the claim's status (which
+// the burst of comments does not change: a quiet subscriber, as most are)
+// until the server closes the connection.
+func subscribeThroughSIGTERM(t *testing.T, srv *serverProcess, token, claimID string) *subscriberEnd {
+	t.Helper()
+	ws := (&testkit.Server{Server: &httptest.Server{URL: srv.url}}).DialWS(t, "graphql-transport-ws", nil)
+	ws.Init(token)
+	ws.Subscribe("c", `subscription($id: ID) { claimStatusChanged(claimId: $id) { cursor } }`, map[string]any{"id": claimID})
+	ws.Ping(10 * time.Second) // subscribed once the server has read past it
+	end := &subscriberEnd{done: make(chan struct{})}
+	go func() {
+		defer close(end.done)
+		for {
+			m, err := ws.Read(time.Minute)
+			if err != nil {
+				end.close = websocket.CloseStatus(err)
+				return
+			}
+			switch m.Type {
+			case "next":
+				var p struct {
+					Data struct{ ClaimStatusChanged struct{ Cursor string } }
+				}
+				_ = json.Unmarshal(m.Payload, &p)
+				end.events++
+				end.last = p.Data.ClaimStatusChanged.Cursor
+			case "error":
+				var errs []struct{ Extensions map[string]any }
+				_ = json.Unmarshal(m.Payload, &errs)
+				if len(errs) > 0 {
+					end.code, _ = errs[0].Extensions["code"].(string)
+					end.after, _ = errs[0].Extensions["after"].(string)
+				}
+			}
+		}
+	}()
+	return end
+}
+
+// check: the subscriber was told the server is going away and where to
+// resume (after the last event it got, or where it started), and then the
+// connection closed with 1001.
+func (e *subscriberEnd) check(t *testing.T) {
+	t.Helper()
+	select {
+	case <-e.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the subscriber's connection outlived the server")
+	}
+	if e.code != "SERVER_SHUTTING_DOWN" || e.close != websocket.StatusGoingAway {
+		t.Errorf("subscriber ended with %q and close %d, want SERVER_SHUTTING_DOWN and 1001", e.code, e.close)
+	}
+	if e.after == "" || (e.events > 0 && e.after != e.last) {
+		t.Errorf("subscriber got %d events, last cursor %q, told to resume after %q", e.events, e.last, e.after)
 	}
 }
 
