@@ -178,3 +178,11 @@ func Quote(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// MessageOf is the message of err's first coded error, or err's own text.
+func MessageOf(err error) string {
+	if list, ok := All(err); ok {
+		return list[0].Message
+	}
+	return err.Error()
+}

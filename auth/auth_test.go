@@ -590,3 +590,29 @@ func TestMiddleware(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityTextMustBeStorable: the token's user ID, name and e-mail go
+// into histories and comments, so they follow the rules of typed text.
+func TestIdentityTextMustBeStorable(t *testing.T) {
+	v := newVerifier(t, auth.VerifierConfig{HS256Secret: secret, Issuer: "cpor"})
+	for _, tc := range []struct {
+		claim string
+		value any
+		want  string
+	}{
+		{"sub", "ada\x00", "sub cannot be stored"},
+		{"sub", strings.Repeat("u", 256), "sub cannot be stored"},
+		{"sub", "   ", "names no user"},
+		{"name", "Ada\u202eecalevol", "name cannot be stored"},
+		{"name", "Ada\nLovelace", "name cannot be stored"},
+		{"name", strings.Repeat("a", 201), "name cannot be stored"},
+		{"email", "ada\x7f@contoso.example", "email cannot be stored"},
+	} {
+		_, err := v.Verify(hs256(t, validPayload().with(tc.claim, tc.value)))
+		wantUnauthenticated(t, err, tc.want)
+	}
+	id, err := v.Verify(hs256(t, validPayload().with("name", "  Zoë Ó Briain  ", "sub", strings.Repeat("u", 255))))
+	if err != nil || id.Name != "Zoë Ó Briain" || len(id.UserID) != 255 {
+		t.Fatalf("ordinary identity refused or altered: %+v %v", id, err)
+	}
+}

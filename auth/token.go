@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"cpor/apperr"
+	"cpor/textrule"
 )
 
 // Claims is the JWT payload: the standard claims plus the organisation, the
@@ -95,11 +96,29 @@ func (v *Verifier) Verify(raw string) (*Identity, error) {
 	return c.identity()
 }
 
+// subjectRule bounds a token's subject, an identity provider's opaque user
+// ID (RFC 7519 leaves its length open; 255 covers every provider's).
+var subjectRule = textrule.Kind{MaxChars: 255}
+
 func (c *Claims) identity() (*Identity, error) {
-	if c.Subject == "" {
+	id := &Identity{}
+	// The user's ID, name and e-mail go into histories and comments as they
+	// are: they follow the rules of typed names, or the token is refused.
+	for _, f := range []struct {
+		claim string
+		kind  textrule.Kind
+		raw   string
+		dest  *string
+	}{{"sub", subjectRule, c.Subject, &id.UserID}, {"name", textrule.Name, c.Name, &id.Name}, {"email", textrule.Email, c.Email, &id.Email}} {
+		v, err := f.kind.Clean(f.raw, f.claim)
+		if err != nil {
+			return nil, apperr.Unauthenticatedf("The token's %s cannot be stored: %s", f.claim, apperr.MessageOf(err))
+		}
+		*f.dest = v
+	}
+	if id.UserID == "" {
 		return nil, apperr.Unauthenticatedf("The token names no user (sub).")
 	}
-	id := &Identity{UserID: c.Subject, Name: c.Name, Email: c.Email}
 	if c.ExpiresAt != nil {
 		id.ExpiresAt = c.ExpiresAt.Time
 	}
