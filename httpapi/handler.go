@@ -173,6 +173,8 @@ func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	srv.Use(b.gate())
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
+	} else {
+		srv.Use(introspectionOff{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: a.guard.PersistedQueryCache()})
 	srv.Use(a.guard.Pricing())

@@ -229,17 +229,26 @@ func TestResponsesAreCapped(t *testing.T) {
 }
 
 func TestIntrospectionSwitch(t *testing.T) {
-	const query = `{ __schema { queryType { name } } }`
+	queries := []string{
+		`{ __schema { queryType { name } } }`,
+		`{ __type(name: "Query") { name } }`,
+		`{ ...Q } fragment Q on Query { ... on Query { __schema { queryType { name } } } }`,
+	}
 	for _, on := range []bool{false, true} {
 		eachDialectWith(t, func(c *httpapi.Config) { c.Introspection = on }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
 			for _, who := range []http.Header{nil, bearer(t, "rita")} {
-				_, r, _ := rawDo(t, srv.URL, query, who)
-				answered := strings.Contains(string(r.Data), `"Query"`)
-				if answered != on {
-					t.Errorf("introspection %v: answered %v (%s %+v)", on, answered, r.Data, r.Errors)
+				for _, query := range queries {
+					resp, r, _ := rawDo(t, srv.URL, query, who)
+					answered := strings.Contains(string(r.Data), `"Query"`)
+					if answered != on {
+						t.Errorf("introspection %v: %s answered %v (%s %+v)", on, query, answered, r.Data, r.Errors)
+					}
+					if !on && (resp.StatusCode != http.StatusBadRequest || len(r.Errors) == 0 || r.Errors[0].Code() != "FORBIDDEN") {
+						t.Errorf("introspection off: %s gave HTTP %d %+v", query, resp.StatusCode, r.Errors)
+					}
 				}
-				if !on && (len(r.Errors) == 0 || r.Errors[0].Code() == "") {
-					t.Errorf("introspection off: errors %+v", r.Errors)
+				if _, r, _ := rawDo(t, srv.URL, `{ __typename }`, who); len(r.Errors) > 0 {
+					t.Errorf("__typename with introspection %v: %+v", on, r.Errors)
 				}
 			}
 		})
