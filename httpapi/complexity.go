@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"math"
+
 	"github.com/99designs/gqlgen/graphql/errcode"
 
 	"cpor/graph"
@@ -44,8 +46,12 @@ func page(child int, first, last *int) int {
 	case last != nil:
 		n = *last
 	}
-	if n < 1 {
-		n = 1
+	// A page over the maximum is refused when it runs; pricing it at the
+	// maximum, and saturating, keeps the product from wrapping round to a
+	// small or negative cost that would pass the limit.
+	n = min(max(n, 1), relay.MaxPageSize)
+	if child > (math.MaxInt-1)/n {
+		return math.MaxInt
 	}
-	return 1 + n*child
+	return 1 + n*max(child, 0)
 }

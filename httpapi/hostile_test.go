@@ -75,6 +75,18 @@ func TestHostileDocumentsAreRefusedBeforeTheyCost(t *testing.T) {
 	})
 }
 
+// TestHugePagesCannotOverflowTheComplexity: page sizes far over the
+// maximum, nested, once wrapped the complexity sum round to a negative one,
+// which passed the limit.
+func TestHugePagesCannotOverflowTheComplexity(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		const huge = "9000000000000000000"
+		r := srv.Client(t, "rita").Do(t, `{ claims(first: `+huge+`) {
+			nodes { comments(first: `+huge+`) { nodes { id } } history(last: `+huge+`) { nodes { id } } } } }`, nil)
+		wantGQLError(t, r, "COMPLEXITY_LIMIT_EXCEEDED")
+	})
+}
+
 func TestOversizeOperationsFieldIs413(t *testing.T) {
 	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
 		before := takeSnapshot(t, w)
