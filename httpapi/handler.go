@@ -165,6 +165,11 @@ func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	srv.AddTransport(httpTransport{maxBody: cfg.MaxBodyBytes})
 	srv.SetQueryCache(a.guard.DocumentCache())
 	srv.SetParserTokenLimit(cfg.Document.MaxTokens)
+	// No "did you mean" suggestions: they reveal the schema where
+	// introspection is off, and each costs a string-distance search over a
+	// type's fields (1,900 misspelt fields took 28 ms to refuse with them, 5
+	// ms without). The playground suggests from the schema itself.
+	srv.SetDisableSuggestion(true)
 
 	// Order matters: parameter mutators run in this order before parsing,
 	// context mutators in this order after validation; a document is

@@ -11,6 +11,10 @@ import (
 // Class is one kind of hostile document.
 type Class struct {
 	Name string
+	// Code is the extensions.code the service refuses it with: the
+	// document pricing's, or validation's for a document whose shape is
+	// within every limit.
+	Code string
 	// Doc writes the class's document; seed makes each one distinct, so
 	// that no cache can answer it.
 	Doc func(seed int) string
@@ -21,15 +25,16 @@ type Class struct {
 // the limit it tests; at these sizes each took a naive server from a
 // second to minutes of CPU, or hundreds of megabytes.
 var Classes = []Class{
-	{"fragment bomb (each fragment spreads the previous twice, depth 25)", func(seed int) string { return FragmentBomb(25, seed) }},
-	{"alias flood (400 aliases of a list field, different arguments)", func(seed int) string { return AliasFlood(400, seed) }},
-	{"node aliases (800 aliases of node)", func(seed int) string { return NodeAliases(800, seed) }},
-	{"distinct fragments (1,000)", func(seed int) string { return DistinctFragments(1000, seed) }},
-	{"deep nesting (900 levels)", func(seed int) string { return DeepNesting(900, seed) }},
-	{"same-name flood (1,500 repeats of one field)", func(seed int) string { return SameNameFlood(1500, seed) }},
-	{"overlapping fragments (50 fragments of the same 10 fields)", func(seed int) string { return OverlappingFragments(50, 10, seed) }},
-	{"token flood (30,000 tokens in 60 KiB)", func(seed int) string { return TokenFlood(30000, seed) }},
-	{"huge document (900 KiB)", func(seed int) string { return Huge(900<<10, seed) }},
+	{"fragment bomb (each fragment spreads the previous twice, depth 25)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return FragmentBomb(25, seed) }},
+	{"alias flood (400 aliases of a list field, different arguments)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return AliasFlood(400, seed) }},
+	{"node aliases (800 aliases of node)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return NodeAliases(800, seed) }},
+	{"distinct fragments (1,000)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return DistinctFragments(1000, seed) }},
+	{"deep nesting (900 levels)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return DeepNesting(900, seed) }},
+	{"same-name flood (1,500 repeats of one field)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return SameNameFlood(1500, seed) }},
+	{"overlapping fragments (50 fragments of the same 10 fields)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return OverlappingFragments(50, 10, seed) }},
+	{"token flood (30,000 tokens in 60 KiB)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return TokenFlood(30000, seed) }},
+	{"unknown fields (1,900 misspelt fields of 28 letters, each one a suggestion search)", "GRAPHQL_VALIDATION_FAILED", func(seed int) string { return UnknownFields(1900, 28, seed) }},
+	{"huge document (900 KiB)", "COMPLEXITY_LIMIT_EXCEEDED", func(seed int) string { return Huge(900<<10, seed) }},
 }
 
 // FragmentBomb spreads each fragment's predecessor twice: 2^depth fields
@@ -112,6 +117,22 @@ func OverlappingFragments(n, fields, seed int) string {
 		}
 		b.WriteString(" }\n")
 	}
+	return b.String()
+}
+
+// UnknownFields selects n fields that do not exist, each named with
+// letters letters: validation looks for a similar name for every one.
+func UnknownFields(n, letters, seed int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "query Q%d { claims { nodes {", seed)
+	for i := range n {
+		name := []byte(fmt.Sprintf("f%0*d", letters-1, i*7919+seed))
+		for j := range name[1:] {
+			name[j+1] = 'a' + (name[j+1]-'0'+byte(j))%26
+		}
+		fmt.Fprintf(&b, " %s", name)
+	}
+	b.WriteString(" } } }")
 	return b.String()
 }
 
