@@ -49,10 +49,10 @@ type serverProcess struct {
 	logs *syncBuffer
 }
 
-func startServer(t *testing.T, cfg storage.Config) *serverProcess {
+func startServer(t *testing.T, cfg storage.Config, env ...string) *serverProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"CPOR_TEST_AS_SERVER=1", "CPOR_ENV=production", "CPOR_ADDR=127.0.0.1:0", "CPOR_ADMIN_ADDR=off",
 		"CPOR_JWT_SECRET="+drainSecret, "CPOR_LOG_FORMAT=json", "CPOR_SHUTDOWN_GRACE=20s",
 		"CPOR_BUDGET=off", "CPOR_DATA_DIR="+cfg.DataDir, "DATABASE_URL="+cfg.DatabaseURL)
@@ -173,11 +173,15 @@ func TestSIGTERMLosesNoWrites(t *testing.T) {
 			sum := uploadThroughSIGTERM(t, srv, ada, claimID)
 			srv.waitExit(t)
 
-			srv = startServer(t, cfg)
+			srv = startServer(t, cfg, "CPOR_DRAIN_DELAY=300ms")
 			subscriber := subscribeThroughSIGTERM(t, srv, demoToken(t, "rita"), claimID)
+			readiness := watchReadiness(srv)
 			acknowledged := burstThroughSIGTERM(t, srv, ada, claimID)
 			srv.waitExit(t)
 			subscriber.check(t)
+			if !<-readiness {
+				t.Error("/readyz never answered 503 during the drain delay")
+			}
 
 			srv = startServer(t, cfg)
 			var stored struct {
@@ -276,6 +280,28 @@ func (e *subscriberEnd) check(t *testing.T) {
 	if e.after == "" || (e.events > 0 && e.after != e.last) {
 		t.Errorf("subscriber got %d events, last cursor %q, told to resume after %q", e.events, e.last, e.after)
 	}
+}
+
+// watchReadiness polls /readyz until the server stops answering and
+// reports whether it saw the drain (503) first.
+func watchReadiness(srv *serverProcess) <-chan bool {
+	saw := make(chan bool, 1)
+	go func() {
+		for {
+			resp, err := http.Get(srv.url + "/readyz")
+			if err != nil {
+				saw <- false
+				return
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				saw <- true
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}()
+	return saw
 }
 
 // sqliteDir is the SQLite world's data directory, where the server process

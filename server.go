@@ -64,6 +64,7 @@ type config struct {
 	logJSON      bool
 	seedOnStart  bool
 	shutdownWait time.Duration
+	drainDelay   time.Duration
 	adminAddr    string
 	pprof        bool
 }
@@ -122,6 +123,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		def  time.Duration
 	}{{"CPOR_OPERATION_TIMEOUT", &c.http.OperationTimeout, c.http.OperationTimeout}, {"CPOR_SHUTDOWN_GRACE", &c.shutdownWait, 25 * time.Second}} {
 		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
+			return c, err
+		}
+	}
+	if v := env("CPOR_DRAIN_DELAY", "0s"); v != "0s" && v != "0" {
+		if c.drainDelay, err = envDuration(env, "CPOR_DRAIN_DELAY", 0); err != nil {
 			return c, err
 		}
 	}
@@ -450,15 +456,17 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 }
 
 // drain stops the server without losing work: readiness fails so load
-// balancers move on; the listener closes and in-flight requests (uploads
-// included) finish within the grace period; then websockets are told and
+// balancers move on (for CPOR_DRAIN_DELAY the server still takes the
+// requests they send meanwhile); the listener closes and in-flight requests
+// (uploads included) finish within the grace period; then websockets are told and
 // closed with 1001; then the live hub and, by serve's deferral, the
 // database. Requests still running when the grace period ends are
 // cancelled: their clients get an error, and a mutation's transaction
 // rolls back.
 func drain(cfg config, log *slog.Logger, api *httpapi.API, srv, admin *http.Server, stopWork func()) error {
-	log.Info("draining", "grace", cfg.shutdownWait)
+	log.Info("draining", "delay", cfg.drainDelay, "grace", cfg.shutdownWait)
 	api.Drain()
+	time.Sleep(cfg.drainDelay)
 	grace, cancel := context.WithTimeout(context.Background(), cfg.shutdownWait)
 	defer cancel()
 	err := srv.Shutdown(grace)

@@ -189,6 +189,7 @@ func TestConfigRejectsBadLimits(t *testing.T) {
 		{"CPOR_ANONYMOUS_BUDGET": "100/0"},
 		{"CPOR_OPERATION_TIMEOUT": "soon"},
 		{"CPOR_SHUTDOWN_GRACE": "-5s"},
+		{"CPOR_DRAIN_DELAY": "later"},
 		{"CPOR_MAX_RESPONSE_BYTES": "0"},
 	} {
 		if _, err := loadConfig(envOf(env)); err == nil {
