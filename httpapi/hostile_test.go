@@ -111,12 +111,7 @@ func TestRefusalIsBoundedInAllocations(t *testing.T) {
 		seed := 0
 		allocs := testing.AllocsPerRun(5, func() {
 			seed++
-			body, _ := json.Marshal(map[string]string{"query": class.Doc(seed)})
-			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			rec := httptest.NewRecorder()
-			api.ServeHTTP(rec, req)
-			if rec.Code != http.StatusOK {
+			if rec := postInProcess(api, jsonQuery(class.Doc(seed))); rec.Code != http.StatusOK {
 				t.Fatalf("%s: HTTP %d", class.Name, rec.Code)
 			}
 		})
@@ -131,22 +126,12 @@ func TestRefusalIsBoundedInAllocations(t *testing.T) {
 func TestDistinctRefusedDocumentsLeaveNothingBehind(t *testing.T) {
 	w := testkit.New(t, storage.SQLite, testkit.Options{Empty: true})
 	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
-	start := heap()
+	start := liveHeap()
 	for i := range 1000 {
 		class := hostile.Classes[i%len(hostile.Classes)]
-		body, _ := json.Marshal(map[string]string{"query": class.Doc(i)})
-		req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		srv.API.ServeHTTP(httptest.NewRecorder(), req)
+		postInProcess(srv.API, jsonQuery(class.Doc(i)))
 	}
-	grew := int64(heap()) - int64(start)
+	grew := int64(liveHeap()) - int64(start)
 	if grew > 20<<20 {
 		t.Errorf("the heap grew %d MiB over 1,000 refused documents", grew>>20)
 	}
@@ -161,35 +146,47 @@ func TestDistinctRefusedDocumentsLeaveNothingBehind(t *testing.T) {
 func BenchmarkHostileDocuments(b *testing.B) {
 	w := testkit.New(b, storage.SQLite, testkit.Options{Empty: true})
 	srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
-	heap := func() uint64 {
-		runtime.GC()
-		runtime.GC()
-		var m runtime.MemStats
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	for _, class := range hostile.Classes {
 		b.Run(strings.SplitN(class.Name, " (", 2)[0], func(b *testing.B) {
 			bodies := make([][]byte, 0, 256)
 			for i := range cap(bodies) {
-				body, _ := json.Marshal(map[string]string{"query": class.Doc(b.N*1000 + i)})
-				bodies = append(bodies, body)
+				bodies = append(bodies, jsonQuery(class.Doc(b.N*1000+i)))
 			}
-			start := heap()
+			start := liveHeap()
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
-				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(bodies[i%len(bodies)]))
-				req.Header.Set("Content-Type", "application/json")
-				rec := httptest.NewRecorder()
-				srv.API.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
+				if rec := postInProcess(srv.API, bodies[i%len(bodies)]); rec.Code != http.StatusOK {
 					b.Fatalf("HTTP %d", rec.Code)
 				}
 			}
 			b.StopTimer()
-			retained := max(int64(heap())-int64(start), 0)
+			retained := max(int64(liveHeap())-int64(start), 0)
 			b.ReportMetric(float64(retained)/float64(b.N), "retained-B/op")
 		})
 	}
+}
+
+// postInProcess sends a JSON body straight to the handler: server work
+// only, no client and no network.
+func postInProcess(api http.Handler, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, req)
+	return rec
+}
+
+func jsonQuery(query string) []byte {
+	body, _ := json.Marshal(map[string]string{"query": query})
+	return body
+}
+
+// liveHeap is the heap in use once garbage has been collected.
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }

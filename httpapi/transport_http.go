@@ -84,7 +84,7 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		streamIncremental(w, ctx, first, responses)
 		return
 	}
-	writeResponse(w, media, http.StatusOK, first)
+	writeJSON(w, media, http.StatusOK, first)
 }
 
 // negotiate picks the response media type from the Accept header: the
@@ -143,10 +143,6 @@ func writeRequestError(w http.ResponseWriter, media string, status int, errs gql
 		}
 	}
 	writeJSON(w, media, status, body)
-}
-
-func writeResponse(w http.ResponseWriter, media string, status int, resp *graphql.Response) {
-	writeJSON(w, media, status, resp)
 }
 
 func writeJSON(w http.ResponseWriter, media string, status int, body any) {
