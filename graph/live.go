@@ -68,6 +68,4 @@ func eventSeq(after *string) (*int64, error) {
 	return &seq, nil
 }
 
-func eventCursor(d *live.Delivery) string {
-	return relay.Cursor{Key: strconv.FormatInt(d.Event.Seq, 10)}.Encode()
-}
+func eventCursor(d *live.Delivery) string { return relay.SeqCursor(d.Event.Seq) }

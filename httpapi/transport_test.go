@@ -15,9 +15,9 @@ import (
 	"cpor/testkit"
 )
 
-// nodeScript runs a script of an npm package under testdata (installed
-// from its lock file when needed) with env, and returns its output lines.
-func nodeScript(t *testing.T, pkg, script string, env ...string) []string {
+// npmPackage returns the directory of an npm package under testdata,
+// installed from its lock file when it is not yet.
+func npmPackage(t *testing.T, pkg string) string {
 	t.Helper()
 	dir, err := filepath.Abs(filepath.Join("testdata", pkg))
 	if err != nil {
@@ -30,6 +30,14 @@ func nodeScript(t *testing.T, pkg, script string, env ...string) []string {
 			t.Fatalf("npm ci in %s (needs node and npm): %v\n%s", pkg, err, out)
 		}
 	}
+	return dir
+}
+
+// nodeScript runs a script of an npm package under testdata with env, and
+// returns its output lines.
+func nodeScript(t *testing.T, pkg, script string, env ...string) []string {
+	t.Helper()
+	dir := npmPackage(t, pkg)
 	cmd := exec.Command("node", script)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -33,15 +32,9 @@ func (t *wsTransport) endingError(reason error, afterSeq int64) *gqlerror.Error 
 	ext := map[string]any{"code": code}
 	hint := "with after: <the cursor of the last event you received>"
 	if afterSeq >= 0 {
-		after := eventCursor(afterSeq)
+		after := relay.SeqCursor(afterSeq)
 		ext["after"] = after
 		hint = fmt.Sprintf("with after: %q", after)
 	}
 	return &gqlerror.Error{Message: what + " " + hint + "; no event is lost.", Extensions: ext}
-}
-
-// eventCursor is the cursor the schema gives the event with the sequence
-// number (graph's eventCursor).
-func eventCursor(seq int64) string {
-	return relay.Cursor{Key: strconv.FormatInt(seq, 10)}.Encode()
 }

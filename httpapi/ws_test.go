@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -492,17 +491,7 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 // it printed.
 func startReferenceClient(t *testing.T, srv *testkit.Server, script string, env ...string) func() []string {
 	t.Helper()
-	dir, err := filepath.Abs("testdata/graphql-ws-client")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "graphql-ws")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci (needs node and npm): %v\n%s", err, out)
-		}
-	}
+	dir := npmPackage(t, "graphql-ws-client")
 	cmd := exec.Command("node", script)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql"), env...)

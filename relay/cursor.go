@@ -29,6 +29,12 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
 
+// SeqCursor is the cursor of a position in a sequence (a claim event's
+// sequence number), as live events and their resume points carry it.
+func SeqCursor(seq int64) string {
+	return Cursor{Key: strconv.FormatInt(seq, 10)}.Encode()
+}
+
 // DecodeCursor reads a cursor produced by Encode: only the exact string
 // Encode writes is accepted, so no other spelling (padding, line breaks,
 // stray bits, another time zone) names the same position.
