@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"cpor/demo"
+	"cpor/httpapi"
 	"cpor/models"
 	"cpor/relay"
 	"cpor/storage/storagetest"
@@ -31,10 +32,16 @@ import (
 // and the real HTTP API over it.
 func eachDialect(t *testing.T, fn func(t *testing.T, w *testkit.World, srv *testkit.Server)) {
 	t.Helper()
+	eachDialectWith(t, nil, fn)
+}
+
+// eachDialectWith is eachDialect with the HTTP configuration tuned.
+func eachDialectWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, w *testkit.World, srv *testkit.Server)) {
+	t.Helper()
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			fn(t, w, testkit.NewServer(t, w))
+			fn(t, w, testkit.NewServerWith(t, w, tune))
 		})
 	}
 }

@@ -25,17 +25,6 @@ import (
 	"cpor/testkit"
 )
 
-// eachDialectWith is eachDialect with the HTTP configuration tuned.
-func eachDialectWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, w *testkit.World, srv *testkit.Server)) {
-	t.Helper()
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			fn(t, w, testkit.NewServerWith(t, w, tune))
-		})
-	}
-}
-
 // rawDo posts a query with headers and returns the status, headers and body.
 func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response, testkit.Response, map[string]any) {
 	t.Helper()
