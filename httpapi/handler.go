@@ -113,7 +113,7 @@ func New(cfg Config, d Deps) *API {
 		hub = d.Services.Live
 	}
 	a := &API{
-		metrics: newMetrics(hub),
+		metrics: newMetrics(hub, d.DB),
 		guard:   gqlguard.New(cfg.Document, cfg.DocumentCache, cfg.PersistedQueryCache),
 		ws:      newWSTransport(cfg, d),
 	}

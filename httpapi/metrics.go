@@ -10,8 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"gorm.io/gorm"
 
 	"cpor/live"
+	"cpor/storage"
 )
 
 // metrics are the service's Prometheus series, registered on their own
@@ -27,7 +29,7 @@ type liveStats interface {
 	Stats() live.Stats
 }
 
-func newMetrics(hub liveStats) *metrics {
+func newMetrics(hub liveStats, db *gorm.DB) *metrics {
 	m := &metrics{
 		registry: prometheus.NewRegistry(),
 		http: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -43,6 +45,12 @@ func newMetrics(hub liveStats) *metrics {
 	}
 	m.registry.MustRegister(m.http, m.operations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if db != nil {
+		m.registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "cpor_db_statements_total",
+			Help: "SQL statements sent to the database, BEGIN and COMMIT included.",
+		}, func() float64 { return float64(storage.StatementsSent(db)) }))
+	}
 	if hub != nil {
 		m.registry.MustRegister(
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "cpor_live_subscribers", Help: "Live subscriptions held."},

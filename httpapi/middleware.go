@@ -16,6 +16,7 @@ import (
 
 	"cpor/apperr"
 	"cpor/reqlog"
+	"cpor/storage"
 )
 
 type statusRecorder struct {
@@ -58,6 +59,7 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 		w.Header().Set("X-Request-ID", id)
 		ctx := reqlog.With(r.Context(), slog.String("request_id", id))
 		ctx = withClientAddr(ctx, clientAddr(r, trusted))
+		ctx, tally := storage.WithTally(ctx)
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -74,7 +76,8 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 			}
 			m.observeHTTP(route, r.Method, rec.status, elapsed)
 			log.InfoContext(ctx, "request", "method", r.Method, "route", route,
-				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000)
+				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
+				"sql_statements", tally.Statements())
 		}()
 		next.ServeHTTP(rec, r)
 	})

@@ -57,6 +57,9 @@ func InTx(ctx context.Context, db *gorm.DB, fn func(tx *Tx) error) error {
 		defer leave()
 		ctx = held
 	}
+	if c := counterOf(db); c != nil {
+		c.add(ctx, 2) // BEGIN, and COMMIT or ROLLBACK
+	}
 	tx := &Tx{}
 	err := db.WithContext(ctx).Transaction(func(gtx *gorm.DB) error {
 		tx.DB = gtx
