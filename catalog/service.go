@@ -50,7 +50,7 @@ func (s *Service) Tenant(ctx context.Context, id uuid.UUID) (*models.CustomerTen
 	}
 	var t models.CustomerTenant
 	err := s.db.WithContext(ctx).Preload("Domains", func(db *gorm.DB) *gorm.DB {
-		return db.Order("is_initial DESC, domain")
+		return db.Order(models.TenantDomainOrder)
 	}).Where("id = ?", id).Take(&t).Error
 	if storage.IsNotFound(err) {
 		return nil, apperr.New(apperr.TenantNotFound, "id",

@@ -4,57 +4,54 @@ import (
 	"context"
 	"strconv"
 
-	"gorm.io/gorm"
+	"github.com/google/uuid"
 
 	"cpor/auth"
 	"cpor/models"
 	"cpor/relay"
 )
 
-// Comments pages through a claim's thread, oldest first.
-func (s *Service) Comments(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.Comment], error) {
-	q, err := s.claimChildren(ctx, c, &models.Comment{})
-	if err != nil {
-		return nil, err
+// A claim's child lists. A page of claims asks for the same list of every
+// claim on it, so each list is fetched for all of them in one statement
+// (relay.ChildList); resolvers batch the claims with a loader.
+var (
+	// CommentList is a claim's thread, oldest first.
+	CommentList = relay.ChildList[models.Comment]{
+		ParentColumn: "claim_id",
+		Keyset:       relay.Keyset{TimeColumn: "created_at", KeyColumn: "id"},
+		ParentOf:     func(c *models.Comment) uuid.UUID { return c.ClaimID },
+		CursorOf:     func(c *models.Comment) relay.Cursor { return relay.Cursor{Time: c.CreatedAt, Key: c.ID.String()} },
 	}
-	return relay.NewConnection(q, relay.Keyset{TimeColumn: "created_at", KeyColumn: "id"}, args,
-		func(c *models.Comment) relay.Cursor { return relay.Cursor{Time: c.CreatedAt, Key: c.ID.String()} })
-}
-
-// Documents pages through a claim's proof of execution, most recent first:
-// reviewers weigh the latest proof.
-func (s *Service) Documents(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.Document], error) {
-	q, err := s.claimChildren(ctx, c, &models.Document{})
-	if err != nil {
-		return nil, err
+	// DocumentList is a claim's proof of execution, most recent first:
+	// reviewers weigh the latest proof.
+	DocumentList = relay.ChildList[models.Document]{
+		ParentColumn: "claim_id",
+		Keyset:       relay.Keyset{TimeColumn: "uploaded_at", KeyColumn: "id", Desc: true},
+		ParentOf:     func(d *models.Document) uuid.UUID { return d.ClaimID },
+		CursorOf:     func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} },
 	}
-	return relay.NewConnection(q, relay.Keyset{TimeColumn: "uploaded_at", KeyColumn: "id", Desc: true}, args,
-		func(d *models.Document) relay.Cursor { return relay.Cursor{Time: d.UploadedAt, Key: d.ID.String()} })
-}
+	// EventList is a claim's history in sequence order.
+	EventList = relay.ChildList[models.ClaimEvent]{
+		ParentColumn: "claim_id",
+		Keyset:       EventOrder,
+		ParentOf:     func(e *models.ClaimEvent) uuid.UUID { return e.ClaimID },
+		CursorOf:     func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} },
+	}
+)
 
 // EventOrder is the order of claim events: their sequence numbers, which
 // history pages and live subscriptions use as cursors.
 var EventOrder = relay.Keyset{KeyColumn: "seq", IntKey: true}
 
-// Events pages through a claim's history, oldest first.
-func (s *Service) Events(ctx context.Context, c *models.Claim, args relay.Args) (*relay.Connection[models.ClaimEvent], error) {
-	q, err := s.claimChildren(ctx, c, &models.ClaimEvent{})
-	if err != nil {
-		return nil, err
-	}
-	return relay.NewConnection(q, EventOrder, args,
-		func(e *models.ClaimEvent) relay.Cursor { return relay.Cursor{Key: strconv.FormatInt(e.Seq, 10)} })
-}
-
-// claimChildren checks that the caller may read the claim, which the caller
-// has already loaded, and returns a query over the model's rows of it.
-func (s *Service) claimChildren(ctx context.Context, c *models.Claim, model any) (*gorm.DB, error) {
+// RequireReadable fails with NOT_FOUND unless the caller may read the
+// claim, which the caller has already loaded, and so its child lists.
+func RequireReadable(ctx context.Context, c *models.Claim) error {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if !CanRead(id, c) {
-		return nil, notFound()
+		return notFound()
 	}
-	return s.db.WithContext(ctx).Model(model).Where("claim_id = ?", c.ID), nil
+	return nil
 }

@@ -2,6 +2,7 @@ package claims
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,9 +41,35 @@ type Order struct {
 	Desc  bool
 }
 
+// Listed is a page of claims with the rows a list shows beside each claim
+// (its product, MPN, customer tenant with its domains, organisation), read
+// with the page rather than claim by claim.
+type Listed struct {
+	*relay.Connection[models.Claim]
+	Products      []*models.Product
+	Mpns          []*models.Mpn
+	Tenants       []*models.CustomerTenant
+	Organizations []*models.PartnerOrganization
+}
+
+// listedClaim is a claim joined to the rows it refers to, in the page's
+// statement. Column names of the claim list are qualified ("claims.…"):
+// the joined tables have columns of the same names.
+type listedClaim struct {
+	models.Claim
+	Product        *models.Product             `gorm:"foreignKey:ProductID"`
+	Mpn            *models.Mpn                 `gorm:"foreignKey:MpnID"`
+	CustomerTenant *models.CustomerTenant      `gorm:"foreignKey:CustomerTenantID"`
+	Organization   *models.PartnerOrganization `gorm:"foreignKey:OrganizationID"`
+}
+
+func (listedClaim) TableName() string { return "claims" }
+
 // List pages through the claims the caller may see: its organisation's for
-// a partner admin, every claim for a reviewer.
-func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*relay.Connection[models.Claim], error) {
+// a partner admin, every claim for a reviewer. It sends two statements
+// (the page with the rows it refers to, then the tenants' domains), and a
+// count if the total is asked for.
+func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -50,9 +77,10 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&models.Claim{})
+	db := s.db.WithContext(ctx)
+	q := db.Model(&listedClaim{})
 	if !id.IsReviewer() {
-		q = q.Where("organization_id = ?", id.OrganizationID)
+		q = q.Where("claims.organization_id = ?", id.OrganizationID)
 	}
 	q, err = applyFilter(q, f, storage.Now())
 	if err != nil {
@@ -62,14 +90,82 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 	if order.Field == OrderUpdatedAt {
 		column = "updated_at"
 	}
-	ks := relay.Keyset{TimeColumn: column, KeyColumn: "id", Desc: order.Desc}
-	return relay.NewConnection(q, ks, args, func(c *models.Claim) relay.Cursor {
+	ks := relay.Keyset{TimeColumn: "claims." + column, KeyColumn: "claims.id", Desc: order.Desc}
+	joined := q.Session(&gorm.Session{}).Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization")
+	page, err := relay.Fetch(joined, ks, args, func(c *listedClaim) relay.Cursor {
 		t := c.CreatedAt
 		if column == "updated_at" {
 			t = c.UpdatedAt
 		}
 		return relay.Cursor{Time: t, Key: c.ID.String()}
 	})
+	if err != nil {
+		return nil, err
+	}
+	count := q.Session(&gorm.Session{})
+	out := listed(page, func() (int64, error) {
+		var n int64
+		if err := count.Count(&n).Error; err != nil {
+			return 0, fmt.Errorf("count claims: %w", err)
+		}
+		return n, nil
+	})
+	return out, loadDomains(db, out.Tenants)
+}
+
+// listed splits a page of joined rows into the claims and the distinct
+// rows they refer to.
+func listed(page *relay.Page[listedClaim], count func() (int64, error)) *Listed {
+	claims := &relay.Page[models.Claim]{Items: make([]models.Claim, len(page.Items)), Cursors: page.Cursors, PageInfo: page.PageInfo}
+	out := &Listed{Connection: relay.Counted(claims, count)}
+	seen := map[uuid.UUID]bool{}
+	first := func(id uuid.UUID) bool {
+		if seen[id] {
+			return false
+		}
+		seen[id] = true
+		return true
+	}
+	for i := range page.Items {
+		row := &page.Items[i]
+		claims.Items[i] = row.Claim
+		if row.Product != nil && first(row.Product.ID) {
+			out.Products = append(out.Products, row.Product)
+		}
+		if row.Mpn != nil && first(row.Mpn.ID) {
+			out.Mpns = append(out.Mpns, row.Mpn)
+		}
+		if row.CustomerTenant != nil && first(row.CustomerTenant.ID) {
+			out.Tenants = append(out.Tenants, row.CustomerTenant)
+		}
+		if row.Organization != nil && first(row.Organization.ID) {
+			out.Organizations = append(out.Organizations, row.Organization)
+		}
+	}
+	return out
+}
+
+// loadDomains fills in the tenants' domains, initial domain first, in one
+// statement.
+func loadDomains(db *gorm.DB, tenants []*models.CustomerTenant) error {
+	if len(tenants) == 0 {
+		return nil
+	}
+	ids := make([]uuid.UUID, len(tenants))
+	byID := make(map[uuid.UUID]*models.CustomerTenant, len(tenants))
+	for i, t := range tenants {
+		ids[i], byID[t.ID] = t.ID, t
+		t.Domains = []models.TenantDomain{}
+	}
+	var domains []models.TenantDomain
+	if err := db.Where("tenant_id IN ?", ids).Order(models.TenantDomainOrder).Find(&domains).Error; err != nil {
+		return fmt.Errorf("load tenant domains: %w", err)
+	}
+	for _, d := range domains {
+		t := byID[d.TenantID]
+		t.Domains = append(t.Domains, d)
+	}
+	return nil
 }
 
 // checkFilter refuses a filter whose lists are too long or hold unknown
@@ -100,28 +196,28 @@ func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
 		return nil, err
 	}
 	if len(f.Statuses) > 0 {
-		q = q.Where("status IN ?", f.Statuses)
+		q = q.Where("claims.status IN ?", f.Statuses)
 	}
 	if len(f.Activities) > 0 {
-		q = q.Where("activity IN ?", f.Activities)
+		q = q.Where("claims.activity IN ?", f.Activities)
 	}
 	if f.SolutionArea != nil {
-		q = q.Where("solution_area = ?", *f.SolutionArea)
+		q = q.Where("claims.solution_area = ?", *f.SolutionArea)
 	}
 	if f.CustomerTenantID != nil {
-		q = q.Where("customer_tenant_id = ?", *f.CustomerTenantID)
+		q = q.Where("claims.customer_tenant_id = ?", *f.CustomerTenantID)
 	}
 	if f.MpnID != nil {
-		q = q.Where("mpn_id = ?", *f.MpnID)
+		q = q.Where("claims.mpn_id = ?", *f.MpnID)
 	}
 	if f.OrganizationID != nil {
-		q = q.Where("organization_id = ?", *f.OrganizationID)
+		q = q.Where("claims.organization_id = ?", *f.OrganizationID)
 	}
 	if f.ProductID != nil {
-		q = q.Where("product_id = ?", *f.ProductID)
+		q = q.Where("claims.product_id = ?", *f.ProductID)
 	}
 	if f.Overdue != nil {
-		overdue := "status IN ? AND review_due_at < ?"
+		overdue := "claims.status IN ? AND claims.review_due_at < ?"
 		if *f.Overdue {
 			q = q.Where(overdue, models.OpenStatuses, now)
 		} else {
@@ -130,4 +226,3 @@ func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
 	}
 	return q, nil
 }
-

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"cpor/apperr"
 	"cpor/claims"
 	"cpor/demo"
@@ -49,9 +51,12 @@ func TestListRefusesForgedCursors(t *testing.T) {
 		wantCode(t, err, apperr.InvalidInput, "after")
 		c := k.demoClaim(demo.Contoso, models.UnderReview)
 		for name, list := range map[string]func(args relay.Args) error{
-			"comments":  func(a relay.Args) error { _, err := k.w.Claims.Comments(rita, &c, a); return err },
-			"documents": func(a relay.Args) error { _, err := k.w.Claims.Documents(rita, &c, a); return err },
-			"history":   func(a relay.Args) error { _, err := k.w.Claims.Events(rita, &c, a); return err },
+			"comments": func(a relay.Args) error { _, err := claims.CommentList.Pages(k.w.DB, []uuid.UUID{c.ID}, a); return err },
+			"documents": func(a relay.Args) error {
+				_, err := claims.DocumentList.Pages(k.w.DB, []uuid.UUID{c.ID}, a)
+				return err
+			},
+			"history": func(a relay.Args) error { _, err := claims.EventList.Pages(k.w.DB, []uuid.UUID{c.ID}, a); return err },
 		} {
 			wantCode(t, list(relay.Args{Before: &forged}), apperr.InvalidInput, "before")
 			if err := list(relay.Args{}); err != nil {

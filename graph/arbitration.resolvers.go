@@ -11,6 +11,7 @@ import (
 	"cpor/loaders"
 	"cpor/models"
 	"cpor/relay"
+	"cpor/workflow"
 
 	"github.com/google/uuid"
 )
@@ -37,7 +38,12 @@ func (r *arbitrationCaseResolver) Resolution(ctx context.Context, obj *models.Ar
 
 // Claims is the resolver for the claims field.
 func (r *arbitrationCaseResolver) Claims(ctx context.Context, obj *models.ArbitrationCase) ([]*models.Claim, error) {
-	return pointers(r.svc.Workflow.CaseClaims(ctx, obj))
+	id, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	all, err := loaders.For(ctx).ClaimsOfCase(ctx, obj.ID)
+	return pointers(workflow.VisibleClaims(id, all), err)
 }
 
 // HolderAssociation is the resolver for the holderAssociation field.

@@ -70,7 +70,7 @@ func (r *claimResolver) ReclaimedFrom(ctx context.Context, obj *models.Claim) (*
 
 // ArbitrationCase is the resolver for the arbitrationCase field.
 func (r *claimResolver) ArbitrationCase(ctx context.Context, obj *models.Claim) (*models.ArbitrationCase, error) {
-	return loaders.LoadPtr(ctx, loaders.For(ctx).Cases, obj.ArbitrationCaseID)
+	return loaders.For(ctx).Case(ctx, obj.ArbitrationCaseID)
 }
 
 // Association is the resolver for the association field.
@@ -78,7 +78,7 @@ func (r *claimResolver) Association(ctx context.Context, obj *models.Claim) (*mo
 	if obj.Status != models.Approved {
 		return nil, nil
 	}
-	return loaders.Load(ctx, loaders.For(ctx).ClaimAssociation, obj.ID)
+	return loaders.For(ctx).AssociationOf(ctx, obj.ID)
 }
 
 // AvailableActions is the resolver for the availableActions field.
@@ -96,17 +96,17 @@ func (r *claimResolver) AvailableActions(ctx context.Context, obj *models.Claim)
 
 // ProofOfExecution is the resolver for the proofOfExecution field.
 func (r *claimResolver) ProofOfExecution(ctx context.Context, obj *models.Claim, first *int, after *string, last *int, before *string) (*relay.Connection[models.Document], error) {
-	return r.svc.Claims.Documents(ctx, obj, pageArgs(first, after, last, before))
+	return childPage(ctx, obj, loaders.For(ctx).DocumentPages, pageArgs(first, after, last, before))
 }
 
 // Comments is the resolver for the comments field.
 func (r *claimResolver) Comments(ctx context.Context, obj *models.Claim, first *int, after *string, last *int, before *string) (*relay.Connection[models.Comment], error) {
-	return r.svc.Claims.Comments(ctx, obj, pageArgs(first, after, last, before))
+	return childPage(ctx, obj, loaders.For(ctx).CommentPages, pageArgs(first, after, last, before))
 }
 
 // History is the resolver for the history field.
 func (r *claimResolver) History(ctx context.Context, obj *models.Claim, first *int, after *string, last *int, before *string) (*relay.Connection[models.ClaimEvent], error) {
-	return r.svc.Claims.Events(ctx, obj, pageArgs(first, after, last, before))
+	return childPage(ctx, obj, loaders.For(ctx).EventPages, pageArgs(first, after, last, before))
 }
 
 // CreateClaim is the resolver for the createClaim field.
@@ -201,7 +201,12 @@ func (r *queryResolver) Claims(ctx context.Context, filter *model.ClaimFilter, o
 	if err != nil {
 		return nil, err
 	}
-	return r.svc.Claims.List(ctx, f, claimOrder(orderBy), pageArgs(first, after, last, before))
+	page, err := r.svc.Claims.List(ctx, f, claimOrder(orderBy), pageArgs(first, after, last, before))
+	if err != nil {
+		return nil, err
+	}
+	loaders.For(ctx).PrimeListed(page)
+	return page.Connection, nil
 }
 
 // Claim returns ClaimResolver implementation.

@@ -13,7 +13,9 @@ import (
 	"github.com/vikstrous/dataloadgen"
 	"gorm.io/gorm"
 
+	"cpor/claims"
 	"cpor/models"
+	"cpor/workflow"
 )
 
 // Loaders are one request's batch loaders. A missing row loads as nil.
@@ -28,11 +30,23 @@ type Loaders struct {
 	ClaimAssociation *dataloadgen.Loader[uuid.UUID, *models.Association]
 	Comments         *dataloadgen.Loader[uuid.UUID, *models.Comment]
 	Documents        *dataloadgen.Loader[uuid.UUID, *models.Document]
+
+	// CaseClaims are the claims of each case, whoever may see them.
+	CaseClaims *dataloadgen.Loader[uuid.UUID, []models.Claim]
+
+	// A claim's child lists, batched across the claims of a page.
+	CommentPages  *Pages[models.Comment]
+	DocumentPages *Pages[models.Document]
+	EventPages    *Pages[models.ClaimEvent]
+
+	siblings *siblings
 }
 
 // New returns fresh loaders reading from db.
 func New(db *gorm.DB) *Loaders {
+	listed := &siblings{of: map[uuid.UUID][]uuid.UUID{}}
 	return &Loaders{
+		siblings:      listed,
 		Products:      byID[models.Product](db, "id", func(p *models.Product) uuid.UUID { return p.ID }),
 		Organizations: byID[models.PartnerOrganization](db, "id", func(o *models.PartnerOrganization) uuid.UUID { return o.ID }),
 		Mpns:          byID[models.Mpn](db, "id", func(m *models.Mpn) uuid.UUID { return m.ID }),
@@ -44,10 +58,21 @@ func New(db *gorm.DB) *Loaders {
 		ClaimAssociation: byID[models.Association](db, "claim_id", func(a *models.Association) uuid.UUID { return a.ClaimID }),
 		Comments:         byID[models.Comment](db, "id", func(c *models.Comment) uuid.UUID { return c.ID }),
 		Documents:        byID[models.Document](db, "id", func(d *models.Document) uuid.UUID { return d.ID }),
+		CaseClaims: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Claim, error) {
+			return workflow.ClaimsOfCases(db.WithContext(ctx), ids)
+		}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity)),
+		CommentPages:     newPages(db, claims.CommentList, listed, nil),
+		DocumentPages:    newPages(db, claims.DocumentList, listed, nil),
+		EventPages:       newPages(db, claims.EventList, listed, eventRefs),
 	}
 }
 
-const wait = 2 * time.Millisecond
+// wait is how long a loader gathers keys before it queries; batchCapacity
+// is the most keys one query takes (a page holds at most 100 parents).
+const (
+	wait          = 2 * time.Millisecond
+	batchCapacity = 500
+)
 
 func byID[T any](db *gorm.DB, column string, key func(*T) uuid.UUID) *dataloadgen.Loader[uuid.UUID, *T] {
 	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*T, error) {
@@ -60,14 +85,14 @@ func byID[T any](db *gorm.DB, column string, key func(*T) uuid.UUID) *dataloadge
 			out[key(&rows[i])] = &rows[i]
 		}
 		return out, nil
-	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(500))
+	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
 }
 
 func tenants(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, *models.CustomerTenant] {
 	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*models.CustomerTenant, error) {
 		var rows []models.CustomerTenant
 		err := db.WithContext(ctx).Preload("Domains", func(db *gorm.DB) *gorm.DB {
-			return db.Order("is_initial DESC, domain")
+			return db.Order(models.TenantDomainOrder)
 		}).Where("id IN ?", ids).Find(&rows).Error
 		if err != nil {
 			return nil, fmt.Errorf("batch load tenants: %w", err)
@@ -77,7 +102,38 @@ func tenants(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, *models.CustomerTenant]
 			out[rows[i].ID] = &rows[i]
 		}
 		return out, nil
-	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(500))
+	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
+}
+
+// eventRefs are the comment and the document an event refers to, in that
+// order (uuid.Nil for none).
+func eventRefs(e *models.ClaimEvent) []uuid.UUID {
+	return []uuid.UUID{deref(e.CommentID), deref(e.DocumentID)}
+}
+
+func deref(id *uuid.UUID) uuid.UUID {
+	if id == nil {
+		return uuid.Nil
+	}
+	return *id
+}
+
+// Comment loads an event's comment together with those of the events
+// listed with it.
+func (l *Loaders) Comment(ctx context.Context, id *uuid.UUID) (*models.Comment, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return load(ctx, l.siblings, l.Comments, *id)
+}
+
+// Document loads an event's document together with those of the events
+// listed with it.
+func (l *Loaders) Document(ctx context.Context, id *uuid.UUID) (*models.Document, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return load(ctx, l.siblings, l.Documents, *id)
 }
 
 // Load fetches one key, turning "not found" into nil.
@@ -106,4 +162,59 @@ func For(ctx context.Context) *Loaders {
 		panic("loaders: the context carries no loaders; install them with WithScope")
 	}
 	return s.loaders()
+}
+
+// PrimeListed keeps the rows a claim list read with its page, so that the
+// claims' relations resolve without a statement, and registers the page's
+// claims as siblings, so that a child list asked for one of them is
+// fetched for all of them at once.
+func (l *Loaders) PrimeListed(page *claims.Listed) {
+	for _, p := range page.Products {
+		l.Products.Prime(p.ID, p)
+	}
+	for _, m := range page.Mpns {
+		l.Mpns.Prime(m.ID, m)
+	}
+	for _, t := range page.Tenants {
+		l.Tenants.Prime(t.ID, t)
+	}
+	for _, o := range page.Organizations {
+		l.Organizations.Prime(o.ID, o)
+	}
+	ids := make([]uuid.UUID, len(page.Items))
+	var cases []uuid.UUID
+	for i, c := range page.Items {
+		ids[i] = c.ID
+		if c.ArbitrationCaseID != nil {
+			cases = append(cases, *c.ArbitrationCaseID)
+		}
+	}
+	l.siblings.add(ids)
+	l.siblings.add(cases)
+}
+
+// Case loads a claim's arbitration case together with those of the claims
+// listed with it.
+func (l *Loaders) Case(ctx context.Context, id *uuid.UUID) (*models.ArbitrationCase, error) {
+	if id == nil {
+		return nil, nil
+	}
+	return load(ctx, l.siblings, l.Cases, *id)
+}
+
+// ClaimsOfCase loads a case's claims together with those of the cases
+// listed with it.
+func (l *Loaders) ClaimsOfCase(ctx context.Context, id uuid.UUID) ([]models.Claim, error) {
+	l.CaseClaims.LoadAllThunk(ctx, l.siblings.with(id))
+	all, err := l.CaseClaims.Load(ctx, id)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return nil, nil
+	}
+	return all, err
+}
+
+// AssociationOf loads an approved claim's association together with those
+// of the claims listed with it.
+func (l *Loaders) AssociationOf(ctx context.Context, claimID uuid.UUID) (*models.Association, error) {
+	return load(ctx, l.siblings, l.ClaimAssociation, claimID)
 }

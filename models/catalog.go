@@ -41,6 +41,9 @@ type CustomerTenant struct {
 	UpdatedAt   time.Time
 }
 
+// TenantDomainOrder lists a tenant's domains initial first, then by name.
+const TenantDomainOrder = "is_initial DESC, domain"
+
 // TenantDomain is one verified domain of a tenant, stored lower case.
 type TenantDomain struct {
 	Domain    string    `gorm:"primaryKey"`

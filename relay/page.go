@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 
 	"gorm.io/gorm"
@@ -55,6 +56,19 @@ func Fetch[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*
 	if err != nil {
 		return nil, err
 	}
+	q, err = ks.where(q, args)
+	if err != nil {
+		return nil, err
+	}
+	var rows []T
+	if err := q.Order(ks.order(ks.Desc != backward)).Limit(limit + 1).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("page: %w", err)
+	}
+	return newPage(rows, limit, backward, args, cursorOf), nil
+}
+
+// where narrows q to the rows after args.After and before args.Before.
+func (ks Keyset) where(q *gorm.DB, args Args) (*gorm.DB, error) {
 	if args.After != nil {
 		c, err := ks.Decode(*args.After, "after")
 		if err != nil {
@@ -69,18 +83,18 @@ func Fetch[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*
 		}
 		q = q.Where(ks.beyond(c, !ks.Desc))
 	}
-	var rows []T
-	if err := q.Order(ks.order(ks.Desc != backward)).Limit(limit + 1).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("page: %w", err)
-	}
+	return q, nil
+}
+
+// newPage makes a page of rows fetched in the window's direction, one more
+// than limit when there are more.
+func newPage[T any](rows []T, limit int, backward bool, args Args, cursorOf func(*T) Cursor) *Page[T] {
 	more := len(rows) > limit
 	if more {
 		rows = rows[:limit]
 	}
 	if backward {
-		for i, j := 0, len(rows)-1; i < j; i, j = i+1, j-1 {
-			rows[i], rows[j] = rows[j], rows[i]
-		}
+		slices.Reverse(rows)
 	}
 	p := &Page[T]{Items: rows, Cursors: make([]string, len(rows))}
 	for i := range rows {
@@ -96,7 +110,7 @@ func Fetch[T any](q *gorm.DB, ks Keyset, args Args, cursorOf func(*T) Cursor) (*
 	} else {
 		p.PageInfo.HasNextPage, p.PageInfo.HasPreviousPage = more, args.After != nil
 	}
-	return p, nil
+	return p
 }
 
 func (a Args) window() (limit int, backward bool, err error) {

@@ -20,7 +20,12 @@ func (*statementCounter) Name() string { return statementCounterName }
 
 // Initialize hooks the counter after every kind of statement GORM sends.
 func (c *statementCounter) Initialize(db *gorm.DB) error {
-	count := func(tx *gorm.DB) { c.add(tx.Statement.Context, 1) }
+	count := func(tx *gorm.DB) {
+		// A dry run only builds SQL: a subquery, for one, is built so.
+		if !tx.DryRun && !tx.Statement.DryRun {
+			c.add(tx.Statement.Context, 1)
+		}
+	}
 	cb := db.Callback()
 	for _, err := range []error{
 		cb.Create().After("gorm:create").Register(statementCounterName, count),

@@ -68,26 +68,51 @@ func (s *Service) CaseClaims(ctx context.Context, cs *models.ArbitrationCase) ([
 	if err != nil {
 		return nil, err
 	}
-	db := s.db.WithContext(ctx)
-	var out []models.Claim
-	if cs.HolderAssociationID != nil {
-		err = db.Where("id IN (?)", db.Model(&models.Association{}).Select("claim_id").Where("id = ?", *cs.HolderAssociationID)).
-			Find(&out).Error
-		if err != nil {
-			return nil, fmt.Errorf("load holder claim: %w", err)
-		}
+	byCase, err := ClaimsOfCases(s.db.WithContext(ctx), []uuid.UUID{cs.ID})
+	if err != nil {
+		return nil, err
 	}
-	var members []models.Claim
-	if err := db.Where("arbitration_case_id = ?", cs.ID).Order("submitted_at, id").Find(&members).Error; err != nil {
-		return nil, fmt.Errorf("load case claims: %w", err)
-	}
-	visible := out[:0]
-	for _, c := range append(out, members...) {
+	return VisibleClaims(id, byCase[cs.ID]), nil
+}
+
+// VisibleClaims keeps the claims the caller may read, in order.
+func VisibleClaims(id *auth.Identity, all []models.Claim) []models.Claim {
+	visible := make([]models.Claim, 0, len(all))
+	for _, c := range all {
 		if claims.CanRead(id, &c) {
 			visible = append(visible, c)
 		}
 	}
-	return visible, nil
+	return visible
+}
+
+// caseClaim is a claim of a case, the holder's or a challenger's.
+type caseClaim struct {
+	models.Claim
+	CaseID uuid.UUID
+}
+
+// ClaimsOfCases reads the claims of each case, whoever may see them, in one
+// statement: first the claim whose association the case challenges, then
+// the challengers in the order they were submitted.
+func ClaimsOfCases(db *gorm.DB, caseIDs []uuid.UUID) (map[uuid.UUID][]models.Claim, error) {
+	var rows []caseClaim
+	err := db.Table("arbitration_cases").
+		Select("claims.*, arbitration_cases.id AS case_id, "+
+			"CASE WHEN claims.arbitration_case_id = arbitration_cases.id THEN 1 ELSE 0 END AS challenger").
+		Joins("JOIN claims ON claims.arbitration_case_id = arbitration_cases.id OR claims.id IN "+
+			"(SELECT claim_id FROM associations WHERE associations.id = arbitration_cases.holder_association_id)").
+		Where("arbitration_cases.id IN ?", caseIDs).
+		Order("case_id, challenger, claims.submitted_at, claims.id").
+		Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("load the claims of %d cases: %w", len(caseIDs), err)
+	}
+	out := make(map[uuid.UUID][]models.Claim, len(caseIDs))
+	for _, r := range rows {
+		out[r.CaseID] = append(out[r.CaseID], r.Claim)
+	}
+	return out, nil
 }
 
 // Cases pages through arbitration cases for reviewers, oldest first.

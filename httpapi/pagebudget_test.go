@@ -1,0 +1,137 @@
+package httpapi_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+
+	"cpor/reqlog"
+	"cpor/storage/storagetest"
+	"cpor/testkit"
+)
+
+// reviewListPage is what the review app's list shows: a page of claims, newest
+// first, each with its customer, product, MPN, opening comments and latest
+// history.
+const reviewListPage = `query ClaimsPage {
+  claims(first: $first, orderBy: {field: CREATED_AT, direction: DESC}) {
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id status version activity
+      customerTenant { displayName domains { name isInitial } }
+      product { name code }
+      mpn { mpnId name }
+      comments(first: 5) { nodes { body author { name } } }
+      history(last: 5) { nodes { type event fromStatus toStatus createdAt actor { name } } }
+    } }
+  }
+}`
+
+// everythingPage asks for every relation a claim has, each nested
+// connection and list included, oldest claims first: the demo's approved
+// claim (an association) and its arbitration case among them.
+const everythingPage = `query EverythingPage {
+  claims(first: $first, orderBy: {field: CREATED_AT, direction: ASC}) {
+    nodes {
+      id
+      organization { name }
+      customerTenant { displayName domains { name } }
+      product { name }
+      mpn { mpnId name }
+      association { id }
+      arbitrationCase { status claims { id status } }
+      reclaimedFrom { id }
+      comments(first: 5) { totalCount nodes { body } }
+      history(last: 5) { nodes { event comment { body } proofOfExecution { fileName } } }
+      proofOfExecution(first: 2) { nodes { fileName sizeBytes } }
+    }
+  }
+}`
+
+// Statement budgets of the claim pages, whatever their size: the page
+// (with the product, MPN, tenant and organisation of each claim), the
+// tenants' domains, then one statement per kind of row the page shows
+// beyond those, never one per claim (SQL statements are counted by the
+// storage layer).
+var pageBudgets = []struct {
+	name, query string
+	statements  int64
+}{
+	// page, domains, comments, history
+	{"claims page", reviewListPage, 4},
+	// page, domains, comments, their totals, history, the events' comments
+	// and documents, documents, associations, arbitration cases, their claims
+	{"every relation", everythingPage, 11},
+}
+
+func TestClaimPagesSendABoundedNumberOfStatements(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			var logs syncLog
+			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
+			srv := testkit.NewServerLogging(t, w, nil, log)
+			seedBusyClaims(t, w, 50)
+			for _, page := range pageBudgets {
+				var sent []int64
+				for _, size := range []int{1, 10, 50} {
+					id := fmt.Sprintf("budget-%s-%d", strings.ReplaceAll(page.name, " ", "-"), size)
+					got := statementsOf(t, srv, &logs, id, page.query, size)
+					sent = append(sent, got)
+					t.Logf("%s of %d claims: %d SQL statements", page.name, size, got)
+					if got > page.statements {
+						t.Errorf("%s of %d claims: %d SQL statements, want at most %d", page.name, size, got, page.statements)
+					}
+				}
+				// 10 and 50 claims show every kind of row; 1 may show fewer.
+				if sent[1] != sent[2] {
+					t.Errorf("%s: %v SQL statements for 1, 10 and 50 claims; a longer page must not send more", page.name, sent)
+				}
+			}
+		})
+	}
+}
+
+// seedBusyClaims submits n claims with a thread of comments each, so that
+// every relation of a page has rows.
+func seedBusyClaims(t *testing.T, w *testkit.World, n int) {
+	t.Helper()
+	for i := range n {
+		claim := testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("busy%d", i))
+		for j := range 2 {
+			if _, err := w.Claims.AddComment(testkit.As("ada"), claim, fmt.Sprintf("Note %d on claim %d.", j, i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// statementsOf runs the query as a reviewer and reads the number of SQL
+// statements the request sent from its access-log line.
+func statementsOf(t *testing.T, srv *testkit.Server, logs *syncLog, requestID, query string, first int) int64 {
+	t.Helper()
+	header := bearer(t, "rita")
+	header.Set("X-Request-ID", requestID)
+	_, resp, _ := rawDo(t, srv.URL, strings.ReplaceAll(query, "$first", strconv.Itoa(first)), header)
+	if len(resp.Errors) > 0 {
+		t.Fatalf("%s: %v", requestID, resp.Errors)
+	}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		var entry struct {
+			Msg        string `json:"msg"`
+			RequestID  string `json:"request_id"`
+			Statements *int64 `json:"sql_statements"`
+		}
+		if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "request" && entry.RequestID == requestID {
+			if entry.Statements == nil {
+				t.Fatalf("access log line without sql_statements: %s", line)
+			}
+			return *entry.Statements
+		}
+	}
+	t.Fatalf("no access log line for %s", requestID)
+	return 0
+}
