@@ -1,13 +1,19 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"cpor/httpapi"
 	"cpor/reqlog"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
@@ -97,7 +103,7 @@ func TestClaimPagesSendABoundedNumberOfStatements(t *testing.T) {
 
 // seedBusyClaims submits n claims with a thread of comments each, so that
 // every relation of a page has rows.
-func seedBusyClaims(t *testing.T, w *testkit.World, n int) {
+func seedBusyClaims(t testing.TB, w *testkit.World, n int) {
 	t.Helper()
 	for i := range n {
 		claim := testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("busy%d", i))
@@ -134,4 +140,39 @@ func statementsOf(t *testing.T, srv *testkit.Server, logs *syncLog, requestID, q
 	}
 	t.Fatalf("no access log line for %s", requestID)
 	return 0
+}
+
+// BenchmarkClaimsPage serves the review list of 50 claims in-process (no
+// client, no network): the server's own time and allocations per page.
+//
+//	TEST_DATABASE_URL=postgres://… go test ./httpapi -run '^$' -bench ClaimsPage -benchmem
+func BenchmarkClaimsPage(b *testing.B) {
+	for _, d := range storagetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			w := testkit.New(b, d)
+			srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.Budget.Capacity = 0 })
+			seedBusyClaims(b, w, 50)
+			body := jsonQuery(strings.ReplaceAll(reviewListPage, "$first", "50"))
+			token := "Bearer " + testkit.Token(b, "rita")
+			start := processCPU()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Authorization", token)
+				rec := httptest.NewRecorder()
+				srv.API.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+					b.Fatalf("%d %s", rec.Code, rec.Body.String())
+				}
+			}
+			b.ReportMetric(float64((processCPU()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// processCPU is the CPU time the process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
