@@ -66,9 +66,8 @@ type listedClaim struct {
 func (listedClaim) TableName() string { return "claims" }
 
 // List pages through the claims the caller may see: its organisation's for
-// a partner admin, every claim for a reviewer. It sends two statements
-// (the page with the rows it refers to, then the tenants' domains), and a
-// count if the total is asked for.
+// a partner admin, every claim for a reviewer. It sends one statement (the
+// page with the rows it refers to), and a count if the total is asked for.
 func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
@@ -103,14 +102,36 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 		return nil, err
 	}
 	count := q.Session(&gorm.Session{})
-	out := listed(page, func() (int64, error) {
+	return listed(page, func() (int64, error) {
 		var n int64
 		if err := count.Count(&n).Error; err != nil {
 			return 0, fmt.Errorf("count claims: %w", err)
 		}
 		return n, nil
-	})
-	return out, loadDomains(db, out.Tenants)
+	}), nil
+}
+
+// Find reads one claim the caller may see with the rows it refers to, in
+// one statement.
+func (s *Service) Find(ctx context.Context, claimID uuid.UUID) (*Listed, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireClaimReader(id); err != nil {
+		return nil, err
+	}
+	var row listedClaim
+	err = s.db.WithContext(ctx).Model(&listedClaim{}).Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization").
+		Where("claims.id = ?", claimID).Take(&row).Error
+	if storage.IsNotFound(err) || (err == nil && !CanRead(id, &row.Claim)) {
+		return nil, notFound()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load claim: %w", err)
+	}
+	page := &relay.Page[listedClaim]{Items: []listedClaim{row}, Cursors: []string{""}}
+	return listed(page, nil), nil
 }
 
 // listed splits a page of joined rows into the claims and the distinct
@@ -143,29 +164,6 @@ func listed(page *relay.Page[listedClaim], count func() (int64, error)) *Listed 
 		}
 	}
 	return out
-}
-
-// loadDomains fills in the tenants' domains, initial domain first, in one
-// statement.
-func loadDomains(db *gorm.DB, tenants []*models.CustomerTenant) error {
-	if len(tenants) == 0 {
-		return nil
-	}
-	ids := make([]uuid.UUID, len(tenants))
-	byID := make(map[uuid.UUID]*models.CustomerTenant, len(tenants))
-	for i, t := range tenants {
-		ids[i], byID[t.ID] = t.ID, t
-		t.Domains = []models.TenantDomain{}
-	}
-	var domains []models.TenantDomain
-	if err := db.Where("tenant_id IN ?", ids).Order(models.TenantDomainOrder).Find(&domains).Error; err != nil {
-		return fmt.Errorf("load tenant domains: %w", err)
-	}
-	for _, d := range domains {
-		t := byID[d.TenantID]
-		t.Domains = append(t.Domains, d)
-	}
-	return nil
 }
 
 // checkFilter refuses a filter whose lists are too long or hold unknown

@@ -44,9 +44,18 @@ func (r *customerTenantResolver) TenantID(ctx context.Context, obj *models.Custo
 	return obj.ID.String(), nil
 }
 
+// Domains is the resolver for the domains field.
+func (r *customerTenantResolver) Domains(ctx context.Context, obj *models.CustomerTenant) ([]*models.TenantDomain, error) {
+	return pointers(loaders.For(ctx).DomainsOf(ctx, obj))
+}
+
 // InitialDomain is the resolver for the initialDomain field.
 func (r *customerTenantResolver) InitialDomain(ctx context.Context, obj *models.CustomerTenant) (*string, error) {
-	for _, d := range obj.Domains {
+	domains, err := loaders.For(ctx).DomainsOf(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range domains {
 		if d.IsInitial {
 			return &d.Domain, nil
 		}

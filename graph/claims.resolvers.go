@@ -192,7 +192,12 @@ func (r *queryResolver) Claim(ctx context.Context, id string) (*models.Claim, er
 	if err != nil {
 		return nil, err
 	}
-	return nilIfNotFound(r.svc.Claims.Get(ctx, u))
+	found, err := r.svc.Claims.Find(ctx, u)
+	if err != nil {
+		return nilIfNotFound[models.Claim](nil, err)
+	}
+	loaders.For(ctx).PrimeListed(found)
+	return &found.Items[0], nil
 }
 
 // Claims is the resolver for the claims field.

@@ -556,6 +556,7 @@ type CustomerTenantResolver interface {
 	ID(ctx context.Context, obj *models.CustomerTenant) (string, error)
 	TenantID(ctx context.Context, obj *models.CustomerTenant) (string, error)
 
+	Domains(ctx context.Context, obj *models.CustomerTenant) ([]*models.TenantDomain, error)
 	InitialDomain(ctx context.Context, obj *models.CustomerTenant) (*string, error)
 	Subscriptions(ctx context.Context, obj *models.CustomerTenant) ([]*models.Subscription, error)
 	Workloads(ctx context.Context, obj *models.CustomerTenant) ([]*models.Product, error)
@@ -9037,11 +9038,11 @@ func (ec *executionContext) _CustomerTenant_domains(ctx context.Context, field g
 			return ec.fieldContext_CustomerTenant_domains(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Domains, nil
+			return ec.Resolvers.CustomerTenant().Domains(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []models.TenantDomain) graphql.Marshaler {
-			return ec.marshalNTenantDomain2ᚕcporᚋmodelsᚐTenantDomainᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.TenantDomain) graphql.Marshaler {
+			return ec.marshalNTenantDomain2ᚕᚖcporᚋmodelsᚐTenantDomainᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9051,8 +9052,8 @@ func (ec *executionContext) fieldContext_CustomerTenant_domains(_ context.Contex
 	fc = &graphql.FieldContext{
 		Object:     "CustomerTenant",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_TenantDomain(ctx, field)
 		},
@@ -16827,10 +16828,11 @@ func (ec *executionContext) _CustomerTenant(ctx context.Context, sel ast.Selecti
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "domains":
-			out.Values[i] = ec._CustomerTenant_domains(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CustomerTenant_domains(ctx, field, obj)
+				})
 		case "initialDomain":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -19671,15 +19673,11 @@ func (ec *executionContext) marshalNSubscriptionStatus2cporᚋmodelsᚐSubscript
 	return res
 }
 
-func (ec *executionContext) marshalNTenantDomain2cporᚋmodelsᚐTenantDomain(ctx context.Context, sel ast.SelectionSet, v models.TenantDomain) graphql.Marshaler {
-	return ec._TenantDomain(ctx, sel, &v)
-}
-
-func (ec *executionContext) marshalNTenantDomain2ᚕcporᚋmodelsᚐTenantDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []models.TenantDomain) graphql.Marshaler {
+func (ec *executionContext) marshalNTenantDomain2ᚕᚖcporᚋmodelsᚐTenantDomainᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.TenantDomain) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNTenantDomain2cporᚋmodelsᚐTenantDomain(ctx, sel, v[i])
+		return ec.marshalNTenantDomain2ᚖcporᚋmodelsᚐTenantDomain(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -19689,6 +19687,14 @@ func (ec *executionContext) marshalNTenantDomain2ᚕcporᚋmodelsᚐTenantDomain
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalNTenantDomain2ᚖcporᚋmodelsᚐTenantDomain(ctx context.Context, sel ast.SelectionSet, v *models.TenantDomain) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TenantDomain!")
+		return graphql.Null
+	}
+	return ec._TenantDomain(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {

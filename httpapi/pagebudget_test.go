@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"cpor/httpapi"
+	"cpor/models"
 	"cpor/reqlog"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
@@ -96,6 +97,15 @@ func TestClaimPagesSendABoundedNumberOfStatements(t *testing.T) {
 				if sent[1] != sent[2] {
 					t.Errorf("%s: %v SQL statements for 1, 10 and 50 claims; a longer page must not send more", page.name, sent)
 				}
+			}
+			// One claim with its customer and product is one statement.
+			var c models.Claim
+			if err := w.DB.Order("created_at DESC").Take(&c).Error; err != nil {
+				t.Fatal(err)
+			}
+			one := `query OneClaim { claim(id: "` + gid(c.ID) + `") { status version customerTenant { displayName } product { name } mpn { name } } }`
+			if got := statementsOf(t, srv, &logs, "budget-one-claim", one, 0); got != 1 {
+				t.Errorf("one claim: %d SQL statements, want 1", got)
 			}
 		})
 	}

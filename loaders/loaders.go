@@ -24,6 +24,7 @@ type Loaders struct {
 	Organizations    *dataloadgen.Loader[uuid.UUID, *models.PartnerOrganization]
 	Mpns             *dataloadgen.Loader[uuid.UUID, *models.Mpn]
 	Tenants          *dataloadgen.Loader[uuid.UUID, *models.CustomerTenant]
+	TenantDomains    *dataloadgen.Loader[uuid.UUID, []models.TenantDomain]
 	Claims           *dataloadgen.Loader[uuid.UUID, *models.Claim]
 	Cases            *dataloadgen.Loader[uuid.UUID, *models.ArbitrationCase]
 	Associations     *dataloadgen.Loader[uuid.UUID, *models.Association]
@@ -50,7 +51,8 @@ func New(db *gorm.DB) *Loaders {
 		Products:      byID[models.Product](db, "id", func(p *models.Product) uuid.UUID { return p.ID }),
 		Organizations: byID[models.PartnerOrganization](db, "id", func(o *models.PartnerOrganization) uuid.UUID { return o.ID }),
 		Mpns:          byID[models.Mpn](db, "id", func(m *models.Mpn) uuid.UUID { return m.ID }),
-		Tenants:       tenants(db),
+		Tenants:       byID[models.CustomerTenant](db, "id", func(t *models.CustomerTenant) uuid.UUID { return t.ID }),
+		TenantDomains: tenantDomains(db),
 		Claims:        byID[models.Claim](db, "id", func(c *models.Claim) uuid.UUID { return c.ID }),
 		Cases:         byID[models.ArbitrationCase](db, "id", func(c *models.ArbitrationCase) uuid.UUID { return c.ID }),
 		Associations:  byID[models.Association](db, "id", func(a *models.Association) uuid.UUID { return a.ID }),
@@ -61,9 +63,9 @@ func New(db *gorm.DB) *Loaders {
 		CaseClaims: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Claim, error) {
 			return workflow.ClaimsOfCases(db.WithContext(ctx), ids)
 		}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity)),
-		CommentPages:     newPages(db, claims.CommentList, listed, nil),
-		DocumentPages:    newPages(db, claims.DocumentList, listed, nil),
-		EventPages:       newPages(db, claims.EventList, listed, eventRefs),
+		CommentPages:  newPages(db, claims.CommentList, listed, nil),
+		DocumentPages: newPages(db, claims.DocumentList, listed, nil),
+		EventPages:    newPages(db, claims.EventList, listed, eventRefs),
 	}
 }
 
@@ -88,21 +90,33 @@ func byID[T any](db *gorm.DB, column string, key func(*T) uuid.UUID) *dataloadge
 	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
 }
 
-func tenants(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, *models.CustomerTenant] {
-	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*models.CustomerTenant, error) {
-		var rows []models.CustomerTenant
-		err := db.WithContext(ctx).Preload("Domains", func(db *gorm.DB) *gorm.DB {
-			return db.Order(models.TenantDomainOrder)
-		}).Where("id IN ?", ids).Find(&rows).Error
-		if err != nil {
-			return nil, fmt.Errorf("batch load tenants: %w", err)
+// tenantDomains loads each tenant's domains, initial domain first.
+func tenantDomains(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, []models.TenantDomain] {
+	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.TenantDomain, error) {
+		var rows []models.TenantDomain
+		if err := db.WithContext(ctx).Where("tenant_id IN ?", ids).Order(models.TenantDomainOrder).Find(&rows).Error; err != nil {
+			return nil, fmt.Errorf("batch load tenant domains: %w", err)
 		}
-		out := make(map[uuid.UUID]*models.CustomerTenant, len(rows))
-		for i := range rows {
-			out[rows[i].ID] = &rows[i]
+		out := make(map[uuid.UUID][]models.TenantDomain, len(ids))
+		for _, d := range rows {
+			out[d.TenantID] = append(out[d.TenantID], d)
 		}
 		return out, nil
 	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
+}
+
+// DomainsOf loads a tenant's domains together with those of the tenants
+// listed with it; a tenant loaded with its domains keeps them.
+func (l *Loaders) DomainsOf(ctx context.Context, t *models.CustomerTenant) ([]models.TenantDomain, error) {
+	if t.Domains != nil {
+		return t.Domains, nil
+	}
+	l.TenantDomains.LoadAllThunk(ctx, l.siblings.with(t.ID))
+	all, err := l.TenantDomains.Load(ctx, t.ID)
+	if errors.Is(err, dataloadgen.ErrNotFound) {
+		return []models.TenantDomain{}, nil
+	}
+	return all, err
 }
 
 // eventRefs are the comment and the document an event refers to, in that
@@ -182,6 +196,10 @@ func (l *Loaders) PrimeListed(page *claims.Listed) {
 		l.Organizations.Prime(o.ID, o)
 	}
 	ids := make([]uuid.UUID, len(page.Items))
+	tenants := make([]uuid.UUID, len(page.Tenants))
+	for i, t := range page.Tenants {
+		tenants[i] = t.ID
+	}
 	var cases []uuid.UUID
 	for i, c := range page.Items {
 		ids[i] = c.ID
@@ -191,6 +209,7 @@ func (l *Loaders) PrimeListed(page *claims.Listed) {
 	}
 	l.siblings.add(ids)
 	l.siblings.add(cases)
+	l.siblings.add(tenants)
 }
 
 // Case loads a claim's arbitration case together with those of the claims
