@@ -77,7 +77,16 @@ func (r *mutationResolver) ResolveArbitration(ctx context.Context, input model.R
 
 // ArbitrationCases is the resolver for the arbitrationCases field.
 func (r *queryResolver) ArbitrationCases(ctx context.Context, status *models.ArbitrationStatus, first *int, after *string, last *int, before *string) (*relay.Connection[models.ArbitrationCase], error) {
-	return r.svc.Workflow.Cases(ctx, status, pageArgs(first, after, last, before))
+	page, err := r.svc.Workflow.Cases(ctx, status, pageArgs(first, after, last, before))
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]uuid.UUID, len(page.Items))
+	for i := range page.Items {
+		ids[i] = page.Items[i].ID
+	}
+	loaders.For(ctx).Listed(ids)
+	return page, nil
 }
 
 // ArbitrationCase returns ArbitrationCaseResolver implementation.

@@ -186,3 +186,22 @@ func processCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// A page of arbitration cases loads the claims of all its cases in one
+// statement.
+func TestCasePagesLoadTheirClaimsTogether(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			var logs syncLog
+			srv := testkit.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+			page := `query CasePage { arbitrationCases(first: $first) { nodes { status product { name } claims { id status organization { name } } } } }`
+			for _, size := range []int{1, 10} {
+				// the page, products, claims of the cases, their organisations
+				if got := statementsOf(t, srv, &logs, fmt.Sprintf("cases-%d", size), page, size); got > 4 {
+					t.Errorf("%d cases: %d SQL statements, want at most 4", size, got)
+				}
+			}
+		})
+	}
+}

@@ -212,6 +212,10 @@ func (l *Loaders) PrimeListed(page *claims.Listed) {
 	l.siblings.add(tenants)
 }
 
+// Listed registers rows a response lists together (a page of arbitration
+// cases, say): a relation asked for one of them is loaded for all.
+func (l *Loaders) Listed(ids []uuid.UUID) { l.siblings.add(ids) }
+
 // Case loads a claim's arbitration case together with those of the claims
 // listed with it.
 func (l *Loaders) Case(ctx context.Context, id *uuid.UUID) (*models.ArbitrationCase, error) {
