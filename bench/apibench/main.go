@@ -120,6 +120,11 @@ func parseFlags() (options, error) {
 			return o, fmt.Errorf("-scenarios: no scenario %q (page, claim, lifecycle)", s)
 		}
 	}
+	if o.cpuProfile != "" {
+		if err := os.MkdirAll(o.cpuProfile, 0o755); err != nil {
+			return o, fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
 	if o.peer != "" && o.databaseURL == "" {
 		return o, errors.New("-peer needs -database-url: PostGraphile serves the PostgreSQL data set")
 	}
