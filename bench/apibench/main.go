@@ -25,7 +25,10 @@
 // and on one on SQLite (one writer); it takes a few minutes. A tenant whose
 // name records the data set is written last: a later run on the same
 // database (PostgreSQL, or the SQLite file in -keep DIR) reuses the data set
-// and only tops up the spares.
+// and only tops up the spares. Lifecycle claims are the newest, so they top
+// the page of a later run on the same database (the command warns); on
+// PostgreSQL, run on a copy of a seeded database instead:
+// CREATE DATABASE run1 TEMPLATE bench.
 //
 // Per scenario, database and concurrency it prints throughput, p50 and p99
 // latency (of a request; of a whole lifecycle for lifecycle), SQL statements
