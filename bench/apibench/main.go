@@ -208,7 +208,11 @@ func measure(ctx context.Context, opt options, db database, bin, tmp string, rep
 		return err
 	}
 	fmt.Printf("data set: %s; %d spare subscriptions\n", ds.summary, len(ds.spares))
-	rep.dataSets = append(rep.dataSets, db.name+": "+ds.summary)
+	label := db.name
+	if v := postgresVersion(ctx, db.url); db.url != "" && v != "" {
+		label += " " + v
+	}
+	rep.dataSets = append(rep.dataSets, label+": "+ds.summary)
 	if ds.lifecycleClaims > 0 && opt.scenarios["page"] {
 		fmt.Printf("WARNING: %d claims of earlier lifecycle runs are the newest: the page shows them, not the data set's; use a fresh database for figures\n", ds.lifecycleClaims)
 	}

@@ -214,6 +214,19 @@ func findPostgres(ctx context.Context, url string) *postgresCPU {
 	return &postgresCPU{postmaster: pid}
 }
 
+// postgresVersion is the server's version, for the report ("" when it
+// cannot be read).
+func postgresVersion(ctx context.Context, url string) string {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return ""
+	}
+	defer conn.Close(ctx)
+	var v string
+	_ = conn.QueryRow(ctx, "SHOW server_version").Scan(&v)
+	return v
+}
+
 func (p *postgresCPU) total() (time.Duration, error) {
 	if p == nil {
 		return 0, nil
