@@ -114,6 +114,7 @@ var claimActions = map[workflow.Event]model.ClaimAction{
 	workflow.Reject:             model.ClaimActionReject,
 }
 
-func actorOf(ev *models.ClaimEvent) *model.Actor {
-	return &model.Actor{ID: ev.ActorID, Name: ev.ActorName, Kind: ev.ActorKind}
+func actorOf(ev *models.ClaimEvent) *models.Actor {
+	a := ev.Actor()
+	return &a
 }

@@ -17,18 +17,6 @@ func (r *commentResolver) ID(ctx context.Context, obj *models.Comment) (string, 
 	return relay.UUIDGlobalID(relay.TypeComment, obj.ID), nil
 }
 
-// Author is the resolver for the author field.
-func (r *commentResolver) Author(ctx context.Context, obj *models.Comment) (*model.Actor, error) {
-	kind := models.ActorSystem
-	switch obj.Kind {
-	case models.CommentPartner:
-		kind = models.ActorPartner
-	case models.CommentReviewer, models.CommentInformationRequest:
-		kind = models.ActorReviewer
-	}
-	return &model.Actor{ID: obj.AuthorID, Name: obj.AuthorName, Kind: kind}, nil
-}
-
 // AddComment is the resolver for the addComment field.
 func (r *mutationResolver) AddComment(ctx context.Context, input model.AddCommentInput) (*model.AddCommentPayload, error) {
 	out := &model.AddCommentPayload{ClientMutationID: input.ClientMutationID}

@@ -536,15 +536,12 @@ type ClaimEventResolver interface {
 
 	Event(ctx context.Context, obj *models.ClaimEvent) (*string, error)
 
-	Actor(ctx context.Context, obj *models.ClaimEvent) (*model.Actor, error)
 	Reason(ctx context.Context, obj *models.ClaimEvent) (*string, error)
 	Comment(ctx context.Context, obj *models.ClaimEvent) (*models.Comment, error)
 	ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error)
 }
 type CommentResolver interface {
 	ID(ctx context.Context, obj *models.Comment) (string, error)
-
-	Author(ctx context.Context, obj *models.Comment) (*model.Actor, error)
 }
 type CustomerSubscriptionResolver interface {
 	ID(ctx context.Context, obj *models.Subscription) (string, error)
@@ -5214,7 +5211,7 @@ func (ec *executionContext) fieldContext_ActivityInfo_purchaseChannels(_ context
 	return graphql.NewScalarFieldContext("ActivityInfo", field, false, false, "PurchaseChannel")
 }
 
-func (ec *executionContext) _Actor_id(ctx context.Context, field graphql.CollectedField, obj *model.Actor) (ret graphql.Marshaler) {
+func (ec *executionContext) _Actor_id(ctx context.Context, field graphql.CollectedField, obj *models.Actor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5237,7 +5234,7 @@ func (ec *executionContext) fieldContext_Actor_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Actor", field, false, false, "String")
 }
 
-func (ec *executionContext) _Actor_name(ctx context.Context, field graphql.CollectedField, obj *model.Actor) (ret graphql.Marshaler) {
+func (ec *executionContext) _Actor_name(ctx context.Context, field graphql.CollectedField, obj *models.Actor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -5260,7 +5257,7 @@ func (ec *executionContext) fieldContext_Actor_name(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Actor", field, false, false, "String")
 }
 
-func (ec *executionContext) _Actor_kind(ctx context.Context, field graphql.CollectedField, obj *model.Actor) (ret graphql.Marshaler) {
+func (ec *executionContext) _Actor_kind(ctx context.Context, field graphql.CollectedField, obj *models.Actor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -7671,11 +7668,11 @@ func (ec *executionContext) _ClaimEvent_actor(ctx context.Context, field graphql
 			return ec.fieldContext_ClaimEvent_actor(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.ClaimEvent().Actor(ctx, obj)
+			return obj.Actor(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Actor) graphql.Marshaler {
-			return ec.marshalNActor2ᚖcporᚋgraphᚋmodelᚐActor(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v models.Actor) graphql.Marshaler {
+			return ec.marshalNActor2cporᚋmodelsᚐActor(ctx, selections, v)
 		},
 		true,
 		true,
@@ -7686,7 +7683,7 @@ func (ec *executionContext) fieldContext_ClaimEvent_actor(_ context.Context, fie
 		Object:     "ClaimEvent",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Actor(ctx, field)
 		},
@@ -8114,8 +8111,8 @@ func (ec *executionContext) _ClaimStatusChange_actor(ctx context.Context, field 
 			return obj.Actor, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Actor) graphql.Marshaler {
-			return ec.marshalNActor2ᚖcporᚋgraphᚋmodelᚐActor(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Actor) graphql.Marshaler {
+			return ec.marshalNActor2ᚖcporᚋmodelsᚐActor(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8235,11 +8232,11 @@ func (ec *executionContext) _Comment_author(ctx context.Context, field graphql.C
 			return ec.fieldContext_Comment_author(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Comment().Author(ctx, obj)
+			return obj.Author(), nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *model.Actor) graphql.Marshaler {
-			return ec.marshalNActor2ᚖcporᚋgraphᚋmodelᚐActor(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v models.Actor) graphql.Marshaler {
+			return ec.marshalNActor2cporᚋmodelsᚐActor(ctx, selections, v)
 		},
 		true,
 		true,
@@ -8250,7 +8247,7 @@ func (ec *executionContext) fieldContext_Comment_author(_ context.Context, field
 		Object:     "Comment",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Actor(ctx, field)
 		},
@@ -15391,7 +15388,7 @@ func (ec *executionContext) _ActivityInfo(ctx context.Context, sel ast.Selection
 
 var actorImplementors = []string{"Actor"}
 
-func (ec *executionContext) _Actor(ctx context.Context, sel ast.SelectionSet, obj *model.Actor) graphql.Marshaler {
+func (ec *executionContext) _Actor(ctx context.Context, sel ast.SelectionSet, obj *models.Actor) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, actorImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -16248,11 +16245,10 @@ func (ec *executionContext) _ClaimEvent(ctx context.Context, sel ast.SelectionSe
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actor":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._ClaimEvent_actor(ctx, field, obj)
-				})
+			out.Values[i] = ec._ClaimEvent_actor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "reason":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -16470,11 +16466,10 @@ func (ec *executionContext) _Comment(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "author":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Comment_author(ctx, field, obj)
-				})
+			out.Values[i] = ec._Comment_author(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "body":
 			out.Values[i] = ec._Comment_body(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -18673,7 +18668,11 @@ func (ec *executionContext) marshalNActivityInfo2ᚖcporᚋcatalogᚐActivityInf
 	return ec._ActivityInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNActor2ᚖcporᚋgraphᚋmodelᚐActor(ctx context.Context, sel ast.SelectionSet, v *model.Actor) graphql.Marshaler {
+func (ec *executionContext) marshalNActor2cporᚋmodelsᚐActor(ctx context.Context, sel ast.SelectionSet, v models.Actor) graphql.Marshaler {
+	return ec._Actor(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNActor2ᚖcporᚋmodelsᚐActor(ctx context.Context, sel ast.SelectionSet, v *models.Actor) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Actor!")
 		return graphql.Null

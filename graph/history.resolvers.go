@@ -7,7 +7,6 @@ package graph
 
 import (
 	"context"
-	"cpor/graph/model"
 	"cpor/loaders"
 	"cpor/models"
 	"cpor/relay"
@@ -27,11 +26,6 @@ func (r *claimEventResolver) Sequence(ctx context.Context, obj *models.ClaimEven
 // Event is the resolver for the event field.
 func (r *claimEventResolver) Event(ctx context.Context, obj *models.ClaimEvent) (*string, error) {
 	return stringPtr(obj.Event), nil
-}
-
-// Actor is the resolver for the actor field.
-func (r *claimEventResolver) Actor(ctx context.Context, obj *models.ClaimEvent) (*model.Actor, error) {
-	return actorOf(obj), nil
 }
 
 // Reason is the resolver for the reason field.

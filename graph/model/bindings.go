@@ -37,7 +37,7 @@ type ClaimStatusChange struct {
 	Status         models.ClaimStatus
 	PreviousStatus models.ClaimStatus
 	Event          string
-	Actor          *Actor
+	Actor          *models.Actor
 	At             time.Time
 	Reason         *string
 	Claim          *models.Claim

@@ -14,13 +14,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
-// Who did something.
-type Actor struct {
-	ID   string           `json:"id"`
-	Name string           `json:"name"`
-	Kind models.ActorKind `json:"kind"`
-}
-
 type AddCommentInput struct {
 	ClaimID string `json:"claimId"`
 	// At most 10,000 characters; may span lines.
