@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -22,26 +23,22 @@ type ChildList[T any] struct {
 const rowNumber = "relay_row_number"
 
 // Pages fetches one page of the list for each parent, args applied to each
-// parent's rows alone, in one statement: a window function numbers every
-// parent's rows in the page's order and the statement keeps the first
-// limit+1 of each (one more tells that there is a next page). Both
-// databases run it (SQLite has window functions since 3.25). A parent
-// without rows gets an empty page.
+// parent's rows alone, in one statement that keeps the first limit+1 rows
+// of each parent (one more tells that there is a next page): on
+// PostgreSQL a lateral join reads just those from the index for each
+// parent; SQLite, which has no lateral joins, numbers every parent's rows
+// with a window function and keeps the first ones. A parent without rows
+// gets an empty page.
 func (l ChildList[T]) Pages(db *gorm.DB, parents []uuid.UUID, args Args) (map[uuid.UUID]*Page[T], error) {
 	limit, backward, err := args.window()
 	if err != nil {
 		return nil, err
 	}
-	var model T
-	inner, err := l.Keyset.where(db.Model(&model).Where(l.ParentColumn+" IN ?", parents), args)
-	if err != nil {
-		return nil, err
+	fetch := l.numbered
+	if db.Dialector.Name() == "postgres" {
+		fetch = l.lateral
 	}
-	inner = inner.Select(fmt.Sprintf("*, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s",
-		l.ParentColumn, l.Keyset.order(l.Keyset.Desc != backward), rowNumber))
-	var rows []T
-	err = db.Session(&gorm.Session{NewDB: true}).Table("(?) AS pages", inner).
-		Where(rowNumber+" <= ?", limit+1).Order(l.ParentColumn + ", " + rowNumber).Find(&rows).Error
+	rows, err := fetch(db, parents, args, limit, backward)
 	if err != nil {
 		return nil, fmt.Errorf("pages of %d parents: %w", len(parents), err)
 	}
@@ -61,6 +58,50 @@ func (l ChildList[T]) Pages(db *gorm.DB, parents []uuid.UUID, args Args) (map[uu
 		}
 	}
 	return out, nil
+}
+
+// lateral reads each parent's first rows with an index scan of its own.
+func (l ChildList[T]) lateral(db *gorm.DB, parents []uuid.UUID, args Args, limit int, backward bool) ([]T, error) {
+	var model T
+	desc := l.Keyset.Desc != backward
+	each, err := l.Keyset.where(db.Model(&model).Where(l.ParentColumn+" = parent.id"), args)
+	if err != nil {
+		return nil, err
+	}
+	each = each.Order(l.Keyset.order(desc)).Limit(limit + 1)
+	ids := make([]string, len(parents))
+	for i, p := range parents {
+		ids[i] = p.String()
+	}
+	var rows []T
+	err = db.Session(&gorm.Session{NewDB: true}).
+		Table("unnest(?::uuid[]) WITH ORDINALITY AS parent(id, n)", pgTextArray(ids)).
+		Joins("CROSS JOIN LATERAL (?) AS rows", each).
+		Select("rows.*").Order("parent.n, " + l.Keyset.qualified("rows").order(desc)).
+		Find(&rows).Error
+	return rows, err
+}
+
+// numbered numbers every parent's rows in the page's order and keeps the
+// first ones.
+func (l ChildList[T]) numbered(db *gorm.DB, parents []uuid.UUID, args Args, limit int, backward bool) ([]T, error) {
+	var model T
+	inner, err := l.Keyset.where(db.Model(&model).Where(l.ParentColumn+" IN ?", parents), args)
+	if err != nil {
+		return nil, err
+	}
+	inner = inner.Select(fmt.Sprintf("*, ROW_NUMBER() OVER (PARTITION BY %s ORDER BY %s) AS %s",
+		l.ParentColumn, l.Keyset.order(l.Keyset.Desc != backward), rowNumber))
+	var rows []T
+	err = db.Session(&gorm.Session{NewDB: true}).Table("(?) AS pages", inner).
+		Where(rowNumber+" <= ?", limit+1).Order(l.ParentColumn + ", " + rowNumber).Find(&rows).Error
+	return rows, err
+}
+
+// pgTextArray renders values as a PostgreSQL array literal; UUIDs need no
+// quoting.
+func pgTextArray(values []string) string {
+	return "{" + strings.Join(values, ",") + "}"
 }
 
 // Counts counts each parent's rows in one statement; a parent without rows

@@ -154,6 +154,15 @@ func (ks Keyset) beyond(c Cursor, desc bool) any {
 		ks.TimeColumn, op, ks.TimeColumn, ks.KeyColumn, op), c.Time, c.Time, key)
 }
 
+// qualified is the keyset with its columns named in table.
+func (ks Keyset) qualified(table string) Keyset {
+	if ks.TimeColumn != "" {
+		ks.TimeColumn = table + "." + ks.TimeColumn
+	}
+	ks.KeyColumn = table + "." + ks.KeyColumn
+	return ks
+}
+
 func (ks Keyset) order(desc bool) string {
 	dir := " ASC"
 	if desc {
