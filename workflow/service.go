@@ -205,14 +205,15 @@ func authorize(ctx context.Context, by Role) error {
 // Submit sends a draft for review after every check of docs/product.md §4 and
 // sets the review deadline. The customer is told of the request.
 func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error) {
+	var tenant *models.CustomerTenant
 	return s.fire(ctx, req, Submit, RolePartner, func(ch *change) error {
 		c := ch.claim
 		problems := claims.Incomplete(c)
-		found, err := catalog.Check(ch.ctx(), ch.tx.DB, claims.Facts(c))
+		found, err := catalog.Inspect(ch.ctx(), ch.tx.DB, claims.Facts(c))
 		if err != nil {
 			return err
 		}
-		problems = append(problems, found...)
+		problems = append(problems, found.Problems...)
 		if ch.documents == 0 {
 			problems = append(problems, apperr.New(apperr.ProofOfExecutionRequired, "proofOfExecution",
 				"Attach at least one proof of execution document (PDF, Office file, image or e-mail) before you submit."))
@@ -220,23 +221,21 @@ func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error
 		if err := problems.Err(); err != nil {
 			return err
 		}
+		tenant = found.Tenant // there is one: an unknown tenant is a problem
 		now := storage.Now()
 		due := s.calendar.ReviewDue(now)
 		c.SubmittedAt, c.ReviewDueAt = &now, &due
 		return nil
 	}, func(ch *change) error {
-		return s.notifyCustomer(ch)
+		return s.notifyCustomer(ch, tenant)
 	})
 }
 
 // notifyCustomer records that the customer was told of the association
-// request, which the customer may decline at any time once approved.
-func (s *Service) notifyCustomer(ch *change) error {
+// request, which the customer may decline at any time once approved. The
+// tenant is the one the submit's checks read.
+func (s *Service) notifyCustomer(ch *change, tenant *models.CustomerTenant) error {
 	c := ch.claim
-	var tenant models.CustomerTenant
-	if err := ch.tx.Where("id = ?", c.CustomerTenantID).Take(&tenant).Error; err != nil {
-		return fmt.Errorf("load tenant: %w", err)
-	}
 	ev := claims.SystemEvent(c, models.EventCustomerNotified)
 	ev.Reason = "The customer " + tenant.DisplayName + " was told of this association request."
 	ch.events = append(ch.events, ev)
