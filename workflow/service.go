@@ -330,14 +330,16 @@ func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, erro
 	if req.Reason, err = textrule.Reason.Clean(req.Reason, "note"); err != nil {
 		return nil, err
 	}
-	var inArbitration bool
+	var (
+		inArbitration bool
+		comp          competition
+	)
 	return s.fire(ctx, req, Approve, RoleReviewer, func(ch *change) error {
 		c := ch.claim
 		if inArbitration = c.Status == models.Arbitration; inArbitration {
 			return nil
 		}
-		comp, err := findCompetition(ch.tx.DB, c)
-		if err != nil {
+		if comp, err = findCompetition(ch.tx.DB, c); err != nil {
 			return err
 		}
 		if !comp.none() {
@@ -346,10 +348,17 @@ func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, erro
 		}
 		return nil
 	}, func(ch *change) error {
-		if inArbitration {
-			if err := s.settleCase(ch, *ch.claim.ArbitrationCaseID, ch.claim, ch.claim.DecisionReason); err != nil {
-				return err
+		if !inArbitration {
+			// The competition read under the key's lock knows the key's
+			// active association: none, or the organisation's own.
+			var own []models.Association
+			if comp.own != nil {
+				own = append(own, *comp.own)
 			}
+			return s.associateOver(ch, ch.claim, own)
+		}
+		if err := s.settleCase(ch, *ch.claim.ArbitrationCaseID, ch.claim, ch.claim.DecisionReason); err != nil {
+			return err
 		}
 		return s.associate(ch, ch.claim)
 	})
