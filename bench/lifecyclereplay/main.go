@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,8 @@ type options struct {
 	script   string
 	targets  int
 	conns    int
+	profile  string
+	live     bool
 }
 
 func main() {
@@ -67,6 +70,8 @@ func main() {
 	flag.StringVar(&o.script, "script", "", "also write the pgbench script to this file")
 	flag.IntVar(&o.targets, "targets", 40000, "fresh customer tenants made for each side (replay, service)")
 	flag.IntVar(&o.conns, "conns", 20, "the service's connection pool size (CPOR_DB_MAX_CONNS)")
+	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of the service runs (client included) to this file")
+	flag.BoolVar(&o.live, "live", true, "run the live-event hub and listener as the server does (false: to see what they cost)")
 	flag.Parse()
 	for _, c := range strings.Split(clients, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -94,7 +99,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer drop()
-	env, err := start(ctx, dbURL, o.conns)
+	env, err := start(ctx, dbURL, o.conns, o.live)
 	if err != nil {
 		return err
 	}
@@ -125,14 +130,36 @@ func run(ctx context.Context, o options) error {
 		if err != nil {
 			return err
 		}
+		stopProfile, err := startProfile(o.profile, c)
+		if err != nil {
+			return err
+		}
 		var service float64
 		service, serviceTargets, err = env.drive(c, o.duration, serviceTargets)
+		stopProfile()
 		if err != nil {
 			return err
 		}
 		fmt.Printf("%8d %18.1f %18.1f %7.2f\n", c, replay, service, service/replay)
 	}
 	return nil
+}
+
+// startProfile profiles the CPU into path (suffixed with the number of
+// clients) until the returned function is called; nothing when path is empty.
+func startProfile(path string, clients int) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, clients))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
 }
 
 // createDatabase makes an empty database on the server and returns its URL
@@ -173,7 +200,7 @@ type env struct {
 	mpn       string
 }
 
-func start(ctx context.Context, dbURL string, conns int) (*env, error) {
+func start(ctx context.Context, dbURL string, conns int, withLive bool) (*env, error) {
 	quiet := slog.New(slog.DiscardHandler)
 	db, err := storage.Open(ctx, storage.Config{DatabaseURL: dbURL, MaxOpenConns: conns}, quiet)
 	if err != nil {
@@ -188,8 +215,10 @@ func start(ctx context.Context, dbURL string, conns int) (*env, error) {
 	svc := graph.NewServices(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits)
 	liveCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
-	go func() { _ = hub.Run(liveCtx) }()
-	go live.Listen(liveCtx, dbURL, hub, quiet)
+	if withLive {
+		go func() { _ = hub.Run(liveCtx) }()
+		go live.Listen(liveCtx, dbURL, hub, quiet)
+	}
 	if err := demo.Seed(ctx, db, demo.Services{Catalog: svc.Catalog, Claims: svc.Claims, Workflow: svc.Workflow}); err != nil {
 		return nil, err
 	}
