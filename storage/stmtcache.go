@@ -8,11 +8,12 @@ import (
 	"gorm.io/gorm"
 )
 
-// maxCachedStatements bounds the statements kept prepared. The service sends
-// a few hundred distinct statements; lists of varying length (IN (?,?,…))
+// maxCachedStatements bounds the statements kept prepared, each on every
+// connection that ran it (a few KiB apiece). The service's fixed statements
+// are far fewer; lists of varying length (IN (?,?,…) of the batch loaders)
 // make more, and those past the bound simply run unprepared, so the cache
-// never has to close a statement another goroutine may be using.
-const maxCachedStatements = 1000
+// never closes a statement another goroutine may be using.
+const maxCachedStatements = 300
 
 // stmtCache is the embedded database's connection pool with every statement
 // prepared once per connection and kept, inside transactions too. SQLite
