@@ -5,6 +5,7 @@ package claims
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -113,9 +114,11 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
-	q := storage.ForUpdate(db).Table("claims").Where("id = ?", claimID)
+	q := storage.ForUpdate(db).Table("claims")
 	if what.CompetitionLock {
-		q = q.Where(storage.LockingKeyOf(db, competitionKeyColumns...))
+		q = q.Where(storage.LockingKeyOf(db, "id = @id", competitionKeyColumns...), sql.Named("id", claimID))
+	} else {
+		q = q.Where("id = ?", claimID)
 	}
 	if what.CountDocuments {
 		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count")

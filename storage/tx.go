@@ -105,18 +105,23 @@ func LockKey(tx *gorm.DB, parts ...string) error {
 }
 
 // LockingKeyOf is a condition for the WHERE of a query on one table that
-// takes, for each row the query reads and before FOR UPDATE locks it, the
-// lock LockKey takes on the key whose parts are the SQL text expressions
+// selects rows by the condition row (its parameters named, @id, since it is
+// used twice) and, for each of them alone, before FOR UPDATE locks it, takes
+// the lock LockKey takes on the key whose parts are the SQL text expressions
 // exprs (columns, or quoted constants). A key lock taken first and a row
 // lock after, in one round trip, keeps the one lock order (key, then rows)
-// without reading the row once to learn its key. A row whose key has a NULL
-// part takes no lock. The condition always holds, and is plain true on SQLite.
-func LockingKeyOf(db *gorm.DB, exprs ...string) string {
+// without reading the row once to learn its key. row stands alone too, for
+// the index; the lock sits behind it inside CASE, which evaluates it only for
+// matching rows whatever order the plan checks conditions in, so no other
+// row's key is locked. A row whose key has a NULL part takes no lock. On
+// SQLite the condition is row itself.
+func LockingKeyOf(db *gorm.DB, row string, exprs ...string) string {
 	if DialectOf(db) != Postgres {
-		return "1 = 1"
+		return row
 	}
 	key := strings.Join(exprs, " || '"+keySeparator+"' || ")
-	return "(pg_advisory_xact_lock(" + keyHash(key) + ") IS NOT NULL OR (" + key + ") IS NULL)"
+	return row + " AND CASE WHEN " + row + " THEN pg_advisory_xact_lock(" + keyHash(key) + ") IS NOT NULL OR (" +
+		key + ") IS NULL ELSE FALSE END"
 }
 
 // keySeparator joins a key's parts; no part contains it (UUIDs, enum
