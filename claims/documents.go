@@ -85,18 +85,15 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*mo
 		UploadedAt:  storage.Now(),
 	}
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		c, err := Load(tx.DB, id, claimID, true)
+		locked, err := LoadForChange(tx.DB, id, claimID, Change{CountDocuments: true})
 		if err != nil {
 			return err
 		}
+		c := &locked.Claim
 		if c.Status == models.Rejected {
 			return apperr.New(apperr.InvalidTransition, "claimId", "This claim was rejected; reclaim it to start a new claim with new proof.")
 		}
-		var n int64
-		if err := tx.Model(&models.Document{}).Where("claim_id = ?", claimID).Count(&n).Error; err != nil {
-			return fmt.Errorf("count documents: %w", err)
-		}
-		if int(n) >= s.limits.MaxPerClaim {
+		if int(locked.Documents) >= s.limits.MaxPerClaim {
 			return apperr.Invalidf("file", "A claim holds at most %d documents; combine files into one PDF.", s.limits.MaxPerClaim)
 		}
 		if err := tx.Create(doc).Error; err != nil {

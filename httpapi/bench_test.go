@@ -40,8 +40,15 @@ type benchPayload struct {
 
 func (p benchPayload) must(b *testing.B, step, status string) *benchClaim {
 	b.Helper()
+	return p.mustT(b, step, status)
+}
+
+// mustT is must for any test: the claim of a payload without user errors,
+// in the status when one is given.
+func (p benchPayload) mustT(t testing.TB, step, status string) *benchClaim {
+	t.Helper()
 	if len(p.UserErrors) > 0 || p.Claim == nil || (status != "" && p.Claim.Status != status) {
-		b.Fatalf("%s: %+v %+v", step, p.Claim, p.UserErrors)
+		t.Fatalf("%s: %+v %+v", step, p.Claim, p.UserErrors)
 	}
 	return p.Claim
 }

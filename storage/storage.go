@@ -5,6 +5,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,9 +33,12 @@ type Config struct {
 	DatabaseURL string
 	// DataDir holds the embedded SQLite file when DatabaseURL is empty.
 	DataDir string
-	// MaxOpenConns bounds the PostgreSQL pool.
+	// MaxOpenConns bounds the connection pool (20 when unset).
 	MaxOpenConns int
 }
+
+// defaultMaxOpenConns is the pool size when the configuration sets none.
+const defaultMaxOpenConns = 20
 
 // SQLiteFile is the embedded database's file name inside the data directory.
 const SQLiteFile = "cpor.db"
@@ -51,10 +55,17 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
 		db  *gorm.DB
 		err error
 	)
+	maxOpen := cfg.MaxOpenConns
+	if maxOpen <= 0 {
+		maxOpen = defaultMaxOpenConns
+	}
 	if cfg.DatabaseURL != "" {
+		// pgx prepares each statement once per connection and keeps it (its
+		// default statement cache), so GORM's PrepareStmt would only add a
+		// second cache in front of it.
 		db, err = gorm.Open(postgres.Open(cfg.DatabaseURL), gcfg)
 	} else {
-		db, err = openSQLite(cfg.DataDir, gcfg)
+		db, err = openSQLite(cfg.DataDir, maxOpen, gcfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
@@ -67,10 +78,6 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
 		return nil, fmt.Errorf("database handle: %w", err)
 	}
 	if cfg.DatabaseURL != "" {
-		maxOpen := cfg.MaxOpenConns
-		if maxOpen <= 0 {
-			maxOpen = 20
-		}
 		sqlDB.SetMaxOpenConns(maxOpen)
 		sqlDB.SetMaxIdleConns(maxOpen)
 		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
@@ -84,15 +91,29 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
 	return db.WithContext(ctx), nil
 }
 
-func openSQLite(dataDir string, gcfg *gorm.Config) (*gorm.DB, error) {
+// openSQLite opens the embedded database with a pool that keeps its
+// connections (opening one costs a file open and the pragmas of the DSN, and
+// its prepared statements go with it: with database/sql's default of two idle
+// connections, a busy page spent half its CPU opening connections) and keeps
+// every statement prepared on each (see stmtCache).
+func openSQLite(dataDir string, maxOpen int, gcfg *gorm.Config) (*gorm.DB, error) {
 	if dataDir == "" {
 		return nil, errors.New("neither DATABASE_URL nor a data directory is set")
 	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	db, err := gorm.Open(sqlite.Open(SQLiteDSN(filepath.Join(dataDir, SQLiteFile))), gcfg)
+	sqlDB, err := sql.Open(sqlite.DriverName, SQLiteDSN(filepath.Join(dataDir, SQLiteFile)))
 	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(maxOpen)
+	sqlDB.SetMaxIdleConns(maxOpen)
+	sqlDB.SetConnMaxIdleTime(0)
+	sqlDB.SetConnMaxLifetime(0)
+	db, err := gorm.Open(&sqlite.Dialector{Conn: newStmtCache(sqlDB)}, gcfg)
+	if err != nil {
+		_ = sqlDB.Close()
 		return nil, err
 	}
 	if err := db.Use(newWriteGate()); err != nil {
@@ -132,9 +153,12 @@ func Close(db *gorm.DB) error {
 	return sqlDB.Close()
 }
 
+// slowQueryThreshold is how long a statement runs before it is logged.
+const slowQueryThreshold = 500 * time.Millisecond
+
 func newLogger(log *slog.Logger) logger.Interface {
 	return slowQueryLogger{logger.NewSlogLogger(log.With("component", "gorm"), logger.Config{
-		SlowThreshold:        500 * time.Millisecond,
+		SlowThreshold:        slowQueryThreshold,
 		LogLevel:             logger.Warn,
 		ParameterizedQueries: true,
 	})}
@@ -149,6 +173,12 @@ func (l slowQueryLogger) LogMode(level logger.LogLevel) logger.Interface {
 	return slowQueryLogger{l.Interface.LogMode(level)}
 }
 
+// Trace hands GORM's logger only the statements over the threshold: it
+// renders every statement it is given, with its parameters, before deciding
+// whether to log it, which cost 5–7% of the CPU of a claim lifecycle.
 func (l slowQueryLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), _ error) {
+	if time.Since(begin) <= slowQueryThreshold {
+		return
+	}
 	l.Interface.Trace(ctx, begin, fc, nil)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -99,13 +98,39 @@ func LockKey(tx *gorm.DB, parts ...string) error {
 	if DialectOf(tx) != Postgres {
 		return nil
 	}
-	h := fnv.New64a()
-	h.Write([]byte(strings.Join(parts, "\x00")))
-	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())).Error; err != nil {
+	if err := tx.Exec("SELECT pg_advisory_xact_lock("+keyHash("?")+")", strings.Join(parts, keySeparator)).Error; err != nil {
 		return fmt.Errorf("lock %v: %w", parts, err)
 	}
 	return nil
 }
+
+// LockingKeyOf is a condition for the WHERE of a query on one table that
+// selects rows by the condition row (its parameters named, @id, since it is
+// used twice) and, for each of them alone, before FOR UPDATE locks it, takes
+// the lock LockKey takes on the key whose parts are the SQL text expressions
+// exprs (columns, or quoted constants). A key lock taken first and a row
+// lock after, in one round trip, keeps the one lock order (key, then rows)
+// without reading the row once to learn its key. row stands alone too, for
+// the index; the lock sits behind it inside CASE, which evaluates it only for
+// matching rows whatever order the plan checks conditions in, so no other
+// row's key is locked. A row whose key has a NULL part takes no lock. On
+// SQLite the condition is row itself.
+func LockingKeyOf(db *gorm.DB, row string, exprs ...string) string {
+	if DialectOf(db) != Postgres {
+		return row
+	}
+	key := strings.Join(exprs, " || '"+keySeparator+"' || ")
+	return row + " AND CASE WHEN " + row + " THEN pg_advisory_xact_lock(" + keyHash(key) + ") IS NOT NULL OR (" +
+		key + ") IS NULL ELSE FALSE END"
+}
+
+// keySeparator joins a key's parts; no part contains it (UUIDs, enum
+// values, fixed words).
+const keySeparator = "/"
+
+// keyHash is the SQL of a key's 64-bit lock number. It is computed by the
+// server for LockKey and LockingKeyOf alike, so both name the same lock.
+func keyHash(key string) string { return "hashtextextended(" + key + ", 0)" }
 
 // IsUniqueViolation reports whether err is a unique-constraint violation,
 // optionally of the named index (PostgreSQL names it; SQLite names the

@@ -17,33 +17,54 @@ import (
 
 // competition is what stands against a claim on its customer, product and
 // activity: other organisations' open claims and another organisation's
-// active association.
+// active association; and the claim's own organisation's active
+// association, which its approval supersedes.
 type competition struct {
-	claims []models.Claim
+	claims []models.Claim // ID and Status only: escalate reads each again as it locks it
 	holder *models.Association
+	own    *models.Association // ID only
 }
 
 func (c competition) none() bool { return len(c.claims) == 0 && c.holder == nil }
 
+// competitor is one row of findCompetition's statement.
+type competitor struct {
+	Kind           string
+	ID             uuid.UUID
+	OrganizationID uuid.UUID
+	Status         models.ClaimStatus
+}
+
+// findCompetition reads the competing claims and the key's active
+// association (at most one: associations_one_active) in one statement. The
+// caller holds the key's lock, under which every association of the key is
+// written, so they cannot change before the transaction ends.
 func findCompetition(db *gorm.DB, c *models.Claim) (competition, error) {
 	var comp competition
 	if c.ProductID == nil {
 		return comp, nil
 	}
-	err := db.Where("customer_tenant_id = ? AND product_id = ? AND activity = ? AND organization_id <> ? AND status IN ?",
-		c.CustomerTenantID, *c.ProductID, c.Activity, c.OrganizationID, models.OpenStatuses).
-		Order("submitted_at, id").Find(&comp.claims).Error
+	key := []any{c.CustomerTenantID, *c.ProductID, c.Activity}
+	var rows []competitor
+	err := db.Raw(`SELECT 'claim' AS kind, id, organization_id, status, submitted_at AS sort_at FROM claims
+		WHERE customer_tenant_id = ? AND product_id = ? AND activity = ? AND organization_id <> ? AND status IN ?
+	UNION ALL
+	SELECT 'association', id, organization_id, '', NULL FROM associations
+		WHERE customer_tenant_id = ? AND product_id = ? AND activity = ? AND ended_at IS NULL
+	ORDER BY kind, sort_at, id`,
+		append(append(key, c.OrganizationID, models.OpenStatuses), key...)...).Scan(&rows).Error
 	if err != nil {
-		return comp, fmt.Errorf("find competing claims: %w", err)
+		return comp, fmt.Errorf("find competition: %w", err)
 	}
-	var holder models.Association
-	err = db.Where("customer_tenant_id = ? AND product_id = ? AND activity = ? AND ended_at IS NULL AND organization_id <> ?",
-		c.CustomerTenantID, *c.ProductID, c.Activity, c.OrganizationID).Take(&holder).Error
-	switch {
-	case err == nil:
-		comp.holder = &holder
-	case !storage.IsNotFound(err):
-		return comp, fmt.Errorf("find holding association: %w", err)
+	for _, r := range rows {
+		switch {
+		case r.Kind == "claim":
+			comp.claims = append(comp.claims, models.Claim{ID: r.ID, OrganizationID: r.OrganizationID, Status: r.Status})
+		case r.OrganizationID == c.OrganizationID:
+			comp.own = &models.Association{ID: r.ID, OrganizationID: r.OrganizationID}
+		default:
+			comp.holder = &models.Association{ID: r.ID, OrganizationID: r.OrganizationID}
+		}
 	}
 	return comp, nil
 }
@@ -287,16 +308,25 @@ func (s *Service) resolveCase(ch *change, cs *models.ArbitrationCase, winner *uu
 // earlier association of the same organisation on the same customer,
 // product and activity (another subscription, say) is superseded by it.
 func (s *Service) associate(ch *change, c *models.Claim) error {
-	var own []models.Association
+	var active []models.Association
 	if err := storage.ForUpdate(ch.tx.DB).Where("customer_tenant_id = ? AND product_id = ? AND activity = ? AND ended_at IS NULL",
-		c.CustomerTenantID, *c.ProductID, c.Activity).Find(&own).Error; err != nil {
+		c.CustomerTenantID, *c.ProductID, c.Activity).Find(&active).Error; err != nil {
 		return fmt.Errorf("find active association: %w", err)
 	}
-	for _, a := range own {
+	for _, a := range active {
 		if a.OrganizationID != c.OrganizationID {
 			return apperr.New(apperr.InvalidTransition, "claimId",
 				"Another partner organisation holds this association; escalate the claim to arbitration and resolve the case.")
 		}
+	}
+	return s.associateOver(ch, c, active)
+}
+
+// associateOver is associate when the key's active associations are known
+// (read under the key's lock in this transaction) and all are the claim's
+// organisation's: they end, superseded, and the claim's begins.
+func (s *Service) associateOver(ch *change, c *models.Claim, own []models.Association) error {
+	for _, a := range own {
 		if err := s.endAssociation(ch, a.ID, c.ID, models.EndSuperseded, "Superseded by a newer approved claim of your organisation."); err != nil {
 			return err
 		}

@@ -49,6 +49,9 @@ type change struct {
 	id     *auth.Identity
 	claim  *models.Claim
 	events []*models.ClaimEvent
+	// documents is the number of the claim's documents, counted when the
+	// transition asked for it.
+	documents int64
 }
 
 func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
@@ -57,7 +60,10 @@ func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
 // before and after do the event's own work around the state change.
 func (s *Service) fire(ctx context.Context, req Request, event Event, by Role,
 	before, after func(ch *change) error) (*models.Claim, error) {
-	return s.transition(ctx, req, by, func(ch *change) error {
+	// Submitting checks that proof is attached: the claim's documents are
+	// counted as it is locked.
+	what := claims.Change{CountDocuments: event == Submit}
+	return s.transition(ctx, req, by, what, func(ch *change) error {
 		if err := s.move(ch, ch.claim, event, by, ch.id, req.Reason, before); err != nil {
 			return err
 		}
@@ -69,9 +75,11 @@ func (s *Service) fire(ctx context.Context, req Request, event Event, by Role,
 }
 
 // transition runs step in one database transaction for a caller in the
-// role: it takes the claim's competition-key lock, locks the claim's row,
-// checks the version, runs step and appends the events step queued.
-func (s *Service) transition(ctx context.Context, req Request, by Role, step func(ch *change) error) (*models.Claim, error) {
+// role: it takes the claim's competition-key lock, locks the claim's row
+// (reading what else the step needs, see claims.Change), checks the version,
+// runs step and appends the events step queued.
+func (s *Service) transition(ctx context.Context, req Request, by Role, what claims.Change,
+	step func(ch *change) error) (*models.Claim, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -81,14 +89,15 @@ func (s *Service) transition(ctx context.Context, req Request, by Role, step fun
 	}
 	var out *models.Claim
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		c, err := s.lockClaim(tx, id, req.ClaimID)
+		locked, err := lockClaim(tx, id, req.ClaimID, what)
 		if err != nil {
 			return err
 		}
+		c := &locked.Claim
 		if req.ExpectedVersion != nil && *req.ExpectedVersion != c.Version {
 			return claims.StaleClaim(c, *req.ExpectedVersion)
 		}
-		ch := &change{tx: tx, id: id, claim: c}
+		ch := &change{tx: tx, id: id, claim: c, documents: locked.Documents}
 		if err := step(ch); err != nil {
 			return err
 		}
@@ -101,24 +110,17 @@ func (s *Service) transition(ctx context.Context, req Request, by Role, step fun
 	return out, nil
 }
 
-// lockClaim reads the claim, takes the lock of its competition key (so that
+// lockClaim takes the lock of the claim's competition key (so that
 // decisions about one customer, product and activity run one at a time, in
-// the same lock order everywhere), then locks the claim's row.
-func (s *Service) lockClaim(tx *storage.Tx, id *auth.Identity, claimID uuid.UUID) (*models.Claim, error) {
-	c, err := claims.Load(tx.DB, id, claimID, false)
-	if err != nil {
-		return nil, err
-	}
-	if c.ProductID != nil {
-		if err := lockKey(tx, c.CustomerTenantID, *c.ProductID, c.Activity); err != nil {
-			return nil, err
-		}
-	}
-	return claims.Load(tx.DB, id, claimID, true)
+// the same lock order everywhere: key, then rows), then locks the claim's
+// row, in one statement that reads the claim once.
+func lockClaim(tx *storage.Tx, id *auth.Identity, claimID uuid.UUID, what claims.Change) (*claims.Changing, error) {
+	what.CompetitionLock = true
+	return claims.LoadForChange(tx.DB, id, claimID, what)
 }
 
 func lockKey(tx *storage.Tx, tenant, product uuid.UUID, activity models.Activity) error {
-	return storage.LockKey(tx.DB, "competition", tenant.String(), product.String(), string(activity))
+	return storage.LockKey(tx.DB, claims.CompetitionKey(tenant, product, activity)...)
 }
 
 // move fires event on c (locked in ch's transaction): checks the state
@@ -203,42 +205,37 @@ func authorize(ctx context.Context, by Role) error {
 // Submit sends a draft for review after every check of docs/product.md §4 and
 // sets the review deadline. The customer is told of the request.
 func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error) {
+	var tenant *models.CustomerTenant
 	return s.fire(ctx, req, Submit, RolePartner, func(ch *change) error {
 		c := ch.claim
 		problems := claims.Incomplete(c)
-		found, err := catalog.Check(ch.ctx(), ch.tx.DB, claims.Facts(c))
+		found, err := catalog.Inspect(ch.ctx(), ch.tx.DB, claims.Facts(c))
 		if err != nil {
 			return err
 		}
-		problems = append(problems, found...)
-		var docs int64
-		if err := ch.tx.Model(&models.Document{}).Where("claim_id = ?", c.ID).Count(&docs).Error; err != nil {
-			return fmt.Errorf("count documents: %w", err)
-		}
-		if docs == 0 {
+		problems = append(problems, found.Problems...)
+		if ch.documents == 0 {
 			problems = append(problems, apperr.New(apperr.ProofOfExecutionRequired, "proofOfExecution",
 				"Attach at least one proof of execution document (PDF, Office file, image or e-mail) before you submit."))
 		}
 		if err := problems.Err(); err != nil {
 			return err
 		}
+		tenant = found.Tenant // there is one: an unknown tenant is a problem
 		now := storage.Now()
 		due := s.calendar.ReviewDue(now)
 		c.SubmittedAt, c.ReviewDueAt = &now, &due
 		return nil
 	}, func(ch *change) error {
-		return s.notifyCustomer(ch)
+		return s.notifyCustomer(ch, tenant)
 	})
 }
 
 // notifyCustomer records that the customer was told of the association
-// request, which the customer may decline at any time once approved.
-func (s *Service) notifyCustomer(ch *change) error {
+// request, which the customer may decline at any time once approved. The
+// tenant is the one the submit's checks read.
+func (s *Service) notifyCustomer(ch *change, tenant *models.CustomerTenant) error {
 	c := ch.claim
-	var tenant models.CustomerTenant
-	if err := ch.tx.Where("id = ?", c.CustomerTenantID).Take(&tenant).Error; err != nil {
-		return fmt.Errorf("load tenant: %w", err)
-	}
 	ev := claims.SystemEvent(c, models.EventCustomerNotified)
 	ev.Reason = "The customer " + tenant.DisplayName + " was told of this association request."
 	ch.events = append(ch.events, ev)
@@ -308,7 +305,7 @@ func (s *Service) Escalate(ctx context.Context, req Request) (*models.Claim, err
 	if reason == "" {
 		reason = "A reviewer referred the claim to arbitration."
 	}
-	return s.transition(ctx, req, RoleReviewer, func(ch *change) error {
+	return s.transition(ctx, req, RoleReviewer, claims.Change{}, func(ch *change) error {
 		if ch.claim.Status != models.UnderReview {
 			_, err := Next(ch.ctx(), ch.claim.Status, Escalate, RoleReviewer)
 			return err
@@ -333,14 +330,16 @@ func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, erro
 	if req.Reason, err = textrule.Reason.Clean(req.Reason, "note"); err != nil {
 		return nil, err
 	}
-	var inArbitration bool
+	var (
+		inArbitration bool
+		comp          competition
+	)
 	return s.fire(ctx, req, Approve, RoleReviewer, func(ch *change) error {
 		c := ch.claim
 		if inArbitration = c.Status == models.Arbitration; inArbitration {
 			return nil
 		}
-		comp, err := findCompetition(ch.tx.DB, c)
-		if err != nil {
+		if comp, err = findCompetition(ch.tx.DB, c); err != nil {
 			return err
 		}
 		if !comp.none() {
@@ -349,10 +348,17 @@ func (s *Service) Approve(ctx context.Context, req Request) (*models.Claim, erro
 		}
 		return nil
 	}, func(ch *change) error {
-		if inArbitration {
-			if err := s.settleCase(ch, *ch.claim.ArbitrationCaseID, ch.claim, ch.claim.DecisionReason); err != nil {
-				return err
+		if !inArbitration {
+			// The competition read under the key's lock knows the key's
+			// active association: none, or the organisation's own.
+			var own []models.Association
+			if comp.own != nil {
+				own = append(own, *comp.own)
 			}
+			return s.associateOver(ch, ch.claim, own)
+		}
+		if err := s.settleCase(ch, *ch.claim.ArbitrationCaseID, ch.claim, ch.claim.DecisionReason); err != nil {
+			return err
 		}
 		return s.associate(ch, ch.claim)
 	})
