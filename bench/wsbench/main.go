@@ -180,6 +180,12 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	res.goPerSub = (goMem(m1) - goMem(m0)) / float64(n)
 
 	producer := &producer{base: base, partner: token("ada"), operator: token("oscar")}
+	cpu := startCPUProfile(admin, time.Duration(events)*gap, n)
+	defer func() {
+		if err := <-cpu; err != nil {
+			fmt.Fprintln(os.Stderr, "wsbench: cpu profile:", err)
+		}
+	}()
 	for i := range events {
 		if err := producer.submitFresh(fmt.Sprintf("bench-%d-%d-%s", n, i, uuid.NewString()[:8])); err != nil {
 			return res, err
@@ -227,6 +233,21 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	}
 	res.broadcastP50, res.broadcastMax = pct(lasts, 0.5), lasts[len(lasts)-1]
 	return res, nil
+}
+
+// startCPUProfile profiles the server while it delivers the events (with
+// -profile), where the idle heap profile says nothing about rendering cost.
+func startCPUProfile(admin string, d time.Duration, n int) <-chan error {
+	done := make(chan error, 1)
+	if profileDir == "" {
+		done <- nil
+		return done
+	}
+	secs := max(1, int(d.Seconds()))
+	go func() {
+		done <- fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), filepath.Join(profileDir, fmt.Sprintf("cpu-%d.prof", n)))
+	}()
+	return done
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
