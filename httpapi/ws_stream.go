@@ -104,7 +104,7 @@ func (op *wsOperation) rendered(e liveEvent) []byte {
 		if resp == nil {
 			return nil
 		}
-		b, err := json.Marshal(resp)
+		b, err := encodeResponse(resp)
 		if err != nil {
 			op.c.t.log.Error("encode event", "err", err)
 			return nil

@@ -80,12 +80,17 @@ type result struct {
 	broadcastP50, broadcastMax             time.Duration
 	rssPerSub, goPerSub                    float64
 	rssBase, rssIdle                       float64
+	// cpuPerDelivery is the server's CPU time (process_cpu_seconds_total)
+	// while events were delivered, per delivery: steadier than latency on
+	// a machine shared with other work.
+	cpuPerDelivery time.Duration
 }
 
 func (r result) print() {
 	fmt.Printf("subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
 	fmt.Printf("  commit-to-delivery  p50=%s p99=%s max=%s\n", r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.max.Round(100*time.Microsecond))
 	fmt.Printf("  broadcast complete  p50=%s max=%s (last subscriber of an event)\n", r.broadcastP50.Round(100*time.Microsecond), r.broadcastMax.Round(100*time.Microsecond))
+	fmt.Printf("  server CPU per delivery %s (producer's requests included)\n", r.cpuPerDelivery.Round(100*time.Nanosecond))
 	fmt.Printf("  server memory per idle subscriber: RSS %.1f KiB, Go heap+stacks %.1f KiB (RSS %.0f MiB → %.0f MiB)\n",
 		r.rssPerSub/1024, r.goPerSub/1024, r.rssBase/(1<<20), r.rssIdle/(1<<20))
 }
@@ -203,6 +208,10 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	m2, err := scrape(admin)
+	if err != nil {
+		return res, err
+	}
 	var all []time.Duration
 	lastBySeq := map[string]time.Duration{}
 	for _, s := range subs {
@@ -217,6 +226,8 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	if len(all) == 0 {
 		return res, errors.New("no event delivered")
 	}
+	cpuSeconds := m2["process_cpu_seconds_total"] - m1["process_cpu_seconds_total"]
+	res.cpuPerDelivery = time.Duration(cpuSeconds / float64(len(all)) * float64(time.Second))
 	slices.Sort(all)
 	res.p50, res.p99, res.max = pct(all, 0.50), pct(all, 0.99), all[len(all)-1]
 	var lasts []time.Duration
