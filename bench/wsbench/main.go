@@ -44,6 +44,7 @@ const secret = "wsbench-secret-of-at-least-32-bytes!!"
 var (
 	profileDir string
 	shapes     int
+	distinct   bool
 )
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	databaseURL := flag.String("database-url", "", "PostgreSQL URL for the server (default: embedded SQLite)")
 	flag.StringVar(&profileDir, "profile", "", "write the server's heap and goroutine profiles, taken while idle, to this directory")
 	flag.IntVar(&shapes, "shapes", 1, "distinct subscription documents among the subscribers (the server renders an event once per document and viewer access; 0 means one per subscriber)")
+	flag.BoolVar(&distinct, "distinct", false, "give every shape a selection of its own (an alias), not only a name: the worst case, one rendering per shape")
 	flag.Parse()
 	raiseFileLimit()
 	for _, c := range strings.Split(*counts, ",") {
@@ -87,7 +89,7 @@ type result struct {
 }
 
 func (r result) print() {
-	fmt.Printf("subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
+	fmt.Printf("distinct=%t subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", distinct, r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
 	fmt.Printf("  commit-to-delivery  p50=%s p99=%s max=%s\n", r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.max.Round(100*time.Microsecond))
 	fmt.Printf("  broadcast complete  p50=%s max=%s (last subscriber of an event)\n", r.broadcastP50.Round(100*time.Microsecond), r.broadcastMax.Round(100*time.Microsecond))
 	fmt.Printf("  server CPU per delivery %s (producer's requests included)\n", r.cpuPerDelivery.Round(100*time.Nanosecond))
@@ -279,13 +281,18 @@ type subscriber struct {
 }
 
 // subscription is the document subscriber i sends: the same selection for
-// all, named after one of the run's shapes, so that the server sees
-// distinct documents.
+// all, named after one of the run's shapes. The server renders once per
+// selection, whatever the name, so with -distinct each shape also selects
+// the status under an alias of its own: a selection, and a rendering, per
+// shape.
 func subscription(i, shapes int) string {
-	return fmt.Sprintf("subscription Shape%d { claimStatusChanged { cursor status at claim { id status organization { name } } } }", i%shapes)
+	extra := ""
+	if distinct {
+		extra = fmt.Sprintf(" s%d: status", i%shapes)
+	}
+	return fmt.Sprintf("subscription Shape%d { claimStatusChanged { cursor status at%s claim { id status organization { name } } } }", i%shapes, extra)
 }
 
-// connectAll opens n subscribers, a few hundred at a time.
 func connectAll(base, tok string, n, shapes int) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
 	errs := make(chan error, n)
