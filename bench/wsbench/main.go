@@ -369,6 +369,7 @@ func (s *subscriber) read() {
 		}
 		now := time.Now()
 		if !bytes.Contains(buf, []byte(`"type":"next"`)) {
+			s.answerPing(buf)
 			continue
 		}
 		s.mu.Lock()
@@ -376,6 +377,18 @@ func (s *subscriber) read() {
 		s.mu.Unlock()
 		s.count.Add(1)
 	}
+}
+
+// answerPing answers the server's keep-alive: a connection silent for 50 s
+// is closed, which a long run (a slow connect, then 40 s of events) would
+// otherwise reach, losing the last events of the first subscribers.
+func (s *subscriber) answerPing(msg []byte) {
+	if !bytes.Contains(msg, []byte(`"type":"ping"`)) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"pong"}`))
 }
 
 type rawEvent struct {
