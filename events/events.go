@@ -4,7 +4,6 @@ package events
 
 import (
 	"fmt"
-	"strconv"
 
 	"cpor/models"
 	"cpor/storage"
@@ -26,14 +25,6 @@ type Log struct {
 // NewLog returns a log that tells publisher (which may be nil) of every
 // committed event.
 func NewLog(publisher Publisher) *Log { return &Log{publisher: publisher} }
-
-// commitOrderLock is the advisory-lock key that makes event sequence numbers
-// commit in order on PostgreSQL: a reader that has seen event n can never
-// later find a committed event below n, so "every event after n" is a
-// complete answer. The events are written as the transaction's last step,
-// so the lock is the last one taken (no lock-order deadlock with row locks)
-// and is held only until the commit.
-const commitOrderLock = "claim_events.seq"
 
 // pending is one transaction's events, written together before it commits.
 type pending struct{ events []*models.ClaimEvent }
@@ -61,8 +52,14 @@ func (l *Log) Append(tx *storage.Tx, evs ...*models.ClaimEvent) error {
 }
 
 func (l *Log) write(tx *storage.Tx, evs []*models.ClaimEvent) error {
-	if err := storage.LockKey(tx.DB, commitOrderLock); err != nil {
-		return err
+	postgres := storage.DialectOf(tx.DB) == storage.Postgres
+	if postgres {
+		// The transaction must hold an id before it draws a sequence
+		// number, so that a reader's mark waits for it (see settled.go).
+		// Writers no longer take a lock: they commit in any order.
+		if err := tx.Exec("SELECT pg_current_xact_id()").Error; err != nil {
+			return fmt.Errorf("claim events: take a transaction id: %w", err)
+		}
 	}
 	rows := make([]models.ClaimEvent, len(evs))
 	for i, e := range evs {
@@ -75,11 +72,10 @@ func (l *Log) write(tx *storage.Tx, evs []*models.ClaimEvent) error {
 		*evs[i] = rows[i]
 	}
 	// Every instance listening hears of the commit (NOTIFY is delivered
-	// only if the transaction commits); the payload is only a hint, the
-	// event rows are the truth.
-	if storage.DialectOf(tx.DB) == storage.Postgres {
-		last := strconv.FormatInt(rows[len(rows)-1].Seq, 10)
-		if err := tx.Exec("SELECT pg_notify(?, ?)", Channel, last).Error; err != nil {
+	// only if the transaction commits); the payload is only a hint of what
+	// to read, the event rows are the truth.
+	if postgres {
+		if err := tx.Exec("SELECT pg_notify(?, ?)", Channel, Announce(rows).Encode()).Error; err != nil {
 			return fmt.Errorf("notify claim events: %w", err)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/formatter"
 
 	"cpor/auth"
 	"cpor/live"
@@ -52,13 +54,14 @@ func (op *wsOperation) wakeLocked() {
 	go op.drain()
 }
 
-// shapeOf keys what an operation renders: its document, operation name and
-// variables, and the viewer's access (roles, organisation, tenant), which
-// is all that decides what a claim shows.
+// shapeOf keys what an operation renders: its selection (the operation as
+// parsed, without its name, with the document's fragments; see
+// selectionText) and variables, and the viewer's access (roles,
+// organisation, tenant), which is all that decides what a claim shows.
 func shapeOf(ctx context.Context, rc *graphql.OperationContext) string {
 	vars, _ := json.Marshal(rc.Variables)
 	h := sha256.New()
-	for _, part := range []string{rc.RawQuery, rc.OperationName, string(vars)} {
+	for _, part := range []string{selectionText(rc), string(vars)} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
@@ -71,6 +74,23 @@ func shapeOf(ctx context.Context, rc *graphql.OperationContext) string {
 		fmt.Fprintf(h, "%s|%s|%s", strings.Join(roles, ","), id.OrganizationID, id.TenantID)
 	}
 	return string(h.Sum(nil))
+}
+
+// selectionText prints the operation in a canonical form without its
+// name: clients that send the same subscription under other names, with
+// other spacing or comments (versions of an app, generated clients) render
+// every event once between them instead of once each. What the events
+// show is all in it: fields and their order, aliases, arguments,
+// directives, fragments.
+func selectionText(rc *graphql.OperationContext) string {
+	if rc.Operation == nil || rc.Doc == nil {
+		return rc.RawQuery + "\x00" + rc.OperationName
+	}
+	op := *rc.Operation // the parsed document is shared by the query cache: copy, never change
+	op.Name = ""
+	var b strings.Builder
+	formatter.NewFormatter(&b).FormatQueryDocument(&ast.QueryDocument{Operations: ast.OperationList{&op}, Fragments: rc.Doc.Fragments})
+	return b.String()
 }
 
 // deliver takes a live event from the hub and queues it; it runs on the
@@ -104,7 +124,7 @@ func (op *wsOperation) rendered(e liveEvent) []byte {
 		if resp == nil {
 			return nil
 		}
-		b, err := json.Marshal(resp)
+		b, err := encodeResponse(resp)
 		if err != nil {
 			op.c.t.log.Error("encode event", "err", err)
 			return nil

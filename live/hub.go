@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/auth"
+	"cpor/events"
 	"cpor/loaders"
 	"cpor/models"
 )
@@ -85,12 +87,10 @@ func (d *Delivery) Shared(build func(*Delivery) any) any {
 }
 
 func (d *Delivery) kind() (Kind, bool) {
-	switch {
-	case d.Event.Type == models.EventStatusChanged && *d.Event.FromStatus != *d.Event.ToStatus:
-		// An information request fires an event that keeps the state; it
-		// shows as its comments, not as a status change.
+	switch s, ok := events.StreamOf(d.Event); {
+	case ok && s == events.StatusStream:
 		return StatusChanges, true
-	case d.Event.Type == models.EventCommentAdded && d.Comment != nil:
+	case ok && s == events.CommentStream && d.Comment != nil:
 		return Comments, true
 	}
 	return 0, false
@@ -130,19 +130,36 @@ type Config struct {
 // DefaultConfig suits a server.
 var DefaultConfig = Config{Buffer: 64, Poll: 2 * time.Second, Batch: 256}
 
-// Hub fans committed events out to subscribers.
+// Hub fans committed events out to subscribers. One goroutine (Run) reads
+// the log and registers subscribers, so that a read and the set of
+// subscribers it was made for always agree.
 type Hub struct {
 	db  *gorm.DB
 	cfg Config
 	log *slog.Logger
 
-	wake  chan struct{}
-	ready chan struct{}
+	wake    chan struct{}
+	joins   chan joinRequest
+	ready   chan struct{}
+	stopped chan struct{}
 
-	mu      sync.RWMutex
-	cursor  atomic.Int64 // every event up to here has been fanned out
-	byClaim map[uuid.UUID]map[*subscriber]struct{}
-	all     map[*subscriber]struct{}
+	mu       sync.RWMutex
+	cursor   atomic.Int64 // every event up to here has been fanned out
+	byClaim  map[uuid.UUID]map[*subscriber]struct{}
+	all      map[*subscriber]struct{}
+	interest interest
+	// want says an announced event may interest a subscriber (or an
+	// announcement said too little to tell): the hub must read.
+	want bool
+	// seen is the newest sequence number announced; unknown says events
+	// may have committed unannounced. Either ahead of the cursor means a
+	// new subscriber must wait for the hub to catch up, or it would be
+	// given events from before it subscribed.
+	seen    int64
+	unknown bool
+
+	// marks not yet settled (only the hub's goroutine uses them).
+	marks []events.Mark
 
 	subscribers atomic.Int64
 	delivered   atomic.Int64
@@ -155,77 +172,203 @@ var ErrSlowConsumer = errors.New("subscriber too slow: events were arriving fast
 // ErrExpired ends a subscription whose token expired.
 var ErrExpired = errors.New("the token expired; subscribe again with a fresh token")
 
+// ErrStopped refuses a subscription to a hub that no longer runs.
+var ErrStopped = errors.New("the live hub has stopped")
+
 // NewHub returns a hub over db; Run starts it.
 func NewHub(db *gorm.DB, cfg Config, log *slog.Logger) *Hub {
 	return &Hub{
 		db: db, cfg: cfg, log: log.With("component", "live"),
-		wake: make(chan struct{}, 1), ready: make(chan struct{}),
+		wake: make(chan struct{}, 1), joins: make(chan joinRequest), ready: make(chan struct{}), stopped: make(chan struct{}),
 		byClaim: map[uuid.UUID]map[*subscriber]struct{}{}, all: map[*subscriber]struct{}{},
+		interest: newInterest(),
 	}
 }
 
-// Wake tells the hub that events may have committed.
-func (h *Hub) Wake() {
+// Wake tells the hub that events may have committed, without saying which
+// (a reconnected listener): it looks if anyone listens.
+func (h *Hub) Wake() { h.Announce(events.Announcement{Partial: true}) }
+
+// Published implements events.Publisher: a local commit announces itself.
+func (h *Hub) Published(rows []models.ClaimEvent) { h.Announce(events.Announce(rows)) }
+
+// Announce tells the hub of committed events. It costs nothing when no
+// subscriber may see them: the hub only notes that it is behind.
+func (h *Hub) Announce(a events.Announcement) {
+	h.mu.Lock()
+	h.seen = max(h.seen, a.Last)
+	if a.Partial {
+		h.unknown = true
+	}
+	wanted := h.interest.total > 0 && (a.Partial || slices.ContainsFunc(a.Events, h.interest.mayWant))
+	h.want = h.want || wanted
+	h.mu.Unlock()
+	if wanted {
+		h.signal()
+	}
+}
+
+func (h *Hub) signal() {
 	select {
 	case h.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Published implements events.Publisher: a local commit wakes the hub.
-func (h *Hub) Published([]models.ClaimEvent) { h.Wake() }
-
 // Stats are the hub's counters.
 type Stats struct {
-	Subscribers, Delivered, Dropped, Cursor int64
+	Subscribers, Delivered, Dropped int64
+	// Cursor is the newest event the hub has dealt with: fanned out, or
+	// announced while nobody who may see it listened.
+	Cursor int64
 }
 
 // Stats reads the hub's counters.
 func (h *Hub) Stats() Stats {
-	return Stats{h.subscribers.Load(), h.delivered.Load(), h.dropped.Load(), h.cursor.Load()}
+	h.mu.RLock()
+	passed := h.seen
+	h.mu.RUnlock()
+	return Stats{h.subscribers.Load(), h.delivered.Load(), h.dropped.Load(), max(h.cursor.Load(), passed)}
 }
 
 // Run follows the event table until ctx ends. It starts from the newest
-// event: subscribers that want older ones pass a cursor and are replayed.
+// settled event: subscribers that want older ones pass a cursor and are
+// replayed.
 func (h *Hub) Run(ctx context.Context) error {
-	var last int64
-	if err := h.db.WithContext(ctx).Model(&models.ClaimEvent{}).Select("COALESCE(MAX(seq), 0)").Scan(&last).Error; err != nil {
+	defer close(h.stopped)
+	start, err := events.Settled(ctx, h.db)
+	if err != nil {
 		return fmt.Errorf("live: find the newest event: %w", err)
 	}
-	h.cursor.Store(last)
+	h.cursor.Store(start)
 	close(h.ready)
 	poll := time.NewTicker(h.cfg.Poll)
 	defer poll.Stop()
+	recheck := time.NewTimer(0)
+	<-recheck.C
+	wait := firstRecheck
 	for {
-		if err := h.catchUp(ctx); err != nil && ctx.Err() == nil {
-			h.log.WarnContext(ctx, "reading events failed; retrying", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return nil
+		case j := <-h.joins:
+			h.join(ctx, j)
+			continue
 		case <-h.wake:
 		case <-poll.C:
+			h.pollWanted()
+		case <-recheck.C:
+		}
+		if !h.takeWant() && len(h.marks) == 0 {
+			continue
+		}
+		if err := h.catchUp(ctx); err != nil && ctx.Err() == nil {
+			h.log.WarnContext(ctx, "reading events failed; retrying", "err", err)
+			h.markUnknown()
+		}
+		if len(h.marks) > 0 {
+			recheck.Reset(wait)
+			wait = min(2*wait, maxRecheck, h.cfg.Poll)
+		} else {
+			wait = firstRecheck
 		}
 	}
+}
+
+// firstRecheck is how soon the hub looks again when writers were still in
+// flight below its newest mark; it backs off to the poll interval.
+const (
+	firstRecheck = 2 * time.Millisecond
+	maxRecheck   = 50 * time.Millisecond
+)
+
+// pollWanted makes the slow poll read, when anyone listens, in case a
+// notification was lost.
+func (h *Hub) pollWanted() {
+	h.mu.Lock()
+	h.want = h.want || h.interest.total > 0
+	h.mu.Unlock()
+}
+
+func (h *Hub) takeWant() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w := h.want
+	h.want = false
+	return w
+}
+
+func (h *Hub) markUnknown() {
+	h.mu.Lock()
+	h.unknown, h.want = true, true
+	h.mu.Unlock()
 }
 
 // Ready is closed once the hub knows where the event stream stands.
 func (h *Hub) Ready() <-chan struct{} { return h.ready }
 
-// catchUp fans out every event after the cursor, in order.
+// behind reports whether the hub may have events to read before a new
+// subscriber can start from its cursor.
+func (h *Hub) behind() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.unknown || h.seen > h.cursor.Load()
+}
+
+// catchUp takes a new mark and fans out every event up to the newest
+// settled one.
 func (h *Hub) catchUp(ctx context.Context) error {
-	for {
-		ds, err := Load(ctx, h.db, h.db.Where("seq > ?", h.cursor.Load()), h.cfg.Batch)
-		if err != nil || len(ds) == 0 {
+	h.mu.Lock()
+	h.unknown = false // the mark covers whatever was unannounced so far
+	h.mu.Unlock()
+	m, snap, err := events.TakeMark(ctx, h.db)
+	if err != nil {
+		return err
+	}
+	if len(h.marks) < maxMarks {
+		h.marks = append(h.marks, m)
+	}
+	target := h.cursor.Load()
+	kept := h.marks[:0]
+	for _, m := range h.marks {
+		if m.SettledIn(snap) {
+			target = max(target, m.Seq)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	h.marks = kept
+	return h.advance(ctx, target)
+}
+
+// maxMarks bounds the marks waiting to settle; a newer one is taken once
+// they have.
+const maxMarks = 64
+
+// advance fans out, in order, every event after the cursor up to target
+// (settled) that some subscriber may see, reading no other.
+func (h *Hub) advance(ctx context.Context, target int64) error {
+	for h.cursor.Load() < target {
+		h.mu.RLock()
+		cond, args, someone := h.interest.condition()
+		h.mu.RUnlock()
+		if !someone {
+			h.cursor.Store(target)
+			return nil
+		}
+		from := h.cursor.Load()
+		ds, err := Load(ctx, h.db, h.db.Where("seq > ? AND seq <= ?", from, target).Where(cond, args...), h.cfg.Batch)
+		if err != nil {
 			return err
 		}
 		for _, d := range ds {
 			h.fanOut(d)
 		}
 		if len(ds) < h.cfg.Batch {
-			return nil
+			h.cursor.Store(target)
 		}
 	}
+	return nil
 }
 
 func (h *Hub) fanOut(d *Delivery) {

@@ -12,7 +12,7 @@ import (
 )
 
 // Listen keeps a dedicated PostgreSQL connection listening for committed
-// events and wakes the hub for each announcement. When the connection
+// events and passes each announcement to the hub. When the connection
 // drops it reconnects with backoff and wakes the hub once more, so the hub
 // reads from the table every event it missed meanwhile. It returns when
 // ctx ends.
@@ -56,9 +56,10 @@ func listenOnce(ctx context.Context, databaseURL string, h *Hub, connected func(
 	// Events may have committed while no connection listened.
 	h.Wake()
 	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
 			return err
 		}
-		h.Wake()
+		h.Announce(events.ParseAnnouncement(n.Payload))
 	}
 }

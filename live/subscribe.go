@@ -2,9 +2,11 @@ package live
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
+	"cpor/events"
 	"cpor/models"
 )
 
@@ -129,7 +131,11 @@ func Subscribe[T any](ctx context.Context, h *Hub, f Filter, opts Options, conve
 			outMu.Unlock()
 			hooks.Ready(nil)
 		}
-		hooks.Subscribed(h.add(ctx, s))
+		from, err := h.add(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		hooks.Subscribed(from)
 		return out, nil
 	}
 	return resume(ctx, h, f, opts, hooks, convert)
@@ -154,7 +160,10 @@ func resume[T any](ctx context.Context, h *Hub, f Filter, opts Options, hooks Ho
 		ended <- reason
 		close(queue)
 	}
-	liveFrom := h.add(ctx, s)
+	liveFrom, err := h.add(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	hooks.Subscribed(*opts.After)
 
 	out := make(chan T, h.cfg.Buffer)
@@ -226,8 +235,52 @@ func replay(ctx context.Context, h *Hub, f Filter, after, until int64, send func
 	return nil
 }
 
+// joinRequest asks the hub's goroutine to register a subscriber; settled,
+// when positive, is a settled sequence number the hub must reach first.
+type joinRequest struct {
+	s       *subscriber
+	settled int64
+	from    chan int64
+}
+
 // add registers s until ctx ends and returns the cursor it starts after.
-func (h *Hub) add(ctx context.Context, s *subscriber) int64 {
+// A hub that is behind (it passed announcements over while nobody who
+// could see them listened) first catches up to a settled point taken now,
+// so the subscriber is not handed events from before it subscribed.
+func (h *Hub) add(ctx context.Context, s *subscriber) (int64, error) {
+	j := joinRequest{s: s, from: make(chan int64, 1)}
+	if h.behind() {
+		settled, err := events.Settled(ctx, h.db)
+		if err != nil {
+			return 0, fmt.Errorf("live: find where the stream stands: %w", err)
+		}
+		j.settled = settled
+	}
+	select {
+	case h.joins <- j:
+	case <-h.stopped:
+		return 0, ErrStopped
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	from := <-j.from
+	h.subscribers.Add(1)
+	context.AfterFunc(ctx, func() { h.remove(s, nil) })
+	return from, nil
+}
+
+// join runs on the hub's goroutine: it brings the cursor to the request's
+// settled point for the subscribers already there, then registers the new
+// one from the cursor.
+func (h *Hub) join(ctx context.Context, j joinRequest) {
+	if j.settled > h.cursor.Load() {
+		if err := h.advance(ctx, j.settled); err != nil && ctx.Err() == nil {
+			// The subscriber starts further back: it may get events from
+			// just before it subscribed, but misses none.
+			h.log.WarnContext(ctx, "catching up for a new subscriber failed", "err", err)
+		}
+	}
+	s := j.s
 	h.mu.Lock()
 	if s.filter.ClaimID != nil {
 		set := h.byClaim[*s.filter.ClaimID]
@@ -239,11 +292,10 @@ func (h *Hub) add(ctx context.Context, s *subscriber) int64 {
 	} else {
 		h.all[s] = struct{}{}
 	}
+	h.interest.change(&s.filter, 1)
 	from := h.cursor.Load()
 	h.mu.Unlock()
-	h.subscribers.Add(1)
-	context.AfterFunc(ctx, func() { h.remove(s, nil) })
-	return from
+	j.from <- from
 }
 
 // remove unregisters s (once) and closes its stream.
@@ -260,6 +312,9 @@ func (h *Hub) remove(s *subscriber, reason error) {
 		}
 	}
 	delete(h.all, s)
+	if inAll || inClaim {
+		h.interest.change(&s.filter, -1)
+	}
 	h.mu.Unlock()
 	if inAll || inClaim {
 		h.subscribers.Add(-1)

@@ -26,6 +26,7 @@ import (
 
 	"cpor/apperr"
 	"cpor/claims"
+	"cpor/events"
 	"cpor/models"
 	"cpor/storage"
 	"cpor/storage/storagetest"
@@ -531,7 +532,8 @@ func concCheckHistory(t *testing.T, db *gorm.DB, c models.Claim) {
 
 // TestConcurrentCommentsAndUploadsKeepEventOrder: partners and reviewers
 // comment on and upload to one claim at once while a reader follows the
-// event log as a live subscription does ("every event after n"). The reader
+// event log as a live subscription does ("every event after n", up to a
+// settled mark, see events/settled.go). The reader
 // never sees a sequence number appear below one it has already seen: what
 // it sees is always a prefix of the final log.
 func TestConcurrentCommentsAndUploadsKeepEventOrder(t *testing.T) {
@@ -548,8 +550,15 @@ func TestConcurrentCommentsAndUploadsKeepEventOrder(t *testing.T) {
 		readerDone := make(chan error, 1)
 		go func() {
 			for writing.Load() {
+				// Up to a settled mark, as the hub reads: events commit out
+				// of sequence order, but never below a settled mark.
+				settled, err := events.Settled(context.Background(), w.DB)
+				if err != nil {
+					readerDone <- err
+					return
+				}
 				var seqs []int64
-				if err := w.DB.Model(&models.ClaimEvent{}).Where("seq > ?", base).Order("seq").Pluck("seq", &seqs).Error; err != nil {
+				if err := w.DB.Model(&models.ClaimEvent{}).Where("seq > ? AND seq <= ?", base, settled).Order("seq").Pluck("seq", &seqs).Error; err != nil {
 					readerDone <- err
 					return
 				}

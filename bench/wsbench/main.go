@@ -44,6 +44,7 @@ const secret = "wsbench-secret-of-at-least-32-bytes!!"
 var (
 	profileDir string
 	shapes     int
+	distinct   bool
 )
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	databaseURL := flag.String("database-url", "", "PostgreSQL URL for the server (default: embedded SQLite)")
 	flag.StringVar(&profileDir, "profile", "", "write the server's heap and goroutine profiles, taken while idle, to this directory")
 	flag.IntVar(&shapes, "shapes", 1, "distinct subscription documents among the subscribers (the server renders an event once per document and viewer access; 0 means one per subscriber)")
+	flag.BoolVar(&distinct, "distinct", false, "give every shape a selection of its own (an alias), not only a name: the worst case, one rendering per shape")
 	flag.Parse()
 	raiseFileLimit()
 	for _, c := range strings.Split(*counts, ",") {
@@ -80,12 +82,17 @@ type result struct {
 	broadcastP50, broadcastMax             time.Duration
 	rssPerSub, goPerSub                    float64
 	rssBase, rssIdle                       float64
+	// cpuPerDelivery is the server's CPU time (process_cpu_seconds_total)
+	// while events were delivered, per delivery: steadier than latency on
+	// a machine shared with other work.
+	cpuPerDelivery time.Duration
 }
 
 func (r result) print() {
-	fmt.Printf("subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
+	fmt.Printf("distinct=%t subscribers=%d shapes=%d events=%d delivered=%d/%d connect=%s\n", distinct, r.n, r.shapes, r.events, r.delivered, r.expected, r.connect.Round(time.Millisecond))
 	fmt.Printf("  commit-to-delivery  p50=%s p99=%s max=%s\n", r.p50.Round(100*time.Microsecond), r.p99.Round(100*time.Microsecond), r.max.Round(100*time.Microsecond))
 	fmt.Printf("  broadcast complete  p50=%s max=%s (last subscriber of an event)\n", r.broadcastP50.Round(100*time.Microsecond), r.broadcastMax.Round(100*time.Microsecond))
+	fmt.Printf("  server CPU per delivery %s (producer's requests included)\n", r.cpuPerDelivery.Round(100*time.Nanosecond))
 	fmt.Printf("  server memory per idle subscriber: RSS %.1f KiB, Go heap+stacks %.1f KiB (RSS %.0f MiB → %.0f MiB)\n",
 		r.rssPerSub/1024, r.goPerSub/1024, r.rssBase/(1<<20), r.rssIdle/(1<<20))
 }
@@ -180,6 +187,12 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	res.goPerSub = (goMem(m1) - goMem(m0)) / float64(n)
 
 	producer := &producer{base: base, partner: token("ada"), operator: token("oscar")}
+	cpu := startCPUProfile(admin, time.Duration(events)*gap, n)
+	defer func() {
+		if err := <-cpu; err != nil {
+			fmt.Fprintln(os.Stderr, "wsbench: cpu profile:", err)
+		}
+	}()
 	for i := range events {
 		if err := producer.submitFresh(fmt.Sprintf("bench-%d-%d-%s", n, i, uuid.NewString()[:8])); err != nil {
 			return res, err
@@ -197,6 +210,10 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	m2, err := scrape(admin)
+	if err != nil {
+		return res, err
+	}
 	var all []time.Duration
 	lastBySeq := map[string]time.Duration{}
 	for _, s := range subs {
@@ -211,6 +228,8 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	if len(all) == 0 {
 		return res, errors.New("no event delivered")
 	}
+	cpuSeconds := m2["process_cpu_seconds_total"] - m1["process_cpu_seconds_total"]
+	res.cpuPerDelivery = time.Duration(cpuSeconds / float64(len(all)) * float64(time.Second))
 	slices.Sort(all)
 	res.p50, res.p99, res.max = pct(all, 0.50), pct(all, 0.99), all[len(all)-1]
 	var lasts []time.Duration
@@ -227,6 +246,21 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	}
 	res.broadcastP50, res.broadcastMax = pct(lasts, 0.5), lasts[len(lasts)-1]
 	return res, nil
+}
+
+// startCPUProfile profiles the server while it delivers the events (with
+// -profile), where the idle heap profile says nothing about rendering cost.
+func startCPUProfile(admin string, d time.Duration, n int) <-chan error {
+	done := make(chan error, 1)
+	if profileDir == "" {
+		done <- nil
+		return done
+	}
+	secs := max(1, int(d.Seconds()))
+	go func() {
+		done <- fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), filepath.Join(profileDir, fmt.Sprintf("cpu-%d.prof", n)))
+	}()
+	return done
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
@@ -247,13 +281,18 @@ type subscriber struct {
 }
 
 // subscription is the document subscriber i sends: the same selection for
-// all, named after one of the run's shapes, so that the server sees
-// distinct documents.
+// all, named after one of the run's shapes. The server renders once per
+// selection, whatever the name, so with -distinct each shape also selects
+// the status under an alias of its own: a selection, and a rendering, per
+// shape.
 func subscription(i, shapes int) string {
-	return fmt.Sprintf("subscription Shape%d { claimStatusChanged { cursor status at claim { id status organization { name } } } }", i%shapes)
+	extra := ""
+	if distinct {
+		extra = fmt.Sprintf(" s%d: status", i%shapes)
+	}
+	return fmt.Sprintf("subscription Shape%d { claimStatusChanged { cursor status at%s claim { id status organization { name } } } }", i%shapes, extra)
 }
 
-// connectAll opens n subscribers, a few hundred at a time.
 func connectAll(base, tok string, n, shapes int) ([]*subscriber, error) {
 	subs := make([]*subscriber, n)
 	errs := make(chan error, n)
@@ -330,6 +369,7 @@ func (s *subscriber) read() {
 		}
 		now := time.Now()
 		if !bytes.Contains(buf, []byte(`"type":"next"`)) {
+			s.answerPing(buf)
 			continue
 		}
 		s.mu.Lock()
@@ -337,6 +377,18 @@ func (s *subscriber) read() {
 		s.mu.Unlock()
 		s.count.Add(1)
 	}
+}
+
+// answerPing answers the server's keep-alive: a connection silent for 50 s
+// is closed, which a long run (a slow connect, then 40 s of events) would
+// otherwise reach, losing the last events of the first subscribers.
+func (s *subscriber) answerPing(msg []byte) {
+	if !bytes.Contains(msg, []byte(`"type":"ping"`)) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = s.conn.Write(ctx, websocket.MessageText, []byte(`{"type":"pong"}`))
 }
 
 type rawEvent struct {
