@@ -15,7 +15,7 @@ import (
 
 // AddComment posts to a claim's thread: the claim's organisation's admins
 // (answering an information request, say) and reviewers may.
-func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string) (*models.Comment, error) {
+func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string) (*Posted, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -24,16 +24,28 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 	if id.IsReviewer() {
 		kind = models.CommentReviewer
 	}
-	var out *models.Comment
+	out := &Posted{}
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
 		c, err := Load(tx.DB, id, claimID, false)
 		if err != nil {
 			return err
 		}
-		out, err = s.PostComment(tx, c, id, kind, body)
+		out.Claim = c
+		out.Comment, err = s.PostComment(tx, c, id, kind, body)
 		return err
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Posted is a posted comment with its claim as the posting transaction read
+// it (a comment does not change the claim), so that the caller need not
+// read the claim again.
+type Posted struct {
+	*models.Comment
+	Claim *models.Claim
 }
 
 // PostComment writes a comment and its COMMENT_ADDED event inside tx. A nil

@@ -61,7 +61,7 @@ type Upload struct {
 // claim is not trusted) and must be on the allow-list; the file must not be
 // empty or over the size limit. Proof may be added until a claim is
 // rejected, including after approval, to show ongoing work.
-func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*models.Document, error) {
+func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*Attached, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -84,12 +84,14 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*mo
 		UploadedBy:  id.UserID,
 		UploadedAt:  storage.Now(),
 	}
+	var claim *models.Claim
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
 		locked, err := LoadForChange(tx.DB, id, claimID, Change{CountDocuments: true})
 		if err != nil {
 			return err
 		}
 		c := &locked.Claim
+		claim = c
 		if c.Status == models.Rejected {
 			return apperr.New(apperr.InvalidTransition, "claimId", "This claim was rejected; reclaim it to start a new claim with new proof.")
 		}
@@ -109,7 +111,15 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*mo
 	if err != nil {
 		return nil, err
 	}
-	return doc, nil
+	return &Attached{Document: doc, Claim: claim}, nil
+}
+
+// Attached is an attached document with its claim as the attaching
+// transaction read it (attaching does not change the claim), so that the
+// caller need not read the claim again.
+type Attached struct {
+	*models.Document
+	Claim *models.Claim
 }
 
 func (s *Service) readUpload(up Upload) ([]byte, string, error) {

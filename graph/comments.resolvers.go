@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"cpor/claims"
 	"cpor/graph/model"
 	"cpor/models"
 	"cpor/relay"
@@ -22,10 +23,10 @@ func (r *mutationResolver) AddComment(ctx context.Context, input model.AddCommen
 	out := &model.AddCommentPayload{ClientMutationID: input.ClientMutationID}
 	id, err := relay.ParseUUID(input.ClaimID, relay.TypeClaim, "claimId")
 	if err == nil {
-		out.Comment, err = r.svc.Claims.AddComment(ctx, id, input.Body)
-	}
-	if err == nil {
-		out.Claim, err = r.svc.Claims.Get(ctx, id)
+		var posted *claims.Posted
+		if posted, err = r.svc.Claims.AddComment(ctx, id, input.Body); err == nil {
+			out.Comment, out.Claim = posted.Comment, posted.Claim
+		}
 	}
 	out.UserErrors, err = userErrors(err)
 	return out, err

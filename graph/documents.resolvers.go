@@ -18,10 +18,10 @@ func (r *mutationResolver) AttachProofOfExecution(ctx context.Context, input mod
 	out := &model.AttachProofOfExecutionPayload{ClientMutationID: input.ClientMutationID}
 	id, err := relay.ParseUUID(input.ClaimID, relay.TypeClaim, "claimId")
 	if err == nil {
-		out.ProofOfExecution, err = r.svc.Claims.Attach(ctx, id, claims.Upload{FileName: input.File.Filename, Content: input.File.File})
-	}
-	if err == nil {
-		out.Claim, err = r.svc.Claims.Get(ctx, id)
+		var attached *claims.Attached
+		if attached, err = r.svc.Claims.Attach(ctx, id, claims.Upload{FileName: input.File.Filename, Content: input.File.File}); err == nil {
+			out.ProofOfExecution, out.Claim = attached.Document, attached.Claim
+		}
 	}
 	out.UserErrors, err = userErrors(err)
 	return out, err

@@ -5,12 +5,10 @@ package loaders
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 	"gorm.io/gorm"
 
 	"cpor/claims"
@@ -20,20 +18,19 @@ import (
 
 // Loaders are one request's batch loaders. A missing row loads as nil.
 type Loaders struct {
-	Products         *dataloadgen.Loader[uuid.UUID, *models.Product]
-	Organizations    *dataloadgen.Loader[uuid.UUID, *models.PartnerOrganization]
-	Mpns             *dataloadgen.Loader[uuid.UUID, *models.Mpn]
-	Tenants          *dataloadgen.Loader[uuid.UUID, *models.CustomerTenant]
-	TenantDomains    *dataloadgen.Loader[uuid.UUID, []models.TenantDomain]
-	Claims           *dataloadgen.Loader[uuid.UUID, *models.Claim]
-	Cases            *dataloadgen.Loader[uuid.UUID, *models.ArbitrationCase]
-	Associations     *dataloadgen.Loader[uuid.UUID, *models.Association]
-	ClaimAssociation *dataloadgen.Loader[uuid.UUID, *models.Association]
-	Comments         *dataloadgen.Loader[uuid.UUID, *models.Comment]
-	Documents        *dataloadgen.Loader[uuid.UUID, *models.Document]
-
+	Products         *Keyed[*models.Product]
+	Organizations    *Keyed[*models.PartnerOrganization]
+	Mpns             *Keyed[*models.Mpn]
+	Tenants          *Keyed[*models.CustomerTenant]
+	TenantDomains    *Keyed[[]models.TenantDomain]
+	Claims           *Keyed[*models.Claim]
+	Cases            *Keyed[*models.ArbitrationCase]
+	Associations     *Keyed[*models.Association]
+	ClaimAssociation *Keyed[*models.Association]
+	Comments         *Keyed[*models.Comment]
+	Documents        *Keyed[*models.Document]
 	// CaseClaims are the claims of each case, whoever may see them.
-	CaseClaims *dataloadgen.Loader[uuid.UUID, []models.Claim]
+	CaseClaims *Keyed[[]models.Claim]
 
 	// A claim's child lists, batched across the claims of a page.
 	CommentPages  *Pages[models.Comment]
@@ -45,27 +42,27 @@ type Loaders struct {
 
 // New returns fresh loaders reading from db.
 func New(db *gorm.DB) *Loaders {
-	listed := &siblings{of: map[uuid.UUID][]uuid.UUID{}}
+	s := newSiblings()
 	return &Loaders{
-		siblings:      listed,
-		Products:      byID[models.Product](db, "id", func(p *models.Product) uuid.UUID { return p.ID }),
-		Organizations: byID[models.PartnerOrganization](db, "id", func(o *models.PartnerOrganization) uuid.UUID { return o.ID }),
-		Mpns:          byID[models.Mpn](db, "id", func(m *models.Mpn) uuid.UUID { return m.ID }),
-		Tenants:       byID[models.CustomerTenant](db, "id", func(t *models.CustomerTenant) uuid.UUID { return t.ID }),
-		TenantDomains: tenantDomains(db),
-		Claims:        byID[models.Claim](db, "id", func(c *models.Claim) uuid.UUID { return c.ID }),
-		Cases:         byID[models.ArbitrationCase](db, "id", func(c *models.ArbitrationCase) uuid.UUID { return c.ID }),
-		Associations:  byID[models.Association](db, "id", func(a *models.Association) uuid.UUID { return a.ID }),
+		siblings:      s,
+		Products:      byID(db, s, "id", func(p *models.Product) uuid.UUID { return p.ID }),
+		Organizations: byID(db, s, "id", func(o *models.PartnerOrganization) uuid.UUID { return o.ID }),
+		Mpns:          byID(db, s, "id", func(m *models.Mpn) uuid.UUID { return m.ID }),
+		Tenants:       byID(db, s, "id", func(t *models.CustomerTenant) uuid.UUID { return t.ID }),
+		TenantDomains: newKeyed(s, tenantDomains(db)),
+		Claims:        byID(db, s, "id", func(c *models.Claim) uuid.UUID { return c.ID }),
+		Cases:         byID(db, s, "id", func(c *models.ArbitrationCase) uuid.UUID { return c.ID }),
+		Associations:  byID(db, s, "id", func(a *models.Association) uuid.UUID { return a.ID }),
 		// A claim has at most one association (claim_id is unique).
-		ClaimAssociation: byID[models.Association](db, "claim_id", func(a *models.Association) uuid.UUID { return a.ClaimID }),
-		Comments:         byID[models.Comment](db, "id", func(c *models.Comment) uuid.UUID { return c.ID }),
-		Documents:        byID[models.Document](db, "id", func(d *models.Document) uuid.UUID { return d.ID }),
-		CaseClaims: dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Claim, error) {
+		ClaimAssociation: byID(db, s, "claim_id", func(a *models.Association) uuid.UUID { return a.ClaimID }),
+		Comments:         byID(db, s, "id", func(c *models.Comment) uuid.UUID { return c.ID }),
+		Documents:        byID(db, s, "id", func(d *models.Document) uuid.UUID { return d.ID }),
+		CaseClaims: newKeyed(s, func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.Claim, error) {
 			return workflow.ClaimsOfCases(db.WithContext(ctx), ids)
-		}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity)),
-		CommentPages:  newPages(db, claims.CommentList, listed, nil),
-		DocumentPages: newPages(db, claims.DocumentList, listed, nil),
-		EventPages:    newPages(db, claims.EventList, listed, eventRefs),
+		}),
+		CommentPages:  newPages(db, claims.CommentList, s, nil),
+		DocumentPages: newPages(db, claims.DocumentList, s, nil),
+		EventPages:    newPages(db, claims.EventList, s, eventRefs),
 	}
 }
 
@@ -76,8 +73,8 @@ const (
 	batchCapacity = 500
 )
 
-func byID[T any](db *gorm.DB, column string, key func(*T) uuid.UUID) *dataloadgen.Loader[uuid.UUID, *T] {
-	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*T, error) {
+func byID[T any](db *gorm.DB, s *siblings, column string, key func(*T) uuid.UUID) *Keyed[*T] {
+	return newKeyed(s, func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID]*T, error) {
 		var rows []T
 		if err := db.WithContext(ctx).Where(column+" IN ?", ids).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("batch load by %s: %w", column, err)
@@ -87,12 +84,12 @@ func byID[T any](db *gorm.DB, column string, key func(*T) uuid.UUID) *dataloadge
 			out[key(&rows[i])] = &rows[i]
 		}
 		return out, nil
-	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
+	})
 }
 
 // tenantDomains loads each tenant's domains, initial domain first.
-func tenantDomains(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, []models.TenantDomain] {
-	return dataloadgen.NewMappedLoader(func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.TenantDomain, error) {
+func tenantDomains(db *gorm.DB) fetchFunc[[]models.TenantDomain] {
+	return func(ctx context.Context, ids []uuid.UUID) (map[uuid.UUID][]models.TenantDomain, error) {
 		var rows []models.TenantDomain
 		if err := db.WithContext(ctx).Where("tenant_id IN ?", ids).Order(models.TenantDomainOrder).Find(&rows).Error; err != nil {
 			return nil, fmt.Errorf("batch load tenant domains: %w", err)
@@ -102,7 +99,7 @@ func tenantDomains(db *gorm.DB) *dataloadgen.Loader[uuid.UUID, []models.TenantDo
 			out[d.TenantID] = append(out[d.TenantID], d)
 		}
 		return out, nil
-	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
+	}
 }
 
 // DomainsOf loads a tenant's domains together with those of the tenants
@@ -111,10 +108,9 @@ func (l *Loaders) DomainsOf(ctx context.Context, t *models.CustomerTenant) ([]mo
 	if t.Domains != nil {
 		return t.Domains, nil
 	}
-	l.TenantDomains.LoadAllThunk(ctx, l.siblings.with(t.ID))
 	all, err := l.TenantDomains.Load(ctx, t.ID)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return []models.TenantDomain{}, nil
+	if all == nil && err == nil {
+		all = []models.TenantDomain{}
 	}
 	return all, err
 }
@@ -138,7 +134,7 @@ func (l *Loaders) Comment(ctx context.Context, id *uuid.UUID) (*models.Comment, 
 	if id == nil {
 		return nil, nil
 	}
-	return load(ctx, l.siblings, l.Comments, *id)
+	return l.Comments.Load(ctx, *id)
 }
 
 // Document loads an event's document together with those of the events
@@ -147,24 +143,20 @@ func (l *Loaders) Document(ctx context.Context, id *uuid.UUID) (*models.Document
 	if id == nil {
 		return nil, nil
 	}
-	return load(ctx, l.siblings, l.Documents, *id)
+	return l.Documents.Load(ctx, *id)
 }
 
-// Load fetches one key, turning "not found" into nil.
-func Load[T any](ctx context.Context, l *dataloadgen.Loader[uuid.UUID, *T], id uuid.UUID) (*T, error) {
-	v, err := l.Load(ctx, id)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return nil, nil
-	}
-	return v, err
+// Load fetches one key; a missing row is nil.
+func Load[T any](ctx context.Context, l *Keyed[*T], id uuid.UUID) (*T, error) {
+	return l.Load(ctx, id)
 }
 
 // LoadPtr is Load for an optional key.
-func LoadPtr[T any](ctx context.Context, l *dataloadgen.Loader[uuid.UUID, *T], id *uuid.UUID) (*T, error) {
+func LoadPtr[T any](ctx context.Context, l *Keyed[*T], id *uuid.UUID) (*T, error) {
 	if id == nil {
 		return nil, nil
 	}
-	return Load(ctx, l, *id)
+	return l.Load(ctx, *id)
 }
 
 type ctxKey struct{}
@@ -222,22 +214,17 @@ func (l *Loaders) Case(ctx context.Context, id *uuid.UUID) (*models.ArbitrationC
 	if id == nil {
 		return nil, nil
 	}
-	return load(ctx, l.siblings, l.Cases, *id)
+	return l.Cases.Load(ctx, *id)
 }
 
 // ClaimsOfCase loads a case's claims together with those of the cases
 // listed with it.
 func (l *Loaders) ClaimsOfCase(ctx context.Context, id uuid.UUID) ([]models.Claim, error) {
-	l.CaseClaims.LoadAllThunk(ctx, l.siblings.with(id))
-	all, err := l.CaseClaims.Load(ctx, id)
-	if errors.Is(err, dataloadgen.ErrNotFound) {
-		return nil, nil
-	}
-	return all, err
+	return l.CaseClaims.Load(ctx, id)
 }
 
 // AssociationOf loads an approved claim's association together with those
 // of the claims listed with it.
 func (l *Loaders) AssociationOf(ctx context.Context, claimID uuid.UUID) (*models.Association, error) {
-	return load(ctx, l.siblings, l.ClaimAssociation, claimID)
+	return l.ClaimAssociation.Load(ctx, claimID)
 }

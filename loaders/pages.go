@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
-	"github.com/vikstrous/dataloadgen"
 	"gorm.io/gorm"
 
 	"cpor/relay"
@@ -14,64 +13,56 @@ import (
 
 // Pages loads one child list (a claim's comments, say) of many parents:
 // every parent of a GraphQL page asks with the same paging arguments, so
-// the parents asking within one wait are served by one statement, and the
-// totals of those that ask for one by another.
+// the parents listed together are served by one statement per arguments,
+// and the totals of those that ask for one by another.
 type Pages[T any] struct {
 	db       *gorm.DB
 	list     relay.ChildList[T]
 	siblings *siblings
 	// refs are the keys each row refers to by kind (an event's comment),
 	// registered as siblings so that those relations load together too.
-	refs func(*T) []uuid.UUID
+	refs   func(*T) []uuid.UUID
+	counts *Keyed[int64]
 
+	// byArgs load the pages of parents not listed together (claims reached
+	// one by one, as nodes), gathering them for a moment.
 	mu     sync.Mutex
-	byArgs map[string]*dataloadgen.Loader[uuid.UUID, *relay.Page[T]]
-	counts *dataloadgen.Loader[uuid.UUID, int64]
+	byArgs map[string]*Keyed[*relay.Page[T]]
 }
 
 func newPages[T any](db *gorm.DB, list relay.ChildList[T], listed *siblings, refs func(*T) []uuid.UUID) *Pages[T] {
-	p := &Pages[T]{db: db, list: list, siblings: listed, refs: refs, byArgs: map[string]*dataloadgen.Loader[uuid.UUID, *relay.Page[T]]{}}
-	p.counts = dataloadgen.NewMappedLoader(func(ctx context.Context, parents []uuid.UUID) (map[uuid.UUID]int64, error) {
-		return list.Counts(db.WithContext(ctx), parents)
-	}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
-	return p
+	return &Pages[T]{db: db, list: list, siblings: listed, refs: refs, byArgs: map[string]*Keyed[*relay.Page[T]]{},
+		counts: newKeyed(listed, func(ctx context.Context, parents []uuid.UUID) (map[uuid.UUID]int64, error) {
+			return list.Counts(db.WithContext(ctx), parents)
+		})}
 }
 
 // Load returns the parent's page of the list under args, with a total
 // counted only if asked for.
 func (p *Pages[T]) Load(ctx context.Context, parent uuid.UUID, args relay.Args) (*relay.Connection[T], error) {
-	pages := p.loader(args)
-	// Asking for the parent's siblings too puts them all in one batch,
-	// whenever their own resolvers run.
-	all := p.siblings.with(parent)
-	pages.LoadAllThunk(ctx, all)
-	page, err := pages.Load(ctx, parent)
+	page, err := p.loader(args).Load(ctx, parent)
 	if err != nil {
 		return nil, err
 	}
 	return relay.Counted(page, func() (int64, error) {
-		p.counts.LoadAllThunk(ctx, all)
-		n, err := p.counts.Load(ctx, parent)
-		if err == dataloadgen.ErrNotFound {
-			return 0, nil
-		}
-		return n, err
+		return p.counts.Load(ctx, parent)
 	}), nil
 }
 
-func (p *Pages[T]) loader(args relay.Args) *dataloadgen.Loader[uuid.UUID, *relay.Page[T]] {
+// loader is the loader of the list's pages under args.
+func (p *Pages[T]) loader(args relay.Args) *Keyed[*relay.Page[T]] {
 	key := argsKey(args)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	l, ok := p.byArgs[key]
 	if !ok {
-		l = dataloadgen.NewMappedLoader(func(ctx context.Context, parents []uuid.UUID) (map[uuid.UUID]*relay.Page[T], error) {
+		l = newKeyed(p.siblings, func(ctx context.Context, parents []uuid.UUID) (map[uuid.UUID]*relay.Page[T], error) {
 			pages, err := p.list.Pages(p.db.WithContext(ctx), parents, args)
 			if err == nil && p.refs != nil {
 				p.registerRefs(pages)
 			}
 			return pages, err
-		}, dataloadgen.WithWait(wait), dataloadgen.WithBatchCapacity(batchCapacity))
+		})
 		p.byArgs[key] = l
 	}
 	return l
@@ -84,8 +75,8 @@ func (p *Pages[T]) registerRefs(pages map[uuid.UUID]*relay.Page[T]) {
 	for _, page := range pages {
 		for i := range page.Items {
 			for kind, id := range p.refs(&page.Items[i]) {
-				if kind >= len(byKind) {
-					byKind = append(byKind, make([][]uuid.UUID, kind+1-len(byKind))...)
+				for kind >= len(byKind) {
+					byKind = append(byKind, nil)
 				}
 				if id != uuid.Nil {
 					byKind[kind] = append(byKind[kind], id)
@@ -114,36 +105,4 @@ func argsKey(a relay.Args) string {
 		}
 	}
 	return string(b)
-}
-
-// siblings remembers which parents a response listed together (a page of
-// claims), so that a relation asked for one of them is loaded for all.
-type siblings struct {
-	mu sync.Mutex
-	of map[uuid.UUID][]uuid.UUID
-}
-
-func (s *siblings) add(ids []uuid.UUID) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range ids {
-		s.of[id] = ids
-	}
-}
-
-// load loads key with its siblings: one batch for all of them.
-func load[T any](ctx context.Context, s *siblings, l *dataloadgen.Loader[uuid.UUID, *T], key uuid.UUID) (*T, error) {
-	l.LoadAllThunk(ctx, s.with(key))
-	return Load(ctx, l, key)
-}
-
-// with returns the parents listed with id, id included; id alone when it
-// was not listed.
-func (s *siblings) with(id uuid.UUID) []uuid.UUID {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ids, ok := s.of[id]; ok {
-		return ids
-	}
-	return []uuid.UUID{id}
 }

@@ -155,7 +155,7 @@ func (f *fx) attach(handle string, id uuid.UUID) *models.Document {
 	if err != nil {
 		f.t.Fatalf("attach as %s: %v", handle, err)
 	}
-	return d
+	return d.Document
 }
 
 // submitted creates, proves and submits a claim as the user.
