@@ -26,7 +26,10 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 	}
 	out := &Posted{}
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		c, err := Load(tx.DB, id, claimID, false)
+		// The row lock orders this claim's events: every writer of them
+		// holds it, so they commit in the order of their sequence numbers
+		// and a history page's after cursor misses none.
+		c, err := Load(tx.DB, id, claimID, true)
 		if err != nil {
 			return err
 		}

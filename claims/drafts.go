@@ -167,6 +167,13 @@ func (s *Service) Reclaim(ctx context.Context, claimID uuid.UUID, activity *mode
 // CREATED event (and, for a reclaim, a RECLAIMED event on the old claim).
 func (s *Service) saveDraft(ctx context.Context, id *auth.Identity, c *models.Claim, in DraftInput, reclaimedFrom *models.Claim) error {
 	return storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
+		if reclaimedFrom != nil {
+			// The old claim's events are written under its row lock, as
+			// every claim's are (see AddComment).
+			if _, err := Load(tx.DB, id, reclaimedFrom.ID, true); err != nil {
+				return err
+			}
+		}
 		if err := s.applyDraft(ctx, tx, c, in); err != nil {
 			return err
 		}
