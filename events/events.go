@@ -1,5 +1,6 @@
 // Package events writes the claim event log: the immutable audit rows that
-// are also the stream live subscriptions follow.
+// are also the stream live subscriptions follow. Writers commit in any
+// order; readers follow the log up to settled marks (settled.go).
 package events
 
 import (

@@ -1,8 +1,10 @@
 // Package live delivers committed claim events to subscribers. The
-// claim_events table is the truth: the hub follows it by sequence number,
-// woken by in-process commits and, on PostgreSQL, by LISTEN/NOTIFY from
-// every instance, so an event is delivered only after it commits, to every
-// subscriber, once and in order, whichever instance wrote it.
+// claim_events table is the truth: the hub follows it by sequence number up
+// to settled marks (events/settled.go), told of commits in-process and, on
+// PostgreSQL, by LISTEN/NOTIFY from every instance, so an event is
+// delivered only after it commits, to every subscriber who may see it, once
+// and in order, whichever instance wrote it. An announcement says what a
+// commit's events concern: the hub reads nothing for events nobody may see.
 package live
 
 import (
