@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -146,8 +147,9 @@ LEFT JOIN products sp ON sp.id = s.product_id`
 // of a Microsoft 365 claim. The rule uses it only once the subscription or
 // product is known to be valid (see alreadyClaimed).
 func holdingClaim(f Facts) (string, []any) {
-	const base = `(SELECT h.status FROM claims h WHERE h.organization_id = ? AND h.activity = ? AND h.status IN ? AND h.id <> ? AND `
-	args := []any{f.OrganizationID, f.Activity, models.HoldingStatuses, f.ClaimID}
+	base := `(SELECT h.status FROM claims h WHERE h.organization_id = ? AND h.activity = ? AND h.status IN ` + holdingStatusList +
+		` AND h.id <> ? AND `
+	args := []any{f.OrganizationID, f.Activity, f.ClaimID}
 	switch {
 	case f.SolutionArea == models.BusinessApplications && f.SubscriptionID != nil:
 		return base + `h.subscription_id = ? ORDER BY h.created_at LIMIT 1)`, append(args, *f.SubscriptionID)
@@ -157,6 +159,20 @@ func holdingClaim(f Facts) (string, []any) {
 	}
 	return "NULL", nil
 }
+
+// holdingStatusList is models.HoldingStatuses as SQL literals, not
+// parameters: the partial unique indexes that find a holding claim
+// (claims_one_holding_per_subscription, …_per_workload) are defined on
+// those statuses, and a prepared statement's generic plan can use them only
+// when the query names the statuses itself. With parameters it scanned every
+// claim of the organisation.
+var holdingStatusList = func() string {
+	quoted := make([]string, len(models.HoldingStatuses))
+	for i, st := range models.HoldingStatuses {
+		quoted[i] = "'" + string(st) + "'"
+	}
+	return "(" + strings.Join(quoted, ", ") + ")"
+}()
 
 // checker applies the rules to what lookup read.
 type checker struct {
