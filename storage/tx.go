@@ -21,9 +21,9 @@ type Tx struct {
 }
 
 // BeforeCommit schedules fn as the transaction's last work, after
-// everything else the transaction does: writes that take a global lock
-// (the event log's commit order) go there, so the lock is always the last
-// one taken and is held only until the commit.
+// everything else the transaction does: the event log's rows go there, so
+// the table lock their insert takes is the last one taken and is held only
+// until the commit (readers wait for such writers, see events.Settled).
 func (tx *Tx) BeforeCommit(fn func(*Tx) error) { tx.beforeCommit = append(tx.beforeCommit, fn) }
 
 // AfterCommit schedules fn to run after a successful commit; a rolled-back
