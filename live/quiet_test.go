@@ -83,6 +83,7 @@ func subscribe(t *testing.T, ctx context.Context, w *testkit.World, f live.Filte
 // their own statements, and fails if the database was sent any other.
 func assertHubSilent(t *testing.T, w *testkit.World, claim uuid.UUID) {
 	t.Helper()
+	quiesce(t, w)
 	before := storage.StatementsSent(w.DB)
 	comment, commentTally := storage.WithTally(testkit.As("rita"))
 	if _, err := w.Claims.AddComment(comment, claim, "is anyone there?"); err != nil {
@@ -99,4 +100,22 @@ func assertHubSilent(t *testing.T, w *testkit.World, claim uuid.UUID) {
 	if sent := storage.StatementsSent(w.DB) - before; sent != own {
 		t.Fatalf("%d statements sent for two commits of %d: the hub sent %d", sent, own, sent-own)
 	}
+}
+
+// quiesce waits until the hub has done what earlier commits and new
+// subscriptions asked of it (a new subscriber makes it catch up to a
+// settled point, on its own goroutine): no statement for 300 ms.
+func quiesce(t *testing.T, w *testkit.World) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	last := storage.StatementsSent(w.DB)
+	for time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+		now := storage.StatementsSent(w.DB)
+		if now == last {
+			return
+		}
+		last = now
+	}
+	t.Fatal("the hub never went quiet")
 }
