@@ -1,14 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"cpor/bench/benchkit"
 )
 
 // secret signs the tokens the bench mints and the server verifies.
@@ -44,11 +42,11 @@ func buildServer(dir string) (string, error) {
 // admin listener, and errors only in the log: under load every statement
 // that queues for a connection is a slow-query warning, thousands a second.
 func startServer(bin, dataDir, databaseURL string) (*server, error) {
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	adminPort, err := freePort()
+	adminPort, err := benchkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +63,7 @@ func startServer(bin, dataDir, databaseURL string) (*server, error) {
 	if err := s.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	if err := waitReady(s.base); err != nil {
+	if err := benchkit.WaitReady(s.base, 2*time.Minute); err != nil {
 		s.stop()
 		return nil, err
 	}
@@ -81,62 +79,20 @@ func (s *server) pid() int { return s.cmd.Process.Pid }
 
 // statements reads the server's count of SQL statements sent.
 func (s *server) statements() (float64, error) {
-	resp, err := http.Get(s.admin + "/metrics")
+	m, err := benchkit.Scrape(s.admin)
 	if err != nil {
-		return 0, fmt.Errorf("read metrics: %w", err)
+		return 0, err
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "cpor_db_statements_total "); ok {
-			return strconv.ParseFloat(v, 64)
-		}
+	n, ok := m["cpor_db_statements_total"]
+	if !ok {
+		return 0, errors.New("the server's metrics have no cpor_db_statements_total")
 	}
-	return 0, errors.New("the server's metrics have no cpor_db_statements_total")
+	return n, nil
 }
 
 // profile fetches a CPU profile of the server over d into path.
 func (s *server) profile(d time.Duration, path string) error {
-	resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.admin, int(d.Seconds())))
-	if err != nil {
-		return fmt.Errorf("fetch CPU profile: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("fetch CPU profile: HTTP %d", resp.StatusCode)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
-}
-
-func waitReady(base string) error {
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("server never became ready")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return benchkit.Fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s.admin, int(d.Seconds())), path)
 }
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat's CPU times: 100 on

@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -36,6 +35,7 @@ import (
 	"github.com/google/uuid"
 
 	"cpor/auth"
+	"cpor/bench/benchkit"
 	"cpor/demo"
 )
 
@@ -111,11 +111,11 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		return res, fmt.Errorf("build server: %v\n%s", err, out)
 	}
-	port, err := freePort()
+	port, err := benchkit.FreePort()
 	if err != nil {
 		return res, err
 	}
-	adminPort, err := freePort()
+	adminPort, err := benchkit.FreePort()
 	if err != nil {
 		return res, err
 	}
@@ -141,13 +141,13 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 		return res, err
 	}
 	defer func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() }()
-	if err := waitReady(base); err != nil {
+	if err := benchkit.WaitReady(base, time.Minute); err != nil {
 		return res, err
 	}
 
 	reviewer := token("rita")
 	time.Sleep(500 * time.Millisecond)
-	m0, err := scrape(admin)
+	m0, err := benchkit.Scrape(admin)
 	if err != nil {
 		return res, err
 	}
@@ -168,14 +168,14 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 	}
 	res.connect = time.Since(start)
 	time.Sleep(3 * time.Second) // let the idle state settle
-	m1, err := scrape(admin)
+	m1, err := benchkit.Scrape(admin)
 	if err != nil {
 		return res, err
 	}
 	res.rssIdle = m1["process_resident_memory_bytes"]
 	if profileDir != "" {
 		for _, p := range []string{"heap", "goroutine"} {
-			if err := fetch(admin+"/debug/pprof/"+p, filepath.Join(profileDir, fmt.Sprintf("%s-%d.prof", p, n))); err != nil {
+			if err := benchkit.Fetch(admin+"/debug/pprof/"+p, filepath.Join(profileDir, fmt.Sprintf("%s-%d.prof", p, n))); err != nil {
 				return res, err
 			}
 		}
@@ -210,7 +210,7 @@ func run(n, events int, gap time.Duration, databaseURL string) (result, error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	m2, err := scrape(admin)
+	m2, err := benchkit.Scrape(admin)
 	if err != nil {
 		return res, err
 	}
@@ -258,7 +258,7 @@ func startCPUProfile(admin string, d time.Duration, n int) <-chan error {
 	}
 	secs := max(1, int(d.Seconds()))
 	go func() {
-		done <- fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), filepath.Join(profileDir, fmt.Sprintf("cpu-%d.prof", n)))
+		done <- benchkit.Fetch(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, secs), filepath.Join(profileDir, fmt.Sprintf("cpu-%d.prof", n)))
 	}()
 	return done
 }
@@ -546,80 +546,16 @@ func token(handle string) string {
 	return tok
 }
 
-// scrape reads the server's Prometheus metrics (unlabelled series only)
-// from its admin listener.
-func scrape(admin string) (map[string]float64, error) {
-	resp, err := http.Get(admin + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		if line == "" || line[0] == '#' || strings.Contains(line, "{") {
-			continue
-		}
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		if v, err := strconv.ParseFloat(value, 64); err == nil {
-			out[name] = v
-		}
-	}
-	return out, nil
-}
-
-func fetch(url, path string) error {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = io.Copy(f, resp.Body)
-	return err
-}
-
 func waitMetric(admin, name string, want float64) error {
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
-		m, err := scrape(admin)
+		m, err := benchkit.Scrape(admin)
 		if err == nil && m[name] >= want {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s never reached %v", name, want)
-}
-
-func waitReady(base string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusNoContent {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return errors.New("server never became ready")
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func raiseFileLimit() {
