@@ -42,7 +42,7 @@ func (r *arbitrationCaseResolver) Claims(ctx context.Context, obj *models.Arbitr
 	if err != nil {
 		return nil, err
 	}
-	all, err := loaders.For(ctx).ClaimsOfCase(ctx, obj.ID)
+	all, err := loaders.For(ctx).CaseClaims.Load(ctx, obj.ID)
 	return pointers(workflow.VisibleClaims(id, all), err)
 }
 

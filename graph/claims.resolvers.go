@@ -70,7 +70,7 @@ func (r *claimResolver) ReclaimedFrom(ctx context.Context, obj *models.Claim) (*
 
 // ArbitrationCase is the resolver for the arbitrationCase field.
 func (r *claimResolver) ArbitrationCase(ctx context.Context, obj *models.Claim) (*models.ArbitrationCase, error) {
-	return loaders.For(ctx).Case(ctx, obj.ArbitrationCaseID)
+	return loaders.LoadPtr(ctx, loaders.For(ctx).Cases, obj.ArbitrationCaseID)
 }
 
 // Association is the resolver for the association field.
@@ -78,7 +78,7 @@ func (r *claimResolver) Association(ctx context.Context, obj *models.Claim) (*mo
 	if obj.Status != models.Approved {
 		return nil, nil
 	}
-	return loaders.For(ctx).AssociationOf(ctx, obj.ID)
+	return loaders.For(ctx).ClaimAssociation.Load(ctx, obj.ID)
 }
 
 // AvailableActions is the resolver for the availableActions field.

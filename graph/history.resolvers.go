@@ -35,12 +35,12 @@ func (r *claimEventResolver) Reason(ctx context.Context, obj *models.ClaimEvent)
 
 // Comment is the resolver for the comment field.
 func (r *claimEventResolver) Comment(ctx context.Context, obj *models.ClaimEvent) (*models.Comment, error) {
-	return loaders.For(ctx).Comment(ctx, obj.CommentID)
+	return loaders.LoadPtr(ctx, loaders.For(ctx).Comments, obj.CommentID)
 }
 
 // ProofOfExecution is the resolver for the proofOfExecution field.
 func (r *claimEventResolver) ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error) {
-	return loaders.For(ctx).Document(ctx, obj.DocumentID)
+	return loaders.LoadPtr(ctx, loaders.For(ctx).Documents, obj.DocumentID)
 }
 
 // ClaimEvent returns ClaimEventResolver implementation.

@@ -1,6 +1,8 @@
 // Package loaders batches the lookups a GraphQL response makes per row
-// (a claim's product, organisation, MPN, tenant, association …) into one
-// query per kind and request, with vikstrous/dataloadgen.
+// (a claim's product, organisation, MPN, tenant, association, comments …)
+// into one query per kind and request: rows listed together (a page) load
+// as a group the moment the first is asked for; others are gathered for a
+// moment by vikstrous/dataloadgen.
 package loaders
 
 import (
@@ -128,24 +130,6 @@ func deref(id *uuid.UUID) uuid.UUID {
 	return *id
 }
 
-// Comment loads an event's comment together with those of the events
-// listed with it.
-func (l *Loaders) Comment(ctx context.Context, id *uuid.UUID) (*models.Comment, error) {
-	if id == nil {
-		return nil, nil
-	}
-	return l.Comments.Load(ctx, *id)
-}
-
-// Document loads an event's document together with those of the events
-// listed with it.
-func (l *Loaders) Document(ctx context.Context, id *uuid.UUID) (*models.Document, error) {
-	if id == nil {
-		return nil, nil
-	}
-	return l.Documents.Load(ctx, *id)
-}
-
 // Load fetches one key; a missing row is nil.
 func Load[T any](ctx context.Context, l *Keyed[*T], id uuid.UUID) (*T, error) {
 	return l.Load(ctx, id)
@@ -207,24 +191,3 @@ func (l *Loaders) PrimeListed(page *claims.Listed) {
 // Listed registers rows a response lists together (a page of arbitration
 // cases, say): a relation asked for one of them is loaded for all.
 func (l *Loaders) Listed(ids []uuid.UUID) { l.siblings.add(ids) }
-
-// Case loads a claim's arbitration case together with those of the claims
-// listed with it.
-func (l *Loaders) Case(ctx context.Context, id *uuid.UUID) (*models.ArbitrationCase, error) {
-	if id == nil {
-		return nil, nil
-	}
-	return l.Cases.Load(ctx, *id)
-}
-
-// ClaimsOfCase loads a case's claims together with those of the cases
-// listed with it.
-func (l *Loaders) ClaimsOfCase(ctx context.Context, id uuid.UUID) ([]models.Claim, error) {
-	return l.CaseClaims.Load(ctx, id)
-}
-
-// AssociationOf loads an approved claim's association together with those
-// of the claims listed with it.
-func (l *Loaders) AssociationOf(ctx context.Context, claimID uuid.UUID) (*models.Association, error) {
-	return l.ClaimAssociation.Load(ctx, claimID)
-}
