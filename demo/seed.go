@@ -174,8 +174,9 @@ func (s *seeder) subscriptions(ctx context.Context) error {
 	return nil
 }
 
-// samplePDF is a minimal PDF, the proof of execution the demo claims carry.
-var samplePDF = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+// SamplePDF is a minimal valid PDF, the proof of execution the demo claims
+// carry; tests and benchmarks attach it too.
+var SamplePDF = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 type claimSpec struct {
 	by       string
@@ -213,7 +214,7 @@ func (s *seeder) submitted(ctx context.Context, c claimSpec) (*models.Claim, err
 		return nil, err
 	}
 	pctx := as(ctx, c.by)
-	if _, err := s.svc.Claims.Attach(pctx, draft.ID, claims.Upload{FileName: "workshop-summary.pdf", Content: bytes.NewReader(samplePDF)}); err != nil {
+	if _, err := s.svc.Claims.Attach(pctx, draft.ID, claims.Upload{FileName: "workshop-summary.pdf", Content: bytes.NewReader(SamplePDF)}); err != nil {
 		return nil, err
 	}
 	return s.svc.Workflow.Submit(pctx, workflow.Request{ClaimID: draft.ID})

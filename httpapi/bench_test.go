@@ -8,21 +8,6 @@ import (
 	"cpor/testkit"
 )
 
-// The operations of one lifecycle as the apps send them, each asking for
-// what the app shows next.
-const (
-	benchCreate = `mutation($input: CreateClaimInput!) { createClaim(input: $input) {
-	  claim { id status version } userErrors { code field message } } }`
-	benchAttach = `mutation($claimId: ID!, $file: Upload!) { attachProofOfExecution(input: {claimId: $claimId, file: $file}) {
-	  proofOfExecution { id sha256 } claim { id version } userErrors { code field message } } }`
-	benchSubmit = `mutation($input: SubmitClaimInput!) { submitClaim(input: $input) {
-	  claim { id status version reviewDueAt } userErrors { code field message } } }`
-	benchStartReview = `mutation($input: StartReviewInput!) { startReview(input: $input) {
-	  claim { id status version } userErrors { code field message } } }`
-	benchApprove = `mutation($input: ApproveClaimInput!) { approveClaim(input: $input) {
-	  claim { id status version association { id active } } userErrors { code field message } } }`
-)
-
 type benchClaim struct {
 	ID          string
 	Status      string
@@ -73,18 +58,18 @@ func BenchmarkLifecycleHTTP(b *testing.B) {
 				tenant, sub := testkit.FreshTarget(b, w, name)
 				b.StartTimer()
 
-				c := field[benchPayload](b, ada.Do(b, benchCreate, map[string]any{
+				c := field[benchPayload](b, ada.Do(b, testkit.LifecycleCreate, map[string]any{
 					"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String()),
 				}), "createClaim").must(b, "create", "DRAFT")
-				att := field[benchPayload](b, ada.Upload(b, benchAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF),
+				att := field[benchPayload](b, ada.Upload(b, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF),
 					"attachProofOfExecution").must(b, "attach", "")
-				c = field[benchPayload](b, ada.Do(b, benchSubmit, map[string]any{
+				c = field[benchPayload](b, ada.Do(b, testkit.LifecycleSubmit, map[string]any{
 					"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version},
 				}), "submitClaim").must(b, "submit", "SUBMITTED")
-				c = field[benchPayload](b, rita.Do(b, benchStartReview, map[string]any{
+				c = field[benchPayload](b, rita.Do(b, testkit.LifecycleStartReview, map[string]any{
 					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version},
 				}), "startReview").must(b, "startReview", "UNDER_REVIEW")
-				c = field[benchPayload](b, rita.Do(b, benchApprove, map[string]any{
+				c = field[benchPayload](b, rita.Do(b, testkit.LifecycleApprove, map[string]any{
 					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "benchmark"},
 				}), "approveClaim").must(b, "approve", "APPROVED")
 				if c.Association == nil || !c.Association.Active {

@@ -193,19 +193,19 @@ func TestLifecycleStatementBudget(t *testing.T) {
 				tenant, sub := testkit.FreshTarget(t, w, name)
 				total = 0
 				c := field[benchPayload](t, check("createClaim", func() *testkit.Response {
-					return ada.Do(t, benchCreate, map[string]any{"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String())})
+					return ada.Do(t, testkit.LifecycleCreate, map[string]any{"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String())})
 				}), "createClaim").mustT(t, "create", "DRAFT")
 				att := field[benchPayload](t, check("attachProofOfExecution", func() *testkit.Response {
-					return ada.Upload(t, benchAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF)
+					return ada.Upload(t, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF)
 				}), "attachProofOfExecution").mustT(t, "attach", "")
 				c = field[benchPayload](t, check("submitClaim", func() *testkit.Response {
-					return ada.Do(t, benchSubmit, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version}})
+					return ada.Do(t, testkit.LifecycleSubmit, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version}})
 				}), "submitClaim").mustT(t, "submit", "SUBMITTED")
 				c = field[benchPayload](t, check("startReview", func() *testkit.Response {
-					return rita.Do(t, benchStartReview, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version}})
+					return rita.Do(t, testkit.LifecycleStartReview, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version}})
 				}), "startReview").mustT(t, "startReview", "UNDER_REVIEW")
 				c = field[benchPayload](t, check("approveClaim", func() *testkit.Response {
-					return rita.Do(t, benchApprove, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "budget"}})
+					return rita.Do(t, testkit.LifecycleApprove, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "budget"}})
 				}), "approveClaim").mustT(t, "approve", "APPROVED")
 				if c.Association == nil || !c.Association.Active {
 					t.Fatalf("approved without an active association: %+v", c)

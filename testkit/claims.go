@@ -10,12 +10,13 @@ import (
 
 	"cpor/catalog"
 	"cpor/claims"
+	"cpor/demo"
 	"cpor/models"
 	"cpor/workflow"
 )
 
 // PDF is a small valid PDF for proof-of-execution uploads.
-var PDF = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+var PDF = demo.SamplePDF
 
 // FreshTarget creates, as the demo operator, a new customer tenant named
 // name with an active, provisioned Dynamics 365 Sales subscription, and

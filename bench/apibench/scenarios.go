@@ -187,7 +187,7 @@ func (l *lifecycle) upload(w *worker, claimID string) ([]byte, string) {
 	h.Set("Content-Disposition", `form-data; name="0"; filename="workshop-summary.pdf"`)
 	h.Set("Content-Type", "application/pdf")
 	part, _ := mw.CreatePart(h)
-	_, _ = part.Write(proofPDF)
+	_, _ = part.Write(demo.SamplePDF)
 	_ = mw.Close()
 	return w.body.Bytes(), mw.FormDataContentType()
 }

@@ -403,19 +403,13 @@ func (s *seeder) draft(ctx context.Context, p partner, tenant uuid.UUID, domain,
 	return c, nil
 }
 
-// proofPDF is a small but complete PDF document.
-var proofPDF = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n" +
-	"2 0 obj<</Type/Pages/Count 1/Kids[3 0 R]>>endobj\n" +
-	"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n" +
-	"trailer<</Root 1 0 R>>\n%%EOF\n")
-
 // advance takes a draft to its planned status, with the comments people add
 // on the way.
 func (s *seeder) advance(ctx context.Context, p partner, claimID uuid.UUID, pl claimPlan) error {
 	pctx, rctx := as(ctx, p.identity), as(ctx, s.reviewer)
 	req := workflow.Request{ClaimID: claimID}
 	if pl.attach {
-		if _, err := s.svc.Claims.Attach(pctx, claimID, claims.Upload{FileName: "workshop-summary.pdf", Content: bytes.NewReader(proofPDF)}); err != nil {
+		if _, err := s.svc.Claims.Attach(pctx, claimID, claims.Upload{FileName: "workshop-summary.pdf", Content: bytes.NewReader(demo.SamplePDF)}); err != nil {
 			return fmt.Errorf("attach: %w", err)
 		}
 	}

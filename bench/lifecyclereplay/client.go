@@ -7,24 +7,10 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
-)
 
-// The operations of one lifecycle, as BenchmarkLifecycleHTTP sends them.
-const (
-	opCreate = `mutation($input: CreateClaimInput!) { createClaim(input: $input) {
-	  claim { id status version } userErrors { code field message } } }`
-	opAttach = `mutation($claimId: ID!, $file: Upload!) { attachProofOfExecution(input: {claimId: $claimId, file: $file}) {
-	  proofOfExecution { id sha256 } claim { id version } userErrors { code field message } } }`
-	opSubmit = `mutation($input: SubmitClaimInput!) { submitClaim(input: $input) {
-	  claim { id status version reviewDueAt } userErrors { code field message } } }`
-	opStartReview = `mutation($input: StartReviewInput!) { startReview(input: $input) {
-	  claim { id status version } userErrors { code field message } } }`
-	opApprove = `mutation($input: ApproveClaimInput!) { approveClaim(input: $input) {
-	  claim { id status version association { id active } } userErrors { code field message } } }`
+	"cpor/demo"
+	"cpor/testkit"
 )
-
-// pdf is a small valid PDF, the proof of execution each lifecycle attaches.
-var pdf = []byte("%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Count 0/Kids[]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
 
 // client speaks GraphQL over HTTP as one signed-in user.
 type client struct {
@@ -116,7 +102,7 @@ type target struct{ tenant, subscription, domain string }
 // lifecycle runs one claim's lifecycle: the partner creates, attaches and
 // submits; the reviewer starts the review and approves.
 func lifecycle(partner, reviewer *client, productID, mpnID string, t target) (claimID string, err error) {
-	c, err := partner.do(opCreate, "createClaim", map[string]any{"input": map[string]any{
+	c, err := partner.do(testkit.LifecycleCreate, "createClaim", map[string]any{"input": map[string]any{
 		"solutionArea": "BUSINESS_APPLICATIONS", "activity": "USAGE",
 		"customerTenantId": t.tenant, "customerDomain": t.domain, "subscriptionId": t.subscription,
 		"productId": productID, "mpnId": mpnID,
@@ -126,7 +112,7 @@ func lifecycle(partner, reviewer *client, productID, mpnID string, t target) (cl
 	if err != nil {
 		return "", err
 	}
-	att, err := partner.do(opAttach, "attachProofOfExecution", map[string]any{"claimId": c.ID}, "file", pdf)
+	att, err := partner.do(testkit.LifecycleAttach, "attachProofOfExecution", map[string]any{"claimId": c.ID}, "file", demo.SamplePDF)
 	if err != nil {
 		return c.ID, err
 	}
@@ -135,9 +121,9 @@ func lifecycle(partner, reviewer *client, productID, mpnID string, t target) (cl
 		op, field string
 		extra     map[string]any
 	}{
-		{partner, opSubmit, "submitClaim", nil},
-		{reviewer, opStartReview, "startReview", nil},
-		{reviewer, opApprove, "approveClaim", map[string]any{"note": "replay"}},
+		{partner, testkit.LifecycleSubmit, "submitClaim", nil},
+		{reviewer, testkit.LifecycleStartReview, "startReview", nil},
+		{reviewer, testkit.LifecycleApprove, "approveClaim", map[string]any{"note": "replay"}},
 	}
 	version := att.Version
 	for _, s := range steps {
