@@ -65,6 +65,11 @@ type listedClaim struct {
 
 func (listedClaim) TableName() string { return "claims" }
 
+// withReferences joins the rows a listed claim refers to into q.
+func withReferences(q *gorm.DB) *gorm.DB {
+	return q.Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization")
+}
+
 // List pages through the claims the caller may see: its organisation's for
 // a partner admin, every claim for a reviewer. It sends one statement (the
 // page with the rows it refers to), and a count if the total is asked for.
@@ -90,7 +95,7 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 		column = "updated_at"
 	}
 	ks := relay.Keyset{TimeColumn: "claims." + column, KeyColumn: "claims.id", Desc: order.Desc}
-	joined := q.Session(&gorm.Session{}).Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization")
+	joined := withReferences(q.Session(&gorm.Session{}))
 	page, err := relay.Fetch(joined, ks, args, func(c *listedClaim) relay.Cursor {
 		t := c.CreatedAt
 		if column == "updated_at" {
@@ -122,7 +127,7 @@ func (s *Service) Find(ctx context.Context, claimID uuid.UUID) (*Listed, error) 
 		return nil, err
 	}
 	var row listedClaim
-	err = s.db.WithContext(ctx).Model(&listedClaim{}).Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization").
+	err = withReferences(s.db.WithContext(ctx).Model(&listedClaim{})).
 		Where("claims.id = ?", claimID).Take(&row).Error
 	if storage.IsNotFound(err) || (err == nil && !CanRead(id, &row.Claim)) {
 		return nil, notFound()
