@@ -101,7 +101,10 @@ func newProvider(db *gorm.DB, log *slog.Logger) (*goose.Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []goose.ProviderOption{goose.WithSlog(log.With("component", "migrate"))}
+	opts := []goose.ProviderOption{
+		goose.WithSlog(log.With("component", "migrate")),
+		goose.WithGoMigrations(workflowMigration(dialect)),
+	}
 	gooseDialect := goose.DialectSQLite3
 	if dialect == Postgres {
 		gooseDialect = goose.DialectPostgres
