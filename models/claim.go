@@ -26,11 +26,22 @@ type Claim struct {
 	ArbitrationCaseID *uuid.UUID `gorm:"type:uuid"`
 	CreatedBy         string
 	SubmittedAt       *time.Time
-	ReviewDueAt       *time.Time
-	DecidedAt         *time.Time
-	DecisionReason    string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// ReviewDueAt is nil while the claim waits for the partner: the review
+	// clock stops and keeps ReviewTimeLeft.
+	ReviewDueAt *time.Time
+	// ResponseDueAt is when the partner's answer is due (ACTION_REQUIRED).
+	ResponseDueAt *time.Time
+	// ReviewTimeLeft is the review time, in seconds of business time, that
+	// was left when the claim began to wait for the partner.
+	ReviewTimeLeft *int64
+	// ResumeStatus is the state a waiting claim returns to on an answer.
+	ResumeStatus    *ClaimStatus
+	CustomerConsent *CustomerConsent
+	DecidedAt       *time.Time
+	DecisionReason  string
+	DecisionCode    *DecisionCode
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // CustomerContact is the customer's person who can confirm the claim.
@@ -48,7 +59,7 @@ type PartnerContact struct {
 
 // Overdue reports whether an open claim has passed its review deadline.
 func (c *Claim) Overdue(now time.Time) bool {
-	return c.Status.IsOpen() && c.ReviewDueAt != nil && now.After(*c.ReviewDueAt)
+	return Contains(ReviewingStatuses, c.Status) && c.ReviewDueAt != nil && now.After(*c.ReviewDueAt)
 }
 
 // Document is one proof-of-execution file; its bytes live in DocumentContent

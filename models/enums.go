@@ -67,27 +67,55 @@ var SubscriptionStatuses = []SubscriptionStatus{
 type ClaimStatus string
 
 const (
-	Draft       ClaimStatus = "DRAFT"
-	Submitted   ClaimStatus = "SUBMITTED"
-	UnderReview ClaimStatus = "UNDER_REVIEW"
-	Arbitration ClaimStatus = "ARBITRATION"
-	Approved    ClaimStatus = "APPROVED"
-	Rejected    ClaimStatus = "REJECTED"
+	Draft          ClaimStatus = "DRAFT"
+	Submitted      ClaimStatus = "SUBMITTED"
+	UnderReview    ClaimStatus = "UNDER_REVIEW"
+	ActionRequired ClaimStatus = "ACTION_REQUIRED"
+	Arbitration    ClaimStatus = "ARBITRATION"
+	Approved       ClaimStatus = "APPROVED"
+	Rejected       ClaimStatus = "REJECTED"
+	Withdrawn      ClaimStatus = "WITHDRAWN"
+	Expired        ClaimStatus = "EXPIRED"
 )
 
-var ClaimStatuses = []ClaimStatus{Draft, Submitted, UnderReview, Arbitration, Approved, Rejected}
+var ClaimStatuses = []ClaimStatus{Draft, Submitted, UnderReview, ActionRequired, Arbitration, Approved, Rejected, Withdrawn, Expired}
 
 // OpenStatuses are the states of a claim that waits for a decision.
-var OpenStatuses = []ClaimStatus{Submitted, UnderReview, Arbitration}
+var OpenStatuses = []ClaimStatus{Submitted, UnderReview, ActionRequired, Arbitration}
+
+// ReviewingStatuses are the open states in which the review clock runs; it
+// stops while the partner owes an answer (ACTION_REQUIRED).
+var ReviewingStatuses = []ClaimStatus{Submitted, UnderReview, Arbitration}
 
 // HoldingStatuses are the states in which a claim blocks another claim of the
 // same organisation on the same subscription and activity.
-var HoldingStatuses = []ClaimStatus{Submitted, UnderReview, Arbitration, Approved}
+var HoldingStatuses = []ClaimStatus{Submitted, UnderReview, ActionRequired, Arbitration, Approved}
+
+// FinalStatuses are the states no event leaves.
+var FinalStatuses = []ClaimStatus{Approved, Rejected, Withdrawn, Expired}
 
 // IsOpen reports whether the claim still waits for a review decision.
-func (s ClaimStatus) IsOpen() bool {
-	return s == Submitted || s == UnderReview || s == Arbitration
-}
+func (s ClaimStatus) IsOpen() bool { return Contains(OpenStatuses, s) }
+
+// IsFinal reports whether the claim has reached an end.
+func (s ClaimStatus) IsFinal() bool { return Contains(FinalStatuses, s) }
+
+// CustomerConsent is what the customer said to an association request:
+// silence is consent, so PENDING lasts until a decision.
+type CustomerConsent string
+
+const (
+	ConsentPending  CustomerConsent = "PENDING"
+	ConsentDeclined CustomerConsent = "DECLINED"
+)
+
+// DecisionCode says why a claim was decided without a reviewer's choice.
+type DecisionCode string
+
+const (
+	NoPartnerResponse DecisionCode = "NO_PARTNER_RESPONSE"
+	CustomerDeclined  DecisionCode = "CUSTOMER_DECLINED"
+)
 
 type CommentKind string
 
@@ -109,6 +137,7 @@ const (
 	EventCustomerNotified EventType = "CUSTOMER_NOTIFIED"
 	EventAssociationEnded EventType = "ASSOCIATION_ENDED"
 	EventReclaimed        EventType = "RECLAIMED"
+	EventDeadlineWarning  EventType = "DEADLINE_WARNING"
 )
 
 type ActorKind string
@@ -127,6 +156,7 @@ const (
 	EndArbitrationLost AssociationEndReason = "ARBITRATION_LOST"
 	EndCustomerDecline AssociationEndReason = "CUSTOMER_DECLINED"
 	EndSuperseded      AssociationEndReason = "SUPERSEDED"
+	EndByPartner       AssociationEndReason = "PARTNER_ENDED"
 )
 
 type ArbitrationStatus string
@@ -134,6 +164,9 @@ type ArbitrationStatus string
 const (
 	ArbitrationOpen     ArbitrationStatus = "OPEN"
 	ArbitrationResolved ArbitrationStatus = "RESOLVED"
+	// ArbitrationClosed is a case that ended undecided: withdrawals left
+	// fewer than two parties to weigh.
+	ArbitrationClosed ArbitrationStatus = "CLOSED"
 )
 
 // Contains reports whether v is one of values; it validates enum input.

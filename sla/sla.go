@@ -102,3 +102,54 @@ func (a civilDate) after(b civilDate) bool {
 	}
 	return a.d > b.d
 }
+
+// ResponseBusinessDays is how long a partner has to answer an information
+// request, unless configured otherwise.
+const ResponseBusinessDays = 10
+
+// BusinessTimeBetween is the part of [from, to) that falls on business
+// days: the review time left when the review clock stops. It is negative
+// when to is before from (a review already overdue keeps its debt).
+func (c *Calendar) BusinessTimeBetween(from, to time.Time) time.Duration {
+	if to.Before(from) {
+		return -c.BusinessTimeBetween(to, from)
+	}
+	var sum time.Duration
+	for t := from.UTC(); t.Before(to); {
+		next := startOfDay(t).AddDate(0, 0, 1)
+		if next.After(to) {
+			next = to.UTC()
+		}
+		if c.IsBusinessDay(t) {
+			sum += next.Sub(t)
+		}
+		t = next
+	}
+	return sum
+}
+
+// AddBusinessTime returns the moment d of business time after t: where the
+// review clock, restarted at t with d left, runs out. A negative d (time
+// that was already overdue) is taken as it is.
+func (c *Calendar) AddBusinessTime(t time.Time, d time.Duration) time.Time {
+	t = t.UTC()
+	if d <= 0 {
+		return t.Add(d)
+	}
+	for {
+		next := startOfDay(t).AddDate(0, 0, 1)
+		if c.IsBusinessDay(t) {
+			if left := next.Sub(t); d <= left {
+				return t.Add(d)
+			} else {
+				d -= left
+			}
+		}
+		t = next
+	}
+}
+
+func startOfDay(t time.Time) time.Time {
+	y, m, d := t.UTC().Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}

@@ -102,3 +102,32 @@ func FuzzParseHolidays(f *testing.F) {
 		}
 	})
 }
+
+// TestBusinessTimeRoundTrip: the review time left when the clock stops
+// comes back whole when it restarts, weekends and holidays skipped.
+func TestBusinessTimeRoundTrip(t *testing.T) {
+	holiday := time.Date(2026, 12, 25, 0, 0, 0, 0, time.UTC) // a Friday
+	cal := NewCalendar(holiday)
+	at := func(day, hour int) time.Time { return time.Date(2026, 12, day, hour, 0, 0, 0, time.UTC) }
+	for _, tc := range []struct {
+		name           string
+		stop, due      time.Time
+		left           time.Duration
+		restart, after time.Time
+	}{
+		{"same day", at(21, 9), at(21, 17), 8 * time.Hour, at(22, 9), at(22, 17)},
+		{"over a weekend", at(18, 12), at(21, 12), 24 * time.Hour, at(21, 12), at(22, 12)},
+		{"over a holiday and a weekend", at(24, 12), at(28, 12), 24 * time.Hour, at(24, 12), at(28, 12)},
+		{"restarted on a Saturday", at(21, 0), at(22, 0), 24 * time.Hour, at(26, 10), at(29, 0)},
+		{"already overdue", at(22, 12), at(21, 12), -24 * time.Hour, at(23, 12), at(22, 12)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := cal.BusinessTimeBetween(tc.stop, tc.due); got != tc.left {
+				t.Fatalf("BusinessTimeBetween = %v; want %v", got, tc.left)
+			}
+			if got := cal.AddBusinessTime(tc.restart, tc.left); !got.Equal(tc.after) {
+				t.Fatalf("AddBusinessTime(%v, %v) = %v; want %v", tc.restart, tc.left, got, tc.after)
+			}
+		})
+	}
+}
