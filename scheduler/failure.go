@@ -50,7 +50,7 @@ func (s *Scheduler) recordFailure(ctx context.Context, job Job, cause error, now
 	if attempts >= s.cfg.MaxAttempts {
 		failedAt = &now
 	} else {
-		next = now.Add(s.backoff(attempts))
+		next = normalize(now.Add(s.backoff(attempts)))
 	}
 	err := storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
 		return tx.Exec("UPDATE scheduled_jobs SET attempts = ?, last_error = ?, due_at = ?, failed_at = ? "+
