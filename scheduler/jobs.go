@@ -81,8 +81,8 @@ const pending = "done_at IS NULL AND failed_at IS NULL"
 // handler, once the caller commits, re-derives the due time from the
 // subject and reschedules.
 func Schedule(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) error {
-	if kind == "" {
-		return errors.New("schedule: empty job kind")
+	if kind == "" || subject == uuid.Nil {
+		return fmt.Errorf("schedule: job kind %q or subject %s missing", kind, subject)
 	}
 	due = normalize(due)
 	moved := tx.Exec("UPDATE scheduled_jobs SET due_at = ?, attempts = 0, last_error = '' WHERE id IN ("+
