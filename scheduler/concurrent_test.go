@@ -3,6 +3,7 @@ package scheduler_test
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -167,4 +168,58 @@ func TestTransitionsDoNotWaitForARunningJob(t *testing.T) {
 	if row.Outcome == nil || *row.Outcome != "obsolete" {
 		t.Errorf("want the running handler's outcome to stand: %+v", row)
 	}
+}
+
+// TestScheduleMovesAJobWhoseFailureIsBeingRecorded: the brief lock of a
+// failed attempt's update (no handler behind it) must not make a transition
+// lose its new due time.
+func TestScheduleMovesAJobWhoseFailureIsBeingRecorded(t *testing.T) {
+	db := storagetest.Open(t, storage.Postgres)
+	c := &counting{}
+	h := newHarness(t, db, scheduler.Config{}, map[string]scheduler.Handler{"expire": c.handle})
+	subject := uuid.New()
+	h.schedule("expire", subject, t0)
+	job := h.job("expire", subject)
+
+	recording := db.Begin()
+	if err := recording.Exec("UPDATE scheduled_jobs SET attempts = 1 WHERE id = ?", job.ID).Error; err != nil {
+		t.Fatal(err)
+	}
+	scheduled := make(chan error, 1)
+	go func() {
+		scheduled <- storage.InTx(context.Background(), db, func(tx *storage.Tx) error {
+			return scheduler.Schedule(tx, "expire", subject, t0.Add(30*24*time.Hour))
+		})
+	}()
+	waitForALockWait(t, db)
+	if err := recording.Commit().Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-scheduled; err != nil {
+		t.Fatalf("schedule: %v", err)
+	}
+	if row := h.job("expire", subject); !row.DueAt.Equal(t0.Add(30*24*time.Hour)) || row.Attempts != 0 {
+		t.Errorf("want the job moved to the new due time with its attempts reset: %+v", row)
+	}
+}
+
+// waitForALockWait returns once a session of the test database waits for a
+// lock.
+func waitForALockWait(t *testing.T, db *gorm.DB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		var waiting int
+		err := db.Raw("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").
+			Scan(&waiting).Error
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waiting > 0 {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.Fatal("no session came to wait for a lock")
 }

@@ -85,22 +85,37 @@ func Schedule(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) err
 		return fmt.Errorf("schedule: job kind %q or subject %s missing", kind, subject)
 	}
 	due = normalize(due)
+	// A second round: the lock that kept the first from moving the job may
+	// have been a failed attempt being recorded, which is over once the
+	// insert has waited for it; a running job is still locked and left be.
+	for range 2 {
+		if done, err := moveOrAdd(tx, kind, subject, due); err != nil || done {
+			return err
+		}
+	}
+	return nil
+}
+
+// moveOrAdd moves the pending job of (kind, subject) to due, or adds it;
+// false means the job exists but is locked.
+func moveOrAdd(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) (bool, error) {
 	moved := tx.Exec("UPDATE scheduled_jobs SET due_at = ?, attempts = 0, last_error = '' WHERE id IN ("+
 		pendingJobOf(tx.DB)+")", due, kind, subject)
 	if moved.Error != nil {
-		return fmt.Errorf("move %s job of %s: %w", kind, subject, moved.Error)
+		return false, fmt.Errorf("move %s job of %s: %w", kind, subject, moved.Error)
 	}
 	if moved.RowsAffected > 0 {
-		return nil
+		return true, nil
 	}
-	// DO NOTHING: a conflict here is a pending job locked by a running
-	// handler, which does not block this insert.
-	err := tx.Exec("INSERT INTO scheduled_jobs (kind, subject, due_at, created_at) VALUES (?, ?, ?, ?) "+
-		"ON CONFLICT (kind, subject) WHERE "+pending+" DO NOTHING", kind, subject, due, storage.Now()).Error
-	if err != nil {
-		return fmt.Errorf("add %s job of %s: %w", kind, subject, err)
+	// A pending job only locked (by a running handler) conflicts at once;
+	// one being updated (its failure recorded) makes the insert wait for
+	// that update to commit.
+	added := tx.Exec("INSERT INTO scheduled_jobs (kind, subject, due_at, created_at) VALUES (?, ?, ?, ?) "+
+		"ON CONFLICT (kind, subject) WHERE "+pending+" DO NOTHING", kind, subject, due, storage.Now())
+	if added.Error != nil {
+		return false, fmt.Errorf("add %s job of %s: %w", kind, subject, added.Error)
 	}
-	return nil
+	return added.RowsAffected > 0, nil
 }
 
 // Cancel ends the pending job of (kind, subject), if any, with the outcome
