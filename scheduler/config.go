@@ -24,7 +24,7 @@ type Config struct {
 	// BackoffMax caps the retry delay (default 1h).
 	BackoffMax time.Duration
 	// MaxAttempts is how many failed attempts mark a job failed for good
-	// (default 10: with the default backoff, about 5 hours of retries).
+	// (default 10: with the default backoff, 1.5 to 3 hours of retries).
 	MaxAttempts int
 	// JobTimeout bounds one job's transaction, handler included (default
 	// 30s): on SQLite a job holds the only write slot while it runs.
