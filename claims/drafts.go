@@ -180,6 +180,11 @@ func (s *Service) saveDraft(ctx context.Context, id *auth.Identity, c *models.Cl
 		if err := tx.Create(c).Error; err != nil {
 			return fmt.Errorf("create draft: %w", err)
 		}
+		if s.onDraftCreated != nil {
+			if err := s.onDraftCreated(tx, c); err != nil {
+				return err
+			}
+		}
 		created := EventFor(c, id, models.EventCreated)
 		evs := []*models.ClaimEvent{created}
 		if reclaimedFrom != nil {

@@ -25,7 +25,13 @@ type Service struct {
 	log      *events.Log
 	calendar *sla.Calendar
 	limits   DocumentLimits
+	// onDraftCreated runs in the transaction that creates a draft: the
+	// workflow leaves the draft's expiry with the scheduler there.
+	onDraftCreated func(*storage.Tx, *models.Claim) error
 }
+
+// OnDraftCreated sets what runs in the transaction of every new draft.
+func (s *Service) OnDraftCreated(fn func(*storage.Tx, *models.Claim) error) { s.onDraftCreated = fn }
 
 // NewService returns the claims service.
 func NewService(db *gorm.DB, log *events.Log, calendar *sla.Calendar, limits DocumentLimits) *Service {
@@ -114,6 +120,14 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
+	var c Changing
+	if _, err := readable(id, &c.Claim, lockForChange(db, claimID, what).Take(&c).Error); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func lockForChange(db *gorm.DB, claimID uuid.UUID, what Change) *gorm.DB {
 	q := storage.ForUpdate(db).Table("claims")
 	if what.CompetitionLock {
 		q = q.Where(storage.LockingKeyOf(db, "id = @id", competitionKeyColumns...), sql.Named("id", claimID))
@@ -123,9 +137,18 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 	if what.CountDocuments {
 		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count")
 	}
+	return q
+}
+
+// LoadForSystem is LoadForChange for the service itself (the scheduler's
+// lapses and expiries), which reads every claim.
+func LoadForSystem(db *gorm.DB, claimID uuid.UUID, what Change) (*Changing, error) {
 	var c Changing
-	if _, err := readable(id, &c.Claim, q.Take(&c).Error); err != nil {
-		return nil, err
+	if err := lockForChange(db, claimID, what).Take(&c).Error; err != nil {
+		if storage.IsNotFound(err) {
+			return nil, notFound()
+		}
+		return nil, fmt.Errorf("load claim: %w", err)
 	}
 	return &c, nil
 }

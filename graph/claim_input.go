@@ -112,6 +112,9 @@ var claimActions = map[workflow.Event]model.ClaimAction{
 	workflow.Escalate:           model.ClaimActionEscalate,
 	workflow.Approve:            model.ClaimActionApprove,
 	workflow.Reject:             model.ClaimActionReject,
+	workflow.Respond:            model.ClaimActionRespond,
+	workflow.Withdraw:           model.ClaimActionWithdraw,
+	workflow.CustomerDecline:    model.ClaimActionCustomerDecline,
 }
 
 func actorOf(ev *models.ClaimEvent) *models.Actor {

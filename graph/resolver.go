@@ -24,13 +24,15 @@ type Services struct {
 
 // NewServices wires the domain services over db; the events their
 // transactions commit reach the hub.
-func NewServices(db *gorm.DB, hub *live.Hub, calendar *sla.Calendar, limits claims.DocumentLimits) Services {
+func NewServices(db *gorm.DB, hub *live.Hub, calendar *sla.Calendar, limits claims.DocumentLimits, flow workflow.Config) Services {
 	eventLog := events.NewLog(hub)
 	claimsSvc := claims.NewService(db, eventLog, calendar, limits)
+	wf := workflow.NewService(db, claimsSvc, eventLog, calendar, flow)
+	claimsSvc.OnDraftCreated(wf.ScheduleDraft)
 	return Services{
 		Catalog:  catalog.NewService(db),
 		Claims:   claimsSvc,
-		Workflow: workflow.NewService(db, claimsSvc, eventLog, calendar),
+		Workflow: wf,
 		Live:     hub,
 	}
 }

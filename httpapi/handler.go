@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -144,6 +145,10 @@ func (a *API) Admin() http.Handler {
 	mux.Handle("GET /metrics", promHandler(a.metrics))
 	return mux
 }
+
+// Metrics is the registry /metrics serves, for the service's other parts
+// (the scheduler) to register their series on.
+func (a *API) Metrics() prometheus.Registerer { return a.metrics.registry }
 
 // Drain makes /readyz answer 503, so that load balancers stop sending
 // new requests while in-flight ones finish.

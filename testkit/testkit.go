@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
+	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/storage/storagetest"
@@ -36,6 +38,47 @@ type World struct {
 	Workflow *workflow.Service
 	Calendar *sla.Calendar
 	Live     *live.Hub
+	// Clock is the time the workflow and the scheduler see; tests move it
+	// (Advance) instead of sleeping.
+	Clock *Clock
+	// Scheduler runs due deadlines when a test calls RunDue.
+	Scheduler *scheduler.Scheduler
+}
+
+// Clock is a settable clock, starting at the real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the real time moved by every Advance so far.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return storage.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// RunDue runs every deadline due at the world's clock, as the scheduler's
+// loop would, and returns how many ran.
+func (w *World) RunDue(t testing.TB) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := w.Scheduler.RunDue(context.Background())
+		if err != nil {
+			t.Fatalf("run due work: %v", err)
+		}
+		if total += n; n == 0 {
+			return total
+		}
+	}
 }
 
 // Options adjust a World.
@@ -93,13 +136,21 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 		liveCfg = live.DefaultConfig
 	}
 	cal := sla.NewCalendar()
-	svc := graph.NewServices(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits)
+	clock := &Clock{}
+	svc := graph.NewServices(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits,
+		workflow.Config{Clock: clock.Now})
+	sched, err := scheduler.New(db, scheduler.Config{Clock: clock.Now}, svc.Workflow.DueWork(), log, nil)
+	if err != nil {
+		panic(err) // fixed, valid settings
+	}
 	return &World{
 		DB: db, Calendar: cal,
-		Catalog:  svc.Catalog,
-		Claims:   svc.Claims,
-		Workflow: svc.Workflow,
-		Live:     svc.Live,
+		Catalog:   svc.Catalog,
+		Claims:    svc.Claims,
+		Workflow:  svc.Workflow,
+		Live:      svc.Live,
+		Clock:     clock,
+		Scheduler: sched,
 	}
 }
 

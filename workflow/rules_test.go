@@ -21,11 +21,14 @@ import (
 	"github.com/google/uuid"
 
 	"cpor/apperr"
+	"cpor/auth"
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
 	"cpor/models"
 	"cpor/relay"
+	"cpor/scheduler"
+	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/workflow"
@@ -51,6 +54,10 @@ func onEachDialect(t *testing.T, fn func(t *testing.T, f *fx)) {
 
 // at returns the fixture for the subtest t.
 func (f *fx) at(t *testing.T) *fx { c := *f; c.t = t; return &c }
+
+// customerOfClaim is the "handle" of an admin of the claim's own customer
+// tenant (the demo's chloe administers Northwind only).
+const customerOfClaim = "(customer of the claim)"
 
 // anonymous is the "handle" of a caller without identity.
 const anonymous = "(anonymous)"
@@ -184,30 +191,72 @@ func (f *fx) ok(what string) func(*models.Claim, error) *models.Claim {
 
 // claimIn returns a Contoso claim, on a fresh target named name, in the
 // state: a draft with proof, or one moved there by the usual events.
-func (f *fx) claimIn(state models.ClaimStatus, name string) uuid.UUID {
+func (f *fx) claimIn(state workflow.State, name string) uuid.UUID {
 	f.t.Helper()
 	c := f.create("ada", f.fresh(name))
 	f.attach("ada", c.ID)
-	rita, req := testkit.As("rita"), workflow.Request{ClaimID: c.ID}
-	if state != models.Draft {
-		f.ok("submit")(f.w.Workflow.Submit(testkit.As("ada"), req))
+	ada, rita, req := testkit.As("ada"), testkit.As("rita"), workflow.Request{ClaimID: c.ID}
+	steps := map[workflow.State][]workflow.Event{
+		workflow.Submitted:            {workflow.Submit},
+		workflow.UnderReview:          {workflow.Submit, workflow.StartReview},
+		workflow.WaitingInReview:      {workflow.Submit, workflow.StartReview, workflow.RequestInformation},
+		workflow.Arbitration:          {workflow.Submit, workflow.StartReview, workflow.Escalate},
+		workflow.WaitingInArbitration: {workflow.Submit, workflow.StartReview, workflow.Escalate, workflow.RequestInformation},
+		workflow.Approved:             {workflow.Submit, workflow.StartReview, workflow.Approve},
+		workflow.Rejected:             {workflow.Submit, workflow.Reject},
+		workflow.Withdrawn:            {workflow.Submit, workflow.Withdraw},
 	}
-	switch state {
-	case models.UnderReview, models.Arbitration, models.Approved:
-		f.ok("start review")(f.w.Workflow.StartReview(rita, req))
-	case models.Rejected:
-		f.ok("reject")(f.w.Workflow.Reject(rita, workflow.Request{ClaimID: c.ID, Reason: "Not enough proof."}))
+	wf := f.w.Workflow
+	for _, ev := range steps[state] {
+		r := req
+		var err error
+		switch ev {
+		case workflow.Submit:
+			_, err = wf.Submit(ada, r)
+		case workflow.StartReview:
+			_, err = wf.StartReview(rita, r)
+		case workflow.RequestInformation:
+			r.Reason = "Send the signed statement of work."
+			_, err = wf.RequestInformation(rita, r)
+		case workflow.Escalate:
+			_, err = wf.Escalate(rita, r)
+		case workflow.Approve:
+			_, err = wf.Approve(rita, r)
+		case workflow.Reject:
+			r.Reason = "Not enough proof."
+			_, err = wf.Reject(rita, r)
+		case workflow.Withdraw:
+			_, err = wf.Withdraw(ada, r)
+		}
+		if err != nil {
+			f.t.Fatalf("claimIn(%s): %s: %v", state, ev, err)
+		}
 	}
-	switch state {
-	case models.Arbitration:
-		f.ok("escalate")(f.w.Workflow.Escalate(rita, req))
-	case models.Approved:
-		f.ok("approve")(f.w.Workflow.Approve(rita, req))
+	if state == workflow.Expired {
+		f.due(workflow.JobExpire, c.ID, f.w.Clock.Now().Add(31*24*time.Hour))
 	}
-	if got := f.claim(c.ID).Status; got != state {
+	cl := f.claim(c.ID)
+	if got := workflow.StateOf(&cl); got != state {
 		f.t.Fatalf("claimIn(%s) made a %s claim", state, got)
 	}
 	return c.ID
+}
+
+// due runs the workflow's due work of the kind on one claim as the
+// scheduler would at the moment at, without moving the world's clock, and
+// returns what became of it.
+func (f *fx) due(kind string, id uuid.UUID, at time.Time) scheduler.Outcome {
+	f.t.Helper()
+	var out scheduler.Outcome
+	err := storage.InTx(context.Background(), f.w.DB, func(tx *storage.Tx) error {
+		var err error
+		out, err = f.w.Workflow.DueWork()[kind](context.Background(), tx, scheduler.Job{Kind: kind, Subject: id}, at)
+		return err
+	})
+	if err != nil {
+		f.t.Fatalf("%s on %s: %v", kind, id, err)
+	}
+	return out
 }
 
 // claim reads a claim's row directly.
@@ -731,7 +780,14 @@ func atVersion(id uuid.UUID, v int) workflow.Request {
 // fire returns a call of a transition as the user.
 func fire(handle string, event workflow.Event, r func(f *fx, id uuid.UUID) workflow.Request) func(f *fx, id uuid.UUID) error {
 	return func(f *fx, id uuid.UUID) error {
-		ctx, wf, rq := ctxOf(handle), f.w.Workflow, r(f, id)
+		wf, rq := f.w.Workflow, r(f, id)
+		var ctx context.Context
+		if handle == customerOfClaim {
+			ctx = testkit.AsIdentity(auth.Identity{UserID: "cora@customer.example", Name: "Cora Customer",
+				Roles: []auth.Role{auth.CustomerAdmin}, TenantID: f.claim(id).CustomerTenantID})
+		} else {
+			ctx = ctxOf(handle)
+		}
 		var err error
 		switch event {
 		case workflow.Submit:
@@ -746,6 +802,12 @@ func fire(handle string, event workflow.Event, r func(f *fx, id uuid.UUID) workf
 			_, err = wf.Approve(ctx, rq)
 		case workflow.Reject:
 			_, err = wf.Reject(ctx, rq)
+		case workflow.Respond:
+			_, err = wf.Respond(ctx, rq)
+		case workflow.Withdraw:
+			_, err = wf.Withdraw(ctx, rq)
+		case workflow.CustomerDecline:
+			_, err = wf.CustomerDecline(ctx, rq)
 		default:
 			f.t.Fatalf("no event %s", event)
 		}

@@ -47,6 +47,7 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/sla"
+	"cpor/workflow"
 	"cpor/storage"
 )
 
@@ -222,7 +223,7 @@ func start(ctx context.Context, dbURL string, conns int, withLive bool) (*env, e
 	e := &env{db: db, rec: &recorder{ConnPool: db.Statement.ConnPool}}
 	db.Statement.ConnPool, db.ConnPool = e.rec, e.rec
 	hub := live.NewHub(db, live.DefaultConfig, quiet)
-	svc := graph.NewServices(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits)
+	svc := graph.NewServices(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits, workflow.Config{})
 	liveCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	if withLive {

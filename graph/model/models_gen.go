@@ -114,6 +114,19 @@ type CreateClaimPayload struct {
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
+type CustomerDeclineInput struct {
+	ClaimID string `json:"claimId"`
+	// Your words to the partner. At most 2,000 characters; may span lines.
+	Reason           *string `json:"reason,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type CustomerDeclinePayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 type DeclineAssociationInput struct {
 	AssociationID string `json:"associationId"`
 	// Why you decline; the partner sees it. At most 2,000 characters; may span lines.
@@ -122,6 +135,19 @@ type DeclineAssociationInput struct {
 }
 
 type DeclineAssociationPayload struct {
+	Association      *models.Association `json:"association,omitempty"`
+	UserErrors       []*apperr.Error     `json:"userErrors"`
+	ClientMutationID *string             `json:"clientMutationId,omitempty"`
+}
+
+type EndAssociationInput struct {
+	AssociationID string `json:"associationId"`
+	// Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters.
+	Reason           string  `json:"reason"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type EndAssociationPayload struct {
 	Association      *models.Association `json:"association,omitempty"`
 	UserErrors       []*apperr.Error     `json:"userErrors"`
 	ClientMutationID *string             `json:"clientMutationId,omitempty"`
@@ -217,6 +243,20 @@ type ResolveArbitrationPayload struct {
 	ArbitrationCase  *models.ArbitrationCase `json:"arbitrationCase,omitempty"`
 	UserErrors       []*apperr.Error         `json:"userErrors"`
 	ClientMutationID *string                 `json:"clientMutationId,omitempty"`
+}
+
+type RespondToInformationRequestInput struct {
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Your answer, posted to the comment thread. At most 2,000 characters; may span lines.
+	Message          string  `json:"message"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type RespondToInformationRequestPayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
 type StartReviewInput struct {
@@ -327,6 +367,20 @@ type UpsertSubscriptionPayload struct {
 	ClientMutationID *string              `json:"clientMutationId,omitempty"`
 }
 
+type WithdrawClaimInput struct {
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Why you withdraw the claim. At most 2,000 characters; may span lines.
+	Reason           *string `json:"reason,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type WithdrawClaimPayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 // An event of the claim workflow that the viewer may fire now.
 type ClaimAction string
 
@@ -334,23 +388,29 @@ const (
 	ClaimActionSubmit             ClaimAction = "SUBMIT"
 	ClaimActionStartReview        ClaimAction = "START_REVIEW"
 	ClaimActionRequestInformation ClaimAction = "REQUEST_INFORMATION"
+	ClaimActionRespond            ClaimAction = "RESPOND"
 	ClaimActionEscalate           ClaimAction = "ESCALATE"
 	ClaimActionApprove            ClaimAction = "APPROVE"
 	ClaimActionReject             ClaimAction = "REJECT"
+	ClaimActionWithdraw           ClaimAction = "WITHDRAW"
+	ClaimActionCustomerDecline    ClaimAction = "CUSTOMER_DECLINE"
 )
 
 var AllClaimAction = []ClaimAction{
 	ClaimActionSubmit,
 	ClaimActionStartReview,
 	ClaimActionRequestInformation,
+	ClaimActionRespond,
 	ClaimActionEscalate,
 	ClaimActionApprove,
 	ClaimActionReject,
+	ClaimActionWithdraw,
+	ClaimActionCustomerDecline,
 }
 
 func (e ClaimAction) IsValid() bool {
 	switch e {
-	case ClaimActionSubmit, ClaimActionStartReview, ClaimActionRequestInformation, ClaimActionEscalate, ClaimActionApprove, ClaimActionReject:
+	case ClaimActionSubmit, ClaimActionStartReview, ClaimActionRequestInformation, ClaimActionRespond, ClaimActionEscalate, ClaimActionApprove, ClaimActionReject, ClaimActionWithdraw, ClaimActionCustomerDecline:
 		return true
 	}
 	return false
