@@ -182,4 +182,3 @@ func (s *Service) withText(ctx context.Context, req Request, event Event, by Rol
 	}
 	return s.fireClaim(ctx, req, event, by)
 }
-

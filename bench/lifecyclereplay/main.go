@@ -47,8 +47,8 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/sla"
-	"cpor/workflow"
 	"cpor/storage"
+	"cpor/workflow"
 )
 
 type options struct {
