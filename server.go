@@ -41,12 +41,12 @@ import (
 	"cpor/budget"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/reqlog"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/wiring"
 )
 
 // config is everything the service reads from its environment.
@@ -340,7 +340,7 @@ func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, 
 // app is the wired service.
 type app struct {
 	db       *gorm.DB
-	services graph.Services
+	services wiring.Services
 }
 
 func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
@@ -351,7 +351,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
 	hub := live.NewHub(db, live.DefaultConfig, log)
-	return &app{db: db, services: graph.NewServices(db, hub, calendar, limits)}, nil
+	return &app{db: db, services: wiring.New(db, hub, calendar, limits)}, nil
 }
 
 // startLive runs the event hub and, on PostgreSQL, the listener that hears

@@ -16,13 +16,13 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/storage/storagetest"
+	"cpor/wiring"
 	"cpor/workflow"
 )
 
@@ -93,7 +93,7 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 		liveCfg = live.DefaultConfig
 	}
 	cal := sla.NewCalendar()
-	svc := graph.NewServices(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits)
+	svc := wiring.New(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits)
 	return &World{
 		DB: db, Calendar: cal,
 		Catalog:  svc.Catalog,
@@ -141,8 +141,8 @@ func (w *World) DemoServices() demo.Services {
 }
 
 // Services are the services as the GraphQL layer takes them.
-func (w *World) Services() graph.Services {
-	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
+func (w *World) Services() wiring.Services {
+	return wiring.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
 }
 
 // Identity is the demo user with the handle.
