@@ -27,6 +27,7 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // TestMain lets the test binary be the server: the drain test starts it as
@@ -230,7 +231,7 @@ type subscriberEnd struct {
 // until the server closes the connection.
 func subscribeThroughSIGTERM(t *testing.T, srv *serverProcess, token, claimID string) *subscriberEnd {
 	t.Helper()
-	ws := (&testkit.Server{Server: &httptest.Server{URL: srv.url}}).DialWS(t, "graphql-transport-ws", nil)
+	ws := (&apitest.Server{Server: &httptest.Server{URL: srv.url}}).DialWS(t, "graphql-transport-ws", nil)
 	ws.Init(token)
 	ws.Subscribe("c", `subscription($id: ID) { claimStatusChanged(claimId: $id) { cursor } }`, map[string]any{"id": claimID})
 	ws.Ping(10 * time.Second) // subscribed once the server has read past it

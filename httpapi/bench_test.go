@@ -6,6 +6,7 @@ import (
 
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 type benchClaim struct {
@@ -47,7 +48,7 @@ func BenchmarkLifecycleHTTP(b *testing.B) {
 	for _, d := range storagetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			w := testkit.New(b, d)
-			srv := testkit.NewServer(b, w)
+			srv := apitest.NewServer(b, w)
 			ada, rita := srv.Client(b, "ada"), srv.Client(b, "rita")
 			ids := formData(b, ada)
 			i := 0

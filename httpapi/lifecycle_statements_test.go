@@ -15,6 +15,7 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // requestTally keeps the sql_statements of each request the access log
@@ -169,12 +170,12 @@ func TestLifecycleStatementBudget(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			tally := &requestTally{next: storagetest.Logger(t).Handler()}
 			w, trace := tracedWorld(t, d)
-			srv := testkit.NewServerLogging(t, w, nil, slog.New(tally))
+			srv := apitest.NewServerLogging(t, w, nil, slog.New(tally))
 			ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
 			ids := formData(t, ada)
 			budget := lifecycleBudget[string(d)]
 			total := int64(0)
-			check := func(step string, send func() *testkit.Response) *testkit.Response {
+			check := func(step string, send func() *apitest.Response) *apitest.Response {
 				t.Helper()
 				trace.start()
 				r := send()
@@ -192,19 +193,19 @@ func TestLifecycleStatementBudget(t *testing.T) {
 				name := fmt.Sprintf("budget%d", i)
 				tenant, sub := testkit.FreshTarget(t, w, name)
 				total = 0
-				c := field[benchPayload](t, check("createClaim", func() *testkit.Response {
+				c := field[benchPayload](t, check("createClaim", func() *apitest.Response {
 					return ada.Do(t, testkit.LifecycleCreate, map[string]any{"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String())})
 				}), "createClaim").mustT(t, "create", "DRAFT")
-				att := field[benchPayload](t, check("attachProofOfExecution", func() *testkit.Response {
+				att := field[benchPayload](t, check("attachProofOfExecution", func() *apitest.Response {
 					return ada.Upload(t, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF)
 				}), "attachProofOfExecution").mustT(t, "attach", "")
-				c = field[benchPayload](t, check("submitClaim", func() *testkit.Response {
+				c = field[benchPayload](t, check("submitClaim", func() *apitest.Response {
 					return ada.Do(t, testkit.LifecycleSubmit, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version}})
 				}), "submitClaim").mustT(t, "submit", "SUBMITTED")
-				c = field[benchPayload](t, check("startReview", func() *testkit.Response {
+				c = field[benchPayload](t, check("startReview", func() *apitest.Response {
 					return rita.Do(t, testkit.LifecycleStartReview, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version}})
 				}), "startReview").mustT(t, "startReview", "UNDER_REVIEW")
-				c = field[benchPayload](t, check("approveClaim", func() *testkit.Response {
+				c = field[benchPayload](t, check("approveClaim", func() *apitest.Response {
 					return rita.Do(t, testkit.LifecycleApprove, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "budget"}})
 				}), "approveClaim").mustT(t, "approve", "APPROVED")
 				if c.Association == nil || !c.Association.Active {

@@ -22,6 +22,7 @@ import (
 	"cpor/relay"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // This file drives the claim lifecycle over real HTTP, as the partner portal
@@ -30,18 +31,18 @@ import (
 
 // eachDialect runs fn as a subtest on every database, with a seeded world
 // and the real HTTP API over it.
-func eachDialect(t *testing.T, fn func(t *testing.T, w *testkit.World, srv *testkit.Server)) {
+func eachDialect(t *testing.T, fn func(t *testing.T, w *testkit.World, srv *apitest.Server)) {
 	t.Helper()
 	eachDialectWith(t, nil, fn)
 }
 
 // eachDialectWith is eachDialect with the HTTP configuration tuned.
-func eachDialectWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, w *testkit.World, srv *testkit.Server)) {
+func eachDialectWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, w *testkit.World, srv *apitest.Server)) {
 	t.Helper()
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			fn(t, w, testkit.NewServerWith(t, w, tune))
+			fn(t, w, apitest.NewServerWith(t, w, tune))
 		})
 	}
 }
@@ -78,7 +79,7 @@ func wantUserError(t testing.TB, errs []userError, code string, field ...string)
 
 // wantGQLError fails unless the response carries a GraphQL error whose
 // extensions.code is code.
-func wantGQLError(t testing.TB, r *testkit.Response, code string) {
+func wantGQLError(t testing.TB, r *apitest.Response, code string) {
 	t.Helper()
 	if len(r.Errors) == 0 {
 		t.Fatalf("want a GraphQL error %s (HTTP %d), got data %s", code, r.Status, r.Data)
@@ -92,7 +93,7 @@ func wantGQLError(t testing.TB, r *testkit.Response, code string) {
 }
 
 // field decodes one top-level field of a response without errors.
-func field[T any](t testing.TB, r *testkit.Response, name string) T {
+func field[T any](t testing.TB, r *apitest.Response, name string) T {
 	t.Helper()
 	var data map[string]json.RawMessage
 	r.Decode(t, &data)
@@ -105,7 +106,7 @@ func field[T any](t testing.TB, r *testkit.Response, name string) T {
 
 // run posts an operation and returns one top-level field of the data,
 // failing on any GraphQL error.
-func run[T any](t testing.TB, c *testkit.Client, query string, vars map[string]any, name string) T {
+func run[T any](t testing.TB, c *apitest.Client, query string, vars map[string]any, name string) T {
 	t.Helper()
 	return field[T](t, c.Do(t, query, vars), name)
 }
@@ -236,7 +237,7 @@ type payload struct {
 
 // mutate runs a mutation that must not fail with a GraphQL error and
 // returns its payload.
-func mutate(t testing.TB, c *testkit.Client, query string, vars map[string]any, name string) payload {
+func mutate(t testing.TB, c *apitest.Client, query string, vars map[string]any, name string) payload {
 	t.Helper()
 	return run[payload](t, c, query, vars, name)
 }
@@ -258,7 +259,7 @@ type catalogIDs struct {
 }
 
 // formData loads the product and an enrolled MPN as the portal does.
-func formData(t testing.TB, c *testkit.Client) catalogIDs {
+func formData(t testing.TB, c *apitest.Client) catalogIDs {
 	t.Helper()
 	var out catalogIDs
 	products := run[[]struct {
@@ -311,26 +312,26 @@ func claimInput(ids catalogIDs, tenant, domain, sub string) map[string]any {
 }
 
 // createDraft creates a valid draft as the client and returns it.
-func createDraft(t testing.TB, c *testkit.Client, input map[string]any) *claimView {
+func createDraft(t testing.TB, c *apitest.Client, input map[string]any) *claimView {
 	t.Helper()
 	return mutate(t, c, createClaimMutation, map[string]any{"input": input}, "createClaim").ok(t)
 }
 
 // attach uploads a file to the claim and returns the payload.
-func attach(t testing.TB, c *testkit.Client, claimID, fileName string, content []byte) payload {
+func attach(t testing.TB, c *apitest.Client, claimID, fileName string, content []byte) payload {
 	t.Helper()
 	r := c.Upload(t, attachMutation, map[string]any{"claimId": claimID}, "file", fileName, content)
 	return field[payload](t, r, "attachProofOfExecution")
 }
 
 // fire runs a workflow mutation with the input and returns its payload.
-func fire(t testing.TB, c *testkit.Client, mutation, name string, input map[string]any) payload {
+func fire(t testing.TB, c *apitest.Client, mutation, name string, input map[string]any) payload {
 	t.Helper()
 	return mutate(t, c, mutation, map[string]any{"input": input}, name)
 }
 
 // readClaim reads a claim as the client; nil when the API answers null.
-func readClaim(t testing.TB, c *testkit.Client, id string) *claimView {
+func readClaim(t testing.TB, c *apitest.Client, id string) *claimView {
 	t.Helper()
 	return run[*claimView](t, c, claimQuery, map[string]any{"id": id}, "claim")
 }
@@ -361,7 +362,7 @@ func deref(s *string) string {
 }
 
 // download GETs a document URL as the client.
-func download(t testing.TB, c *testkit.Client, path string) (*http.Response, []byte) {
+func download(t testing.TB, c *apitest.Client, path string) (*http.Response, []byte) {
 	t.Helper()
 	resp := c.Get(t, path)
 	body, err := io.ReadAll(resp.Body)
@@ -440,7 +441,7 @@ func unchanged(t testing.TB, w *testkit.World, before snapshot, what string) {
 }
 
 func TestLifecycleOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita, fiona := srv.Client(t, "ada"), srv.Client(t, "rita"), srv.Client(t, "fiona")
 		ids := formData(t, ada)
 
@@ -602,7 +603,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		if final.ProofOfExecution.TotalCount != 1 || final.ProofOfExecution.Nodes[0].ID != doc.ID {
 			t.Fatalf("proofOfExecution: %+v", final.ProofOfExecution)
 		}
-		for _, who := range []*testkit.Client{ada, rita} {
+		for _, who := range []*apitest.Client{ada, rita} {
 			resp, body := download(t, who, final.ProofOfExecution.Nodes[0].DownloadURL)
 			if resp.StatusCode != http.StatusOK {
 				t.Fatalf("download: HTTP %d %s", resp.StatusCode, body)
@@ -644,7 +645,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 }
 
 func TestRejectPathOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
 		ids := formData(t, ada)
 		c := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -711,7 +712,7 @@ func TestRejectPathOverHTTP(t *testing.T) {
 }
 
 func TestViewerOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		const q = `{ viewer { userId name email roles organization { id name mpns { mpnId enrolled } } customerTenant { tenantId displayName } } }`
 		type viewer struct {
 			UserID, Name, Email string
@@ -746,7 +747,7 @@ func TestViewerOverHTTP(t *testing.T) {
 }
 
 func TestNodeRoundTripOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
 		ids := formData(t, ada)
 		c := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -772,7 +773,7 @@ func TestNodeRoundTripOverHTTP(t *testing.T) {
 			FileName, Sha256       string
 			Type, MpnID, Code      string
 		}
-		for _, who := range []*testkit.Client{ada, rita} {
+		for _, who := range []*apitest.Client{ada, rita} {
 			n := run[*node](t, who, q, map[string]any{"id": c.ID}, "node")
 			if n == nil || n.Typename != "Claim" || n.ID != c.ID || n.Status != "DRAFT" || n.CustomerDomain != woodgroveDomain {
 				t.Errorf("node(claim): %+v", n)
@@ -838,13 +839,13 @@ const claimsPageQuery = `query($filter: ClaimFilter, $first: Int, $after: String
     edges { cursor node { id status } }
     nodes { id status createdAt overdue organization { name } } } }`
 
-func claimsOf(t testing.TB, c *testkit.Client, vars map[string]any) claimsPage {
+func claimsOf(t testing.TB, c *apitest.Client, vars map[string]any) claimsPage {
 	t.Helper()
 	return run[claimsPage](t, c, claimsPageQuery, vars, "claims")
 }
 
 func TestClaimsConnectionPagingAndFilters(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita, fiona := srv.Client(t, "ada"), srv.Client(t, "rita"), srv.Client(t, "fiona")
 		// A few more drafts, so that paging has pages.
 		ids := formData(t, ada)
@@ -982,7 +983,7 @@ func TestClaimsConnectionPagingAndFilters(t *testing.T) {
 
 		// Overdue: the demo data has one overdue SUBMITTED claim, Contoso's.
 		for _, tc := range []struct {
-			who  *testkit.Client
+			who  *apitest.Client
 			want int
 		}{{rita, 1}, {ada, 1}, {fiona, 0}} {
 			p := claimsOf(t, tc.who, map[string]any{"filter": map[string]any{"overdue": true}, "first": 100})
@@ -1040,9 +1041,9 @@ func mustParseGlobalUUID(t testing.TB, id string) uuid.UUID {
 }
 
 func TestGraphQLOverGET(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
-		get := func(query string, vars map[string]any) (*http.Response, *testkit.Response) {
+		get := func(query string, vars map[string]any) (*http.Response, *apitest.Response) {
 			t.Helper()
 			v := url.Values{"query": {query}}
 			if vars != nil {
@@ -1051,7 +1052,7 @@ func TestGraphQLOverGET(t *testing.T) {
 			}
 			resp := ada.Get(t, "/graphql?"+v.Encode())
 			raw, _ := io.ReadAll(resp.Body)
-			out := &testkit.Response{Status: resp.StatusCode}
+			out := &apitest.Response{Status: resp.StatusCode}
 			if err := json.Unmarshal(raw, out); err != nil {
 				t.Fatalf("GET answered HTTP %d with non-JSON %s", resp.StatusCode, raw)
 			}
@@ -1102,7 +1103,7 @@ func TestGraphQLOverGET(t *testing.T) {
 		// Variables that are not JSON: a client error with a code.
 		resp := ada.Get(t, "/graphql?query="+url.QueryEscape(`query($a: SolutionArea!) { activities(solutionArea: $a) { activity } }`)+"&variables=%7Bnot-json")
 		raw, _ := io.ReadAll(resp.Body)
-		var bad testkit.Response
+		var bad apitest.Response
 		if err := json.Unmarshal(raw, &bad); err != nil || resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("GET with bad variables: HTTP %d %s", resp.StatusCode, raw)
 		}
@@ -1111,7 +1112,7 @@ func TestGraphQLOverGET(t *testing.T) {
 }
 
 // mustFirstClaim returns the ID of the newest claim the client sees.
-func mustFirstClaim(t testing.TB, c *testkit.Client) string {
+func mustFirstClaim(t testing.TB, c *apitest.Client) string {
 	t.Helper()
 	p := claimsOf(t, c, map[string]any{"first": 1})
 	if len(p.Nodes) == 0 {

@@ -23,10 +23,11 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // rawDo posts a query with headers and returns the status, headers and body.
-func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response, testkit.Response, map[string]any) {
+func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response, apitest.Response, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
 	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
@@ -41,7 +42,7 @@ func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response,
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var out testkit.Response
+	var out apitest.Response
 	var ext struct {
 		Extensions map[string]any `json:"extensions"`
 	}
@@ -52,7 +53,7 @@ func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response,
 }
 
 func bearer(t testing.TB, handle string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + testkit.Token(t, handle)}}
+	return http.Header{"Authorization": {"Bearer " + apitest.Token(t, handle)}}
 }
 
 func TestBudgetsLimitEachCaller(t *testing.T) {
@@ -61,7 +62,7 @@ func TestBudgetsLimitEachCaller(t *testing.T) {
 		c.AnonymousBudget = budget.Config{Capacity: 4, PerSecond: 0.01, MaxCallers: 100}
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
-	eachDialectWith(t, tune, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialectWith(t, tune, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		const query = `{ viewer { name email roles } }`
 		ada := bearer(t, "ada")
 		last := 41
@@ -141,8 +142,8 @@ func (l *syncLog) String() string {
 }
 
 func TestOperationsEndAtTheirDeadline(t *testing.T) {
-	eachDialectWith(t, func(c *httpapi.Config) { c.OperationTimeout = time.Nanosecond }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		claimID := mustFirstClaim(t, testkit.NewServer(t, w).Client(t, "ada"))
+	eachDialectWith(t, func(c *httpapi.Config) { c.OperationTimeout = time.Nanosecond }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		claimID := mustFirstClaim(t, apitest.NewServer(t, w).Client(t, "ada"))
 		before := takeSnapshot(t, w)
 		_, r, _ := rawDo(t, srv.URL, `{ claims(first: 5) { nodes { id comments { nodes { body } } } } }`, bearer(t, "ada"))
 		wantGQLError(t, &r, "TIMEOUT")
@@ -161,7 +162,7 @@ func TestDeadlineCancelsDatabaseWork(t *testing.T) {
 			w := testkit.New(t, d)
 			var logs syncLog
 			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
-			srv := testkit.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
+			srv := apitest.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 			before := takeSnapshot(t, w)
 
@@ -205,7 +206,7 @@ func TestDeadlineCancelsDatabaseWork(t *testing.T) {
 }
 
 func TestResponsesAreCapped(t *testing.T) {
-	eachDialectWith(t, func(c *httpapi.Config) { c.MaxResponseBytes = 512 }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialectWith(t, func(c *httpapi.Config) { c.MaxResponseBytes = 512 }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		_, r, _ := rawDo(t, srv.URL, `{ claims(first: 50) { nodes { id status customerDomain notes } } }`, bearer(t, "rita"))
 		wantGQLError(t, &r, "RESPONSE_TOO_LARGE")
 		if string(r.Data) != "null" {
@@ -224,7 +225,7 @@ func TestIntrospectionSwitch(t *testing.T) {
 		`{ ...Q } fragment Q on Query { ... on Query { __schema { queryType { name } } } }`,
 	}
 	for _, on := range []bool{false, true} {
-		eachDialectWith(t, func(c *httpapi.Config) { c.Introspection = on }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		eachDialectWith(t, func(c *httpapi.Config) { c.Introspection = on }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 			for _, who := range []http.Header{nil, bearer(t, "rita")} {
 				for _, query := range queries {
 					resp, r, _ := rawDo(t, srv.URL, query, who)
@@ -247,7 +248,7 @@ func TestIntrospectionSwitch(t *testing.T) {
 func TestOneOriginRuleForHTTPAndWebsockets(t *testing.T) {
 	const app, evil = "https://app.example.com", "https://evil.example.net"
 	for _, allowed := range [][]string{nil, {app}} {
-		eachDialectWith(t, func(c *httpapi.Config) { c.AllowedOrigins = allowed }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		eachDialectWith(t, func(c *httpapi.Config) { c.AllowedOrigins = allowed }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 			for _, origin := range []string{app, evil, srv.URL, ""} {
 				want := origin != evil && (origin != app || allowed != nil)
 				header := bearer(t, "rita")
@@ -301,13 +302,13 @@ func TestOneOriginRuleForHTTPAndWebsockets(t *testing.T) {
 }
 
 func TestMetricsAreOnTheAdminHandlerByRoute(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		if resp := srv.Client(t, "rita").Get(t, "/metrics"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("/metrics on the API: HTTP %d", resp.StatusCode)
 		}
 		rawDo(t, srv.URL, `{ viewer { name } }`, bearer(t, "rita"))
 		rawDo(t, srv.URL, `{ viewer { name } }`, nil)
-		resp := (&testkit.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
+		resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
 		raw, _ := io.ReadAll(resp.Body)
 		metrics := string(raw)
 		if !strings.Contains(metrics, `cpor_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"} 2`) {

@@ -18,6 +18,7 @@ import (
 	"cpor/reqlog"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // reviewListPage is what the review app's list shows: a page of claims, newest
@@ -80,7 +81,7 @@ func TestClaimPagesSendABoundedNumberOfStatements(t *testing.T) {
 			w := testkit.New(t, d)
 			var logs syncLog
 			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
-			srv := testkit.NewServerLogging(t, w, nil, log)
+			srv := apitest.NewServerLogging(t, w, nil, log)
 			seedBusyClaims(t, w, 50)
 			for _, page := range pageBudgets {
 				var sent []int64
@@ -127,7 +128,7 @@ func seedBusyClaims(t testing.TB, w *testkit.World, n int) {
 
 // statementsOf runs the query as a reviewer and reads the number of SQL
 // statements the request sent from its access-log line.
-func statementsOf(t *testing.T, srv *testkit.Server, logs *syncLog, requestID, query string, first int) int64 {
+func statementsOf(t *testing.T, srv *apitest.Server, logs *syncLog, requestID, query string, first int) int64 {
 	t.Helper()
 	header := bearer(t, "rita")
 	header.Set("X-Request-ID", requestID)
@@ -160,10 +161,10 @@ func BenchmarkClaimsPage(b *testing.B) {
 	for _, d := range storagetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			w := testkit.New(b, d)
-			srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.Budget.Capacity = 0 })
+			srv := apitest.NewServerWith(b, w, func(c *httpapi.Config) { c.Budget.Capacity = 0 })
 			seedBusyClaims(b, w, 50)
 			body := jsonQuery(strings.ReplaceAll(reviewListPage, "$first", "50"))
-			token := "Bearer " + testkit.Token(b, "rita")
+			token := "Bearer " + apitest.Token(b, "rita")
 			start := processCPU()
 			for b.Loop() {
 				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
@@ -194,7 +195,7 @@ func TestCasePagesLoadTheirClaimsTogether(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
 			var logs syncLog
-			srv := testkit.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+			srv := apitest.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
 			page := `query CasePage { arbitrationCases(first: $first) { nodes { status product { name } claims { id status organization { name } } } } }`
 			for _, size := range []int{1, 10} {
 				// the page, products, claims of the cases, their organisations

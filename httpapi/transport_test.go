@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // npmPackage returns the directory of an npm package under testdata,
@@ -62,8 +63,8 @@ func nodeScript(t *testing.T, pkg, script string, env ...string) []string {
 // over HTTP specification's MUST and SHOULD rules) anonymously and with a
 // token: no failure and no warning.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		for _, token := range []string{"", testkit.Token(t, "rita")} {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		for _, token := range []string{"", apitest.Token(t, "rita")} {
 			lines := nodeScript(t, "graphql-http-audit", "audit.mjs", "URL="+srv.URL+"/graphql", "TOKEN="+token)
 			if len(lines) < 20 {
 				t.Fatalf("the audit ran %d checks: %q", len(lines), lines)
@@ -87,7 +88,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // response gets everything at once, as if there were no @defer.
 func TestDeferIsDeliveredIncrementallyOrInPlace(t *testing.T) {
 	const query = `query ViewerLater { viewer { name ... @defer(label: "contact") { email roles } userId } }`
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		rita := srv.Client(t, "rita")
 		type viewer struct {
 			Name, Email, UserID string
@@ -129,8 +130,8 @@ func TestDeferIsDeliveredIncrementallyOrInPlace(t *testing.T) {
 }
 
 func TestHTTPStatusesFollowGraphQLOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		token := testkit.Token(t, "ada")
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		token := apitest.Token(t, "ada")
 		send := func(method, path, contentType, accept, body string) (*http.Response, map[string]json.RawMessage) {
 			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 			if contentType != "" {

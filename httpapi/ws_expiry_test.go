@@ -15,13 +15,14 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 const reviewOverWS = `mutation ($id: ID!) { startReview(input: {claimId: $id}) { claim { status } } }`
 
 // endedWith reads the next message of the operation id, which must be an
 // error with the code, and returns the error.
-func endedWith(t *testing.T, ws *testkit.WS, id, code string, timeout time.Duration) testkit.GQLError {
+func endedWith(t *testing.T, ws *apitest.WS, id, code string, timeout time.Duration) apitest.GQLError {
 	t.Helper()
 	errs, err := ws.NextFor(id, timeout).Errors()
 	if err != nil {
@@ -36,7 +37,7 @@ func endedWith(t *testing.T, ws *testkit.WS, id, code string, timeout time.Durat
 // expiryOf is when the token expires, as the server reads it.
 func expiryOf(t *testing.T, token string) time.Time {
 	t.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: testkit.Secret, Issuer: "cpor"})
+	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: apitest.Secret, Issuer: "cpor"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,11 +67,11 @@ func TestTokenExpiryEndsSubscriptionsOnTime(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 			// Long enough to subscribe and receive one event of each kind
 			// first; tokens count whole seconds.
-			token := testkit.TokenFor(t, testkit.Identity("rita"), 5*time.Second)
+			token := apitest.TokenFor(t, testkit.Identity("rita"), 5*time.Second)
 			expiresAt := expiryOf(t, token)
 
 			ws := srv.DialWS(t, "graphql-transport-ws", nil)
@@ -125,7 +126,7 @@ func TestTokenExpiryEndsSubscriptionsOnTime(t *testing.T) {
 			}
 
 			fresh := srv.DialWS(t, "graphql-transport-ws", nil)
-			fresh.Init(testkit.Token(t, "rita"))
+			fresh.Init(apitest.Token(t, "rita"))
 			fresh.Subscribe("all", statusSubscription, map[string]any{"after": status.Cursor})
 			fresh.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim), "after": comment.Cursor})
 			for i, want := range missed {
@@ -148,8 +149,8 @@ func TestTokenExpiryEndsSubscriptionsOnTime(t *testing.T) {
 // cursor of the last event it received.
 func TestReferenceClientSeesTokenExpiry(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
-	token := testkit.TokenFor(t, testkit.Identity("rita"), 5*time.Second)
+	srv := apitest.NewServer(t, w)
+	token := apitest.TokenFor(t, testkit.Identity("rita"), 5*time.Second)
 
 	output := startReferenceClient(t, srv, "until-error.mjs", "CPOR_TOKEN="+token)
 	waitSubscribers(t, w.Live, 1)
@@ -162,7 +163,7 @@ func TestReferenceClientSeesTokenExpiry(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &event); err != nil {
 		t.Fatal(err)
 	}
-	var errs []testkit.GQLError
+	var errs []apitest.GQLError
 	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[1], "ended ")), &errs); err != nil {
 		t.Fatalf("%s: %v", lines[1], err)
 	}

@@ -6,6 +6,7 @@ import (
 	"cpor/models"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 	"cpor/workflow"
 )
 
@@ -17,7 +18,7 @@ func TestEventRenderedOncePerSelection(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 			documents := []string{
 				`subscription Board($id: ID) { claimStatusChanged(claimId: $id) { status claim { id } } }`,
@@ -25,10 +26,10 @@ func TestEventRenderedOncePerSelection(t *testing.T) {
 				`subscription($id: ID){claimStatusChanged(claimId:$id){status claim{id}}}`,
 				`subscription Aliased($id: ID) { claimStatusChanged(claimId: $id) { now: status claim { id } } }`,
 			}
-			var subscribers []*testkit.WS
+			var subscribers []*apitest.WS
 			for _, doc := range documents {
 				ws := srv.DialWS(t, "graphql-transport-ws", nil)
-				ws.Init(testkit.Token(t, "rita"))
+				ws.Init(apitest.Token(t, "rita"))
 				ws.Subscribe("s", doc, map[string]any{"id": gid(claim)})
 				subscribers = append(subscribers, ws)
 			}

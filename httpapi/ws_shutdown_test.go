@@ -13,11 +13,12 @@ import (
 	"cpor/models"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // refusedUpgrade dials the server and checks that the upgrade is refused
 // with 503 and a SERVER_SHUTTING_DOWN error.
-func refusedUpgrade(t *testing.T, srv *testkit.Server) {
+func refusedUpgrade(t *testing.T, srv *apitest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -30,14 +31,14 @@ func refusedUpgrade(t *testing.T, srv *testkit.Server) {
 	if resp == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("upgrade during the drain: %v, %+v; want 503", err, resp)
 	}
-	var body struct{ Errors []testkit.GQLError }
+	var body struct{ Errors []apitest.GQLError }
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || len(body.Errors) != 1 || body.Errors[0].Code() != "SERVER_SHUTTING_DOWN" {
 		t.Fatalf("503 body: %+v, %v", body, err)
 	}
 }
 
 // closedWith waits for the server to close the connection with code.
-func closedWith(t *testing.T, ws *testkit.WS, code websocket.StatusCode) {
+func closedWith(t *testing.T, ws *apitest.WS, code websocket.StatusCode) {
 	t.Helper()
 	if got := ws.CloseStatus(10 * time.Second); got != code {
 		t.Fatalf("closed with %d, want %d", got, code)
@@ -54,18 +55,18 @@ func TestShutdownDrainsWebsockets(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			shutdown := srv.API.CloseWebsockets
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 
 			working := srv.DialWS(t, "graphql-transport-ws", nil) // subscribes, and runs the mutation
-			working.Init(testkit.Token(t, "rita"))
+			working.Init(apitest.Token(t, "rita"))
 			working.Subscribe("all", statusSubscription, nil)
 			legacy := srv.DialWS(t, "graphql-ws", nil)
-			legacy.Init(testkit.Token(t, "rita"))
+			legacy.Init(apitest.Token(t, "rita"))
 			legacy.Subscribe("all", statusSubscription, nil)
 			quietOne := srv.DialWS(t, "graphql-transport-ws", nil) // receives nothing
-			quietOne.Init(testkit.Token(t, "rita"))
+			quietOne.Init(apitest.Token(t, "rita"))
 			quietOne.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
 			waitSubscribers(t, w.Live, 3)
 
@@ -80,7 +81,7 @@ func TestShutdownDrainsWebsockets(t *testing.T) {
 			}
 			last := cursors[1]
 			resumed := srv.DialWS(t, "graphql-transport-ws", nil) // replays the second event
-			resumed.Init(testkit.Token(t, "rita"))
+			resumed.Init(apitest.Token(t, "rita"))
 			resumed.Subscribe("all", statusSubscription, map[string]any{"after": cursors[0]})
 			next(t, resumed, "all", "claimStatusChanged", &ev)
 			if ev.Cursor != last {
@@ -102,7 +103,7 @@ func TestShutdownDrainsWebsockets(t *testing.T) {
 			drained := make(chan error, 1)
 			go func() { drained <- shutdown(shutdownCtx) }()
 
-			for name, ws := range map[string]*testkit.WS{"working": working, "legacy": legacy, "resumed": resumed} {
+			for name, ws := range map[string]*apitest.WS{"working": working, "legacy": legacy, "resumed": resumed} {
 				e := endedWith(t, ws, "all", "SERVER_SHUTTING_DOWN", 10*time.Second)
 				if e.Extensions["after"] != last || !strings.Contains(e.Message, last) {
 					t.Fatalf("%s's subscription ended with %+v; want it to resume after %s", name, e, last)
@@ -113,7 +114,7 @@ func TestShutdownDrainsWebsockets(t *testing.T) {
 			if quietFrom == "" {
 				t.Fatalf("a subscription that received nothing ended with %+v; want where it started", e)
 			}
-			for _, ws := range []*testkit.WS{legacy, resumed, quietOne} {
+			for _, ws := range []*apitest.WS{legacy, resumed, quietOne} {
 				closedWith(t, ws, websocket.StatusGoingAway)
 			}
 
@@ -149,9 +150,9 @@ func TestShutdownDrainsWebsockets(t *testing.T) {
 			if _, err := w.Claims.AddComment(testkit.As("rita"), claim, "After the drain."); err != nil {
 				t.Fatal(err)
 			}
-			other := testkit.NewServer(t, w)
+			other := apitest.NewServer(t, w)
 			ws := other.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(testkit.Token(t, "rita"))
+			ws.Init(apitest.Token(t, "rita"))
 			ws.Subscribe("all", statusSubscription, map[string]any{"after": last})
 			ws.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim), "after": quietFrom})
 			next(t, ws, "all", "claimStatusChanged", &ev)

@@ -25,6 +25,7 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 	"cpor/workflow"
 )
 
@@ -58,7 +59,7 @@ type commentEvent struct {
 
 // next reads the next data message for the subscription id and decodes the
 // field's payload into v.
-func next(t *testing.T, ws *testkit.WS, id, field string, v any) {
+func next(t *testing.T, ws *apitest.WS, id, field string, v any) {
 	t.Helper()
 	m := ws.NextFor(id, 10*time.Second)
 	if m.Type != "next" && m.Type != "data" {
@@ -66,7 +67,7 @@ func next(t *testing.T, ws *testkit.WS, id, field string, v any) {
 	}
 	var body struct {
 		Data   map[string]json.RawMessage
-		Errors []testkit.GQLError
+		Errors []apitest.GQLError
 	}
 	if err := json.Unmarshal(m.Payload, &body); err != nil || len(body.Errors) > 0 {
 		t.Fatalf("bad event %s: %v", m.Payload, err)
@@ -77,7 +78,7 @@ func next(t *testing.T, ws *testkit.WS, id, field string, v any) {
 }
 
 // quiet checks that nothing more arrives for a while: exactly once.
-func quiet(t *testing.T, ws *testkit.WS) {
+func quiet(t *testing.T, ws *apitest.WS) {
 	t.Helper()
 	if ws.Pending() > 0 {
 		t.Fatalf("%d unexpected extra messages", ws.Pending())
@@ -120,19 +121,19 @@ func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 			other := claimWithStatus(t, w, fabrikam, models.Arbitration)
 
 			rita := srv.DialWS(t, "graphql-transport-ws", nil)
-			rita.Init(testkit.Token(t, "rita"))
+			rita.Init(apitest.Token(t, "rita"))
 			rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
 			rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
 			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(testkit.Token(t, "ada"))
+			ada.Init(apitest.Token(t, "ada"))
 			ada.Subscribe("all", statusSubscription, nil)
 			fiona := srv.DialWS(t, "graphql-transport-ws", nil)
-			fiona.Init(testkit.Token(t, "fiona"))
+			fiona.Init(apitest.Token(t, "fiona"))
 			fiona.Subscribe("all", statusSubscription, nil)
 			waitSubscribers(t, w.Live, 4)
 
@@ -198,9 +199,9 @@ func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
 
 func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	ws := srv.DialWS(t, "graphql-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	claim := claimWithStatus(t, w, contoso, models.Submitted)
 	ws.Subscribe("1", statusSubscription, map[string]any{"id": gid(claim)})
 	waitSubscribers(t, w.Live, 1)
@@ -212,7 +213,7 @@ func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 	if ev.Status != "UNDER_REVIEW" {
 		t.Fatalf("got %+v", ev)
 	}
-	ws.Send(testkit.WSMessage{ID: "1", Type: "stop"})
+	ws.Send(apitest.WSMessage{ID: "1", Type: "stop"})
 	if m := ws.MustRead(5 * time.Second); m.Type != "complete" || m.ID != "1" {
 		t.Fatalf("stop answered with %+v", m)
 	}
@@ -220,37 +221,37 @@ func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 
 func TestWebsocketProtocolEdgeCases(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) {
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
 		c.InitTimeout = 300 * time.Millisecond
 		c.MaxSubscriptions = 2
 	})
-	init := func(payload string) testkit.WSMessage {
-		return testkit.WSMessage{Type: "connection_init", Payload: json.RawMessage(payload)}
+	init := func(payload string) apitest.WSMessage {
+		return apitest.WSMessage{Type: "connection_init", Payload: json.RawMessage(payload)}
 	}
 	tests := []struct {
 		name string
-		run  func(ws *testkit.WS)
+		run  func(ws *apitest.WS)
 		want websocket.StatusCode
 	}{
-		{"no connection_init", func(*testkit.WS) {}, 4408},
-		{"bad token", func(ws *testkit.WS) { ws.Send(init(`{"Authorization":"Bearer not.a.token"}`)) }, 4403},
-		{"no token", func(ws *testkit.WS) { ws.Send(init(`{}`)) }, 4403},
-		{"expired token", func(ws *testkit.WS) {
+		{"no connection_init", func(*apitest.WS) {}, 4408},
+		{"bad token", func(ws *apitest.WS) { ws.Send(init(`{"Authorization":"Bearer not.a.token"}`)) }, 4403},
+		{"no token", func(ws *apitest.WS) { ws.Send(init(`{}`)) }, 4403},
+		{"expired token", func(ws *apitest.WS) {
 			u := testkit.Identity("rita")
-			ws.Send(init(`{"Authorization":"Bearer ` + testkit.TokenFor(t, u, -time.Hour) + `"}`))
+			ws.Send(init(`{"Authorization":"Bearer ` + apitest.TokenFor(t, u, -time.Hour) + `"}`))
 		}, 4403},
-		{"subscribe before init", func(ws *testkit.WS) { ws.Subscribe("1", statusSubscription, nil) }, 4401},
-		{"duplicate id", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"subscribe before init", func(ws *apitest.WS) { ws.Subscribe("1", statusSubscription, nil) }, 4401},
+		{"duplicate id", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.Subscribe("same", statusSubscription, nil)
 			ws.Subscribe("same", statusSubscription, nil)
 		}, 4409},
-		{"malformed message", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"malformed message", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.SendRaw(`{"type":`)
 		}, 4400},
-		{"unknown message type", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"unknown message type", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.SendRaw(`{"type":"gimme"}`)
 		}, 4400},
 	}
@@ -266,7 +267,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("subscription cap refuses only the extra subscription", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "rita"))
+		ws.Init(apitest.Token(t, "rita"))
 		for _, id := range []string{"a", "b", "c"} {
 			ws.Subscribe(id, statusSubscription, nil)
 		}
@@ -274,13 +275,13 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 		if m.Type != "error" || m.ID != "c" || !strings.Contains(string(m.Payload), "TOO_MANY_SUBSCRIPTIONS") {
 			t.Fatalf("third subscription answered with %+v", m)
 		}
-		ws.Send(testkit.WSMessage{ID: "a", Type: "complete"})
+		ws.Send(apitest.WSMessage{ID: "a", Type: "complete"})
 		ws.Subscribe("d", statusSubscription, nil) // room again
 		quiet(t, ws)
 	})
 
 	t.Run("upgrade header authenticates", func(t *testing.T) {
-		h := http.Header{"Authorization": {"Bearer " + testkit.Token(t, "ada")}}
+		h := http.Header{"Authorization": {"Bearer " + apitest.Token(t, "ada")}}
 		ws := srv.DialWS(t, "graphql-transport-ws", h)
 		ws.Send(init(`{}`))
 		if m := ws.MustRead(5 * time.Second); m.Type != "connection_ack" {
@@ -290,7 +291,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("another organisation's claim is not found", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "fiona"))
+		ws.Init(apitest.Token(t, "fiona"))
 		ws.Subscribe("x", commentSubscription, map[string]any{"id": gid(claimWithStatus(t, w, contoso, models.Submitted))})
 		m := ws.MustRead(5 * time.Second)
 		if !strings.Contains(string(m.Payload), "NOT_FOUND") {
@@ -300,7 +301,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("a partner without an admin role is forbidden", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "carl"))
+		ws.Init(apitest.Token(t, "carl"))
 		ws.Subscribe("x", statusSubscription, nil)
 		m := ws.MustRead(5 * time.Second)
 		if !strings.Contains(string(m.Payload), "FORBIDDEN") {
@@ -319,10 +320,10 @@ func submitFresh(t *testing.T, w *testkit.World, i int) uuid.UUID {
 func TestSecondInstanceDeliversMutationsOfTheFirst(t *testing.T) {
 	a := testkit.New(t, storage.Postgres)
 	b := a.Instance(t, live.Config{})
-	srvA, srvB := testkit.NewServer(t, a), testkit.NewServer(t, b)
+	srvA, srvB := apitest.NewServer(t, a), apitest.NewServer(t, b)
 
 	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	ws.Subscribe("all", statusSubscription, nil)
 	waitSubscribers(t, b.Live, 1)
 
@@ -344,9 +345,9 @@ func TestListenerFaultLosesAndRepeatsNothing(t *testing.T) {
 	// B polls the table only rarely: the events must reach it through the
 	// listener and its catch-up after reconnecting.
 	b := a.Instance(t, live.Config{Buffer: 256, Poll: time.Hour, Batch: 64})
-	srvB := testkit.NewServer(t, b)
+	srvB := apitest.NewServer(t, b)
 	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	ws.Subscribe("all", statusSubscription, nil)
 	waitSubscribers(t, b.Live, 1)
 
@@ -402,9 +403,9 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			ws := srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(testkit.Token(t, "ada"))
+			ws.Init(apitest.Token(t, "ada"))
 			ws.Subscribe("all", statusSubscription, nil)
 			waitSubscribers(t, w.Live, 1)
 			first := submitFresh(t, w, 0)
@@ -428,7 +429,7 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 			testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
 
 			ws = srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(testkit.Token(t, "ada"))
+			ws.Init(apitest.Token(t, "ada"))
 			ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
 			var got []string
 			for range 3 {
@@ -446,7 +447,7 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 // continuesLive checks that the status subscription id on ws, having
 // replayed what it missed, receives a new event live, and nothing else,
 // once the hub holds all subscribers; i names the new claim.
-func continuesLive(t *testing.T, w *testkit.World, ws *testkit.WS, id string, subscribers int64, i int) {
+func continuesLive(t *testing.T, w *testkit.World, ws *apitest.WS, id string, subscribers int64, i int) {
 	t.Helper()
 	waitSubscribers(t, w.Live, subscribers)
 	claim := submitFresh(t, w, i)
@@ -462,10 +463,10 @@ func continuesLive(t *testing.T, w *testkit.World, ws *testkit.WS, id string, su
 // npm and checks that it receives an event and completes cleanly.
 func TestReferenceGraphqlWsClient(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	claim := claimWithStatus(t, w, contoso, models.Submitted)
 
-	output := startReferenceClient(t, srv, "client.mjs", "CPOR_TOKEN="+testkit.Token(t, "rita"), "CPOR_CLAIM_ID="+gid(claim))
+	output := startReferenceClient(t, srv, "client.mjs", "CPOR_TOKEN="+apitest.Token(t, "rita"), "CPOR_CLAIM_ID="+gid(claim))
 	waitSubscribers(t, w.Live, 1)
 	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
 		t.Fatal(err)
@@ -489,7 +490,7 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 // against the server, with env added to its environment. The function it
 // returns waits for the script to exit successfully and returns the lines
 // it printed.
-func startReferenceClient(t *testing.T, srv *testkit.Server, script string, env ...string) func() []string {
+func startReferenceClient(t *testing.T, srv *apitest.Server, script string, env ...string) func() []string {
 	t.Helper()
 	dir := npmPackage(t, "graphql-ws-client")
 	cmd := exec.Command("node", script)
@@ -528,9 +529,9 @@ func startReferenceClient(t *testing.T, srv *testkit.Server, script string, env 
 
 // subscriptionRenders reads from /metrics how many subscription results
 // the server has executed.
-func subscriptionRenders(t *testing.T, srv *testkit.Server) int {
+func subscriptionRenders(t *testing.T, srv *apitest.Server) int {
 	t.Helper()
-	resp := (&testkit.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
+	resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
 	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
@@ -549,26 +550,26 @@ func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 
 			// Five reviewers' connections ask the same thing, so they share
 			// one rendering; Ada sees the claim as its partner, so hers is
 			// rendered apart (what a claim shows depends on the viewer's
 			// access); the legacy protocol shares the reviewers' bytes.
-			var subscribers []*testkit.WS
+			var subscribers []*apitest.WS
 			for i := range 5 {
 				protocol := "graphql-transport-ws"
 				if i == 4 {
 					protocol = "graphql-ws"
 				}
 				ws := srv.DialWS(t, protocol, nil)
-				ws.Init(testkit.Token(t, "rita"))
+				ws.Init(apitest.Token(t, "rita"))
 				ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
 				subscribers = append(subscribers, ws)
 			}
 			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(testkit.Token(t, "ada"))
+			ada.Init(apitest.Token(t, "ada"))
 			ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
 			subscribers = append(subscribers, ada)
 			waitSubscribers(t, w.Live, int64(len(subscribers)))
@@ -600,15 +601,15 @@ func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			claim := claimWithStatus(t, w, contoso, models.Submitted)
 			vars := map[string]any{"id": gid(claim)}
 
 			slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
-			slow.Init(testkit.Token(t, "rita"))
+			slow.Init(apitest.Token(t, "rita"))
 			slow.Subscribe("c", commentSubscription, vars)
 			fast := srv.DialWS(t, "graphql-transport-ws", nil)
-			fast.Init(testkit.Token(t, "rita"))
+			fast.Init(apitest.Token(t, "rita"))
 			fast.Subscribe("c", commentSubscription, vars)
 			waitSubscribers(t, w.Live, 2)
 
@@ -685,7 +686,7 @@ func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
 // commentNumbers reads up to n comment events and returns the numbers their
 // bodies start with; it stops early at anything else.
 // commentNumbers reads n comment events, counting them in read.
-func commentNumbers(ws *testkit.WS, n int, read *atomic.Int64) []int {
+func commentNumbers(ws *apitest.WS, n int, read *atomic.Int64) []int {
 	var got []int
 	for len(got) < n {
 		m, err := ws.Read(20 * time.Second)
@@ -705,7 +706,7 @@ func commentNumbers(ws *testkit.WS, n int, read *atomic.Int64) []int {
 // maxQueuedForTest is the transport's queue of events per subscription.
 const maxQueuedForTest = 64
 
-func commentNumber(t *testing.T, m testkit.WSMessage) int {
+func commentNumber(t *testing.T, m apitest.WSMessage) int {
 	t.Helper()
 	i, err := parseCommentNumber(m)
 	if err != nil {
@@ -715,7 +716,7 @@ func commentNumber(t *testing.T, m testkit.WSMessage) int {
 }
 
 // parseCommentNumber reads the number a comment event's body starts with.
-func parseCommentNumber(m testkit.WSMessage) (int, error) {
+func parseCommentNumber(m apitest.WSMessage) (int, error) {
 	var body struct {
 		Data struct{ CommentAdded commentEvent }
 	}
