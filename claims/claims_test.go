@@ -21,7 +21,6 @@ import (
 	"cpor/events"
 	"cpor/models"
 	"cpor/relay"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/workflow"
 )
@@ -33,9 +32,7 @@ type kit struct {
 }
 
 func eachWorld(t *testing.T, fn func(t *testing.T, k kit)) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) { fn(t, kit{t: t, w: testkit.New(t, d)}) })
-	}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) { fn(t, kit{t: t, w: w}) })
 }
 
 func (k kit) at(t *testing.T) kit { k.t = t; return k }

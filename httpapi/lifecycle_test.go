@@ -20,7 +20,6 @@ import (
 	"cpor/httpapi"
 	"cpor/models"
 	"cpor/relay"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 )
@@ -39,12 +38,9 @@ func eachDialect(t *testing.T, fn func(t *testing.T, w *testkit.World, srv *apit
 // eachDialectWith is eachDialect with the HTTP configuration tuned.
 func eachDialectWith(t *testing.T, tune func(*httpapi.Config), fn func(t *testing.T, w *testkit.World, srv *apitest.Server)) {
 	t.Helper()
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			fn(t, w, apitest.NewServerWith(t, w, tune))
-		})
-	}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		fn(t, w, apitest.NewServerWith(t, w, tune))
+	})
 }
 
 // The fresh, valid claim target of the lifecycle tests: the demo Woodgrove

@@ -21,7 +21,6 @@ import (
 	"cpor/models"
 	"cpor/reqlog"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 )
@@ -157,52 +156,49 @@ func TestOperationsEndAtTheirDeadline(t *testing.T) {
 // for: at the deadline the wait is cancelled, the client gets TIMEOUT, the
 // log line names the request, and the claim is as it was.
 func TestDeadlineCancelsDatabaseWork(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			var logs syncLog
-			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
-			srv := apitest.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			before := takeSnapshot(t, w)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		var logs syncLog
+		log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
+		srv := apitest.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		before := takeSnapshot(t, w)
 
-			// Another writer holds the claim (on SQLite, the database).
-			locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				done <- storage.InTx(context.Background(), w.DB, func(tx *storage.Tx) error {
-					if err := storage.ForUpdate(tx.DB).Where("id = ?", claim).Take(&models.Claim{}).Error; err != nil {
-						return err
-					}
-					close(locked)
-					<-release
-					return nil
-				})
-			}()
-			<-locked
-			header := bearer(t, "rita")
-			header.Set("X-Request-ID", "deadline-test-1")
-			_, r, _ := rawDo(t, srv.URL, `mutation { startReview(input: {claimId: "`+gid(claim)+`"}) { claim { status } } }`, header)
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			wantGQLError(t, &r, "TIMEOUT")
-			unchanged(t, w, before, "a transition past its deadline")
+		// Another writer holds the claim (on SQLite, the database).
+		locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- storage.InTx(context.Background(), w.DB, func(tx *storage.Tx) error {
+				if err := storage.ForUpdate(tx.DB).Where("id = ?", claim).Take(&models.Claim{}).Error; err != nil {
+					return err
+				}
+				close(locked)
+				<-release
+				return nil
+			})
+		}()
+		<-locked
+		header := bearer(t, "rita")
+		header.Set("X-Request-ID", "deadline-test-1")
+		_, r, _ := rawDo(t, srv.URL, `mutation { startReview(input: {claimId: "`+gid(claim)+`"}) { claim { status } } }`, header)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wantGQLError(t, &r, "TIMEOUT")
+		unchanged(t, w, before, "a transition past its deadline")
 
-			var found bool
-			for _, line := range strings.Split(logs.String(), "\n") {
-				if strings.Contains(line, "operation timed out") {
-					found = true
-					if !strings.Contains(line, `"request_id":"deadline-test-1"`) {
-						t.Errorf("log line without the request ID: %s", line)
-					}
+		var found bool
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "operation timed out") {
+				found = true
+				if !strings.Contains(line, `"request_id":"deadline-test-1"`) {
+					t.Errorf("log line without the request ID: %s", line)
 				}
 			}
-			if !found {
-				t.Errorf("no log line for the timeout: %s", logs.String())
-			}
-		})
-	}
+		}
+		if !found {
+			t.Errorf("no log line for the timeout: %s", logs.String())
+		}
+	})
 }
 
 func TestResponsesAreCapped(t *testing.T) {

@@ -23,7 +23,6 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 	"cpor/workflow"
@@ -118,83 +117,80 @@ var (
 )
 
 func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := apitest.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			other := claimWithStatus(t, w, fabrikam, models.Arbitration)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		other := claimWithStatus(t, w, fabrikam, models.Arbitration)
 
-			rita := srv.DialWS(t, "graphql-transport-ws", nil)
-			rita.Init(apitest.Token(t, "rita"))
-			rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
-			rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
-			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(apitest.Token(t, "ada"))
-			ada.Subscribe("all", statusSubscription, nil)
-			fiona := srv.DialWS(t, "graphql-transport-ws", nil)
-			fiona.Init(apitest.Token(t, "fiona"))
-			fiona.Subscribe("all", statusSubscription, nil)
-			waitSubscribers(t, w.Live, 4)
+		rita := srv.DialWS(t, "graphql-transport-ws", nil)
+		rita.Init(apitest.Token(t, "rita"))
+		rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
+		rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
+		ada := srv.DialWS(t, "graphql-transport-ws", nil)
+		ada.Init(apitest.Token(t, "ada"))
+		ada.Subscribe("all", statusSubscription, nil)
+		fiona := srv.DialWS(t, "graphql-transport-ws", nil)
+		fiona.Init(apitest.Token(t, "fiona"))
+		fiona.Subscribe("all", statusSubscription, nil)
+		waitSubscribers(t, w.Live, 4)
 
-			reviewer, partner := testkit.As("rita"), testkit.As("ada")
-			must := func(_ *models.Claim, err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			must(w.Workflow.StartReview(reviewer, workflow.Request{ClaimID: claim}))
-			must(w.Workflow.RequestInformation(reviewer, workflow.Request{ClaimID: claim, Reason: "Send the agenda."}))
-			if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
+		reviewer, partner := testkit.As("rita"), testkit.As("ada")
+		must := func(_ *models.Claim, err error) {
+			t.Helper()
+			if err != nil {
 				t.Fatal(err)
 			}
-			must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
-			// An event of the other organisation: only reviewers and Fabrikam may see it.
-			must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
+		}
+		must(w.Workflow.StartReview(reviewer, workflow.Request{ClaimID: claim}))
+		must(w.Workflow.RequestInformation(reviewer, workflow.Request{ClaimID: claim, Reason: "Send the agenda."}))
+		if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
+			t.Fatal(err)
+		}
+		must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
+		// An event of the other organisation: only reviewers and Fabrikam may see it.
+		must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
 
-			var got []string
-			for range 2 {
-				var ev statusEvent
-				next(t, rita, "status", "claimStatusChanged", &ev)
-				got = append(got, ev.PreviousStatus+">"+ev.Status)
-			}
-			if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
-				t.Fatalf("reviewer got %v", got)
-			}
-			var kinds []string
-			for range 3 {
-				var ev commentEvent
-				next(t, rita, "comments", "commentAdded", &ev)
-				kinds = append(kinds, ev.Comment.Kind)
-			}
-			if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
-				t.Fatalf("comments arrived as %v", kinds)
-			}
-			quiet(t, rita)
-
-			got = nil
-			for range 2 {
-				var ev statusEvent
-				next(t, ada, "all", "claimStatusChanged", &ev)
-				if ev.Claim.Organization.Name != "Contoso Partners" {
-					t.Fatalf("ada received another organisation's event: %+v", ev)
-				}
-				got = append(got, ev.Status)
-			}
-			if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
-				t.Fatalf("ada got %v", got)
-			}
-			quiet(t, ada)
-
+		var got []string
+		for range 2 {
 			var ev statusEvent
-			next(t, fiona, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(other) || ev.Status != "REJECTED" {
-				t.Fatalf("fiona's first event is not her own claim's rejection: %+v", ev)
+			next(t, rita, "status", "claimStatusChanged", &ev)
+			got = append(got, ev.PreviousStatus+">"+ev.Status)
+		}
+		if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
+			t.Fatalf("reviewer got %v", got)
+		}
+		var kinds []string
+		for range 3 {
+			var ev commentEvent
+			next(t, rita, "comments", "commentAdded", &ev)
+			kinds = append(kinds, ev.Comment.Kind)
+		}
+		if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
+			t.Fatalf("comments arrived as %v", kinds)
+		}
+		quiet(t, rita)
+
+		got = nil
+		for range 2 {
+			var ev statusEvent
+			next(t, ada, "all", "claimStatusChanged", &ev)
+			if ev.Claim.Organization.Name != "Contoso Partners" {
+				t.Fatalf("ada received another organisation's event: %+v", ev)
 			}
-			quiet(t, fiona)
-		})
-	}
+			got = append(got, ev.Status)
+		}
+		if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
+			t.Fatalf("ada got %v", got)
+		}
+		quiet(t, ada)
+
+		var ev statusEvent
+		next(t, fiona, "all", "claimStatusChanged", &ev)
+		if ev.Claim.ID != gid(other) || ev.Status != "REJECTED" {
+			t.Fatalf("fiona's first event is not her own claim's rejection: %+v", ev)
+		}
+		quiet(t, fiona)
+	})
 }
 
 func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
@@ -400,48 +396,45 @@ func TestListenerFaultLosesAndRepeatsNothing(t *testing.T) {
 }
 
 func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := apitest.NewServer(t, w)
-			ws := srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(apitest.Token(t, "ada"))
-			ws.Subscribe("all", statusSubscription, nil)
-			waitSubscribers(t, w.Live, 1)
-			first := submitFresh(t, w, 0)
-			var ev statusEvent
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(apitest.Token(t, "ada"))
+		ws.Subscribe("all", statusSubscription, nil)
+		waitSubscribers(t, w.Live, 1)
+		first := submitFresh(t, w, 0)
+		var ev statusEvent
+		next(t, ws, "all", "claimStatusChanged", &ev)
+		if ev.Claim.ID != gid(first) {
+			t.Fatalf("got %+v", ev)
+		}
+		cursor := ev.Cursor
+		_ = ws.Conn.Close(websocket.StatusNormalClosure, "offline")
+		deadline := time.Now().Add(5 * time.Second)
+		for w.Live.Stats().Subscribers != 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+
+		var missed []string
+		for i := 1; i <= 3; i++ {
+			missed = append(missed, gid(submitFresh(t, w, i)))
+		}
+		// Fabrikam's events are not ada's to replay.
+		testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
+
+		ws = srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(apitest.Token(t, "ada"))
+		ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
+		var got []string
+		for range 3 {
 			next(t, ws, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(first) {
-				t.Fatalf("got %+v", ev)
-			}
-			cursor := ev.Cursor
-			_ = ws.Conn.Close(websocket.StatusNormalClosure, "offline")
-			deadline := time.Now().Add(5 * time.Second)
-			for w.Live.Stats().Subscribers != 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-
-			var missed []string
-			for i := 1; i <= 3; i++ {
-				missed = append(missed, gid(submitFresh(t, w, i)))
-			}
-			// Fabrikam's events are not ada's to replay.
-			testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
-
-			ws = srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(apitest.Token(t, "ada"))
-			ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
-			var got []string
-			for range 3 {
-				next(t, ws, "all", "claimStatusChanged", &ev)
-				got = append(got, ev.Claim.ID)
-			}
-			if strings.Join(got, ",") != strings.Join(missed, ",") {
-				t.Fatalf("replayed %v, want %v", got, missed)
-			}
-			continuesLive(t, w, ws, "all", 1, 4)
-		})
-	}
+			got = append(got, ev.Claim.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(missed, ",") {
+			t.Fatalf("replayed %v, want %v", got, missed)
+		}
+		continuesLive(t, w, ws, "all", 1, 4)
+	})
 }
 
 // continuesLive checks that the status subscription id on ws, having
@@ -547,49 +540,46 @@ func subscriptionRenders(t *testing.T, srv *apitest.Server) int {
 }
 
 func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := apitest.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
 
-			// Five reviewers' connections ask the same thing, so they share
-			// one rendering; Ada sees the claim as its partner, so hers is
-			// rendered apart (what a claim shows depends on the viewer's
-			// access); the legacy protocol shares the reviewers' bytes.
-			var subscribers []*apitest.WS
-			for i := range 5 {
-				protocol := "graphql-transport-ws"
-				if i == 4 {
-					protocol = "graphql-ws"
-				}
-				ws := srv.DialWS(t, protocol, nil)
-				ws.Init(apitest.Token(t, "rita"))
-				ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
-				subscribers = append(subscribers, ws)
+		// Five reviewers' connections ask the same thing, so they share
+		// one rendering; Ada sees the claim as its partner, so hers is
+		// rendered apart (what a claim shows depends on the viewer's
+		// access); the legacy protocol shares the reviewers' bytes.
+		var subscribers []*apitest.WS
+		for i := range 5 {
+			protocol := "graphql-transport-ws"
+			if i == 4 {
+				protocol = "graphql-ws"
 			}
-			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(apitest.Token(t, "ada"))
-			ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
-			subscribers = append(subscribers, ada)
-			waitSubscribers(t, w.Live, int64(len(subscribers)))
+			ws := srv.DialWS(t, protocol, nil)
+			ws.Init(apitest.Token(t, "rita"))
+			ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+			subscribers = append(subscribers, ws)
+		}
+		ada := srv.DialWS(t, "graphql-transport-ws", nil)
+		ada.Init(apitest.Token(t, "ada"))
+		ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+		subscribers = append(subscribers, ada)
+		waitSubscribers(t, w.Live, int64(len(subscribers)))
 
-			before := subscriptionRenders(t, srv)
-			if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
-				t.Fatal(err)
+		before := subscriptionRenders(t, srv)
+		if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+			t.Fatal(err)
+		}
+		for i, ws := range subscribers {
+			var ev statusEvent
+			next(t, ws, "s", "claimStatusChanged", &ev)
+			if ev.Status != "UNDER_REVIEW" || ev.Claim.ID != gid(claim) {
+				t.Fatalf("subscriber %d got %+v", i, ev)
 			}
-			for i, ws := range subscribers {
-				var ev statusEvent
-				next(t, ws, "s", "claimStatusChanged", &ev)
-				if ev.Status != "UNDER_REVIEW" || ev.Claim.ID != gid(claim) {
-					t.Fatalf("subscriber %d got %+v", i, ev)
-				}
-			}
-			if renders := subscriptionRenders(t, srv) - before; renders != 2 {
-				t.Fatalf("one event for two shapes was rendered %d times, want 2", renders)
-			}
-		})
-	}
+		}
+		if renders := subscriptionRenders(t, srv) - before; renders != 2 {
+			t.Fatalf("one event for two shapes was rendered %d times, want 2", renders)
+		}
+	})
 }
 
 // TestSlowSubscriberEndsWithoutStallingOthersOrSkipping: a client that
@@ -598,89 +588,86 @@ func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
 // slow one, when it reads again, finds an unbroken run of events before the
 // error, so resuming from its last cursor misses nothing.
 func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := apitest.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			vars := map[string]any{"id": gid(claim)}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		vars := map[string]any{"id": gid(claim)}
 
-			slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
-			slow.Init(apitest.Token(t, "rita"))
-			slow.Subscribe("c", commentSubscription, vars)
-			fast := srv.DialWS(t, "graphql-transport-ws", nil)
-			fast.Init(apitest.Token(t, "rita"))
-			fast.Subscribe("c", commentSubscription, vars)
-			waitSubscribers(t, w.Live, 2)
+		slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
+		slow.Init(apitest.Token(t, "rita"))
+		slow.Subscribe("c", commentSubscription, vars)
+		fast := srv.DialWS(t, "graphql-transport-ws", nil)
+		fast.Init(apitest.Token(t, "rita"))
+		fast.Subscribe("c", commentSubscription, vars)
+		waitSubscribers(t, w.Live, 2)
 
-			const comments = 600
-			pad := strings.Repeat("x", 9900)
-			produced := make(chan error, 1)
-			var fastRead atomic.Int64
-			go func() {
-				for i := range comments {
-					// The reading client keeps up: the producer never runs
-					// more than half a queue ahead of it.
-					for int64(i)-fastRead.Load() > maxQueuedForTest/2 {
-						time.Sleep(time.Millisecond)
-					}
-					if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
-						produced <- err
-						return
-					}
+		const comments = 600
+		pad := strings.Repeat("x", 9900)
+		produced := make(chan error, 1)
+		var fastRead atomic.Int64
+		go func() {
+			for i := range comments {
+				// The reading client keeps up: the producer never runs
+				// more than half a queue ahead of it.
+				for int64(i)-fastRead.Load() > maxQueuedForTest/2 {
+					time.Sleep(time.Millisecond)
 				}
-				produced <- nil
-			}()
-			fastGot := make(chan []int, 1)
-			go func() { fastGot <- commentNumbers(fast, comments, &fastRead) }()
+				if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
+					produced <- err
+					return
+				}
+			}
+			produced <- nil
+		}()
+		fastGot := make(chan []int, 1)
+		go func() { fastGot <- commentNumbers(fast, comments, &fastRead) }()
 
-			deadline := time.Now().Add(20 * time.Second)
-			for w.Live.Stats().Dropped == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the client that stopped reading was never dropped")
-				}
-				time.Sleep(5 * time.Millisecond)
+		deadline := time.Now().Add(20 * time.Second)
+		for w.Live.Stats().Dropped == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the client that stopped reading was never dropped")
 			}
-			var slowGot []int
-			for {
-				m, err := slow.Read(10 * time.Second)
-				if err != nil {
-					t.Fatalf("slow client after %d events: %v", len(slowGot), err)
-				}
-				if m.Type == "error" {
-					if !strings.Contains(string(m.Payload), `"code":"SLOW_CONSUMER"`) {
-						t.Fatalf("ended with %s", m.Payload)
-					}
-					break
-				}
-				slowGot = append(slowGot, commentNumber(t, m))
+			time.Sleep(5 * time.Millisecond)
+		}
+		var slowGot []int
+		for {
+			m, err := slow.Read(10 * time.Second)
+			if err != nil {
+				t.Fatalf("slow client after %d events: %v", len(slowGot), err)
 			}
-			for i, n := range slowGot {
-				if n != i {
-					t.Fatalf("slow client's events skip: %v", slowGot)
+			if m.Type == "error" {
+				if !strings.Contains(string(m.Payload), `"code":"SLOW_CONSUMER"`) {
+					t.Fatalf("ended with %s", m.Payload)
 				}
+				break
 			}
-			if len(slowGot) >= comments {
-				t.Fatalf("the slow client kept up with all %d events", len(slowGot))
+			slowGot = append(slowGot, commentNumber(t, m))
+		}
+		for i, n := range slowGot {
+			if n != i {
+				t.Fatalf("slow client's events skip: %v", slowGot)
 			}
+		}
+		if len(slowGot) >= comments {
+			t.Fatalf("the slow client kept up with all %d events", len(slowGot))
+		}
 
-			if err := <-produced; err != nil {
-				t.Fatal(err)
+		if err := <-produced; err != nil {
+			t.Fatal(err)
+		}
+		got := <-fastGot
+		if len(got) != comments {
+			t.Fatalf("the reading client got %d of %d events", len(got), comments)
+		}
+		for i, n := range got {
+			if n != i {
+				t.Fatalf("the reading client's events are out of order at %d: %d", i, n)
 			}
-			got := <-fastGot
-			if len(got) != comments {
-				t.Fatalf("the reading client got %d of %d events", len(got), comments)
-			}
-			for i, n := range got {
-				if n != i {
-					t.Fatalf("the reading client's events are out of order at %d: %d", i, n)
-				}
-			}
-			if dropped := w.Live.Stats().Dropped; dropped != 1 {
-				t.Fatalf("%d subscribers dropped, want 1", dropped)
-			}
-		})
-	}
+		}
+		if dropped := w.Live.Stats().Dropped; dropped != 1 {
+			t.Fatalf("%d subscribers dropped, want 1", dropped)
+		}
+	})
 }
 
 // commentNumbers reads up to n comment events and returns the numbers their

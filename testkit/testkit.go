@@ -67,6 +67,13 @@ func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
 	return w
 }
 
+// Each runs fn as a subtest (or sub-benchmark) on a new world of each
+// dialect, named for the dialect.
+func Each[T storagetest.Runner[T]](t T, fn func(t T, w *World), opts ...Options) {
+	t.Helper()
+	storagetest.EachDialect(t, func(t T, d storage.Dialect) { fn(t, New(t, d, opts...)) })
+}
+
 // Settle waits until the hub has fanned out every committed event, so that
 // a subscriber registered next sees only what happens after.
 func (w *World) Settle(t testing.TB) {
