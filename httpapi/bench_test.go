@@ -8,36 +8,6 @@ import (
 	"cpor/testkit/apitest"
 )
 
-type benchClaim struct {
-	ID          string
-	Status      string
-	Version     int
-	Association *struct {
-		ID     string
-		Active bool
-	}
-}
-
-type benchPayload struct {
-	Claim      *benchClaim
-	UserErrors []userError
-}
-
-func (p benchPayload) must(b *testing.B, step, status string) *benchClaim {
-	b.Helper()
-	return p.mustT(b, step, status)
-}
-
-// mustT is must for any test: the claim of a payload without user errors,
-// in the status when one is given.
-func (p benchPayload) mustT(t testing.TB, step, status string) *benchClaim {
-	t.Helper()
-	if len(p.UserErrors) > 0 || p.Claim == nil || (status != "" && p.Claim.Status != status) {
-		t.Fatalf("%s: %+v %+v", step, p.Claim, p.UserErrors)
-	}
-	return p.Claim
-}
-
 // BenchmarkLifecycleHTTP runs one whole claim lifecycle per iteration over
 // real HTTP: the partner creates a claim, attaches a PDF (multipart) and
 // submits it; the reviewer starts the review and approves it. Each

@@ -178,11 +178,6 @@ func postInProcess(api http.Handler, body []byte) *httptest.ResponseRecorder {
 	return rec
 }
 
-func jsonQuery(query string) []byte {
-	body, _ := json.Marshal(map[string]string{"query": query})
-	return body
-}
-
 // liveHeap is the heap in use once garbage has been collected.
 func liveHeap() uint64 {
 	runtime.GC()

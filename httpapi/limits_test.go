@@ -1,16 +1,13 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,36 +21,6 @@ import (
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 )
-
-// rawDo posts a query with headers and returns the status, headers and body.
-func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response, apitest.Response, map[string]any) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query})
-	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/graphql-response+json")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out apitest.Response
-	var ext struct {
-		Extensions map[string]any `json:"extensions"`
-	}
-	_ = json.Unmarshal(raw, &out)
-	_ = json.Unmarshal(raw, &ext)
-	out.Status = resp.StatusCode
-	return resp, out, ext.Extensions
-}
-
-func bearer(t testing.TB, handle string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + apitest.Token(t, handle)}}
-}
 
 func TestBudgetsLimitEachCaller(t *testing.T) {
 	tune := func(c *httpapi.Config) {
@@ -120,24 +87,6 @@ func TestBudgetsLimitEachCaller(t *testing.T) {
 			}
 		}
 	})
-}
-
-// syncLog collects log lines for a test to read.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestOperationsEndAtTheirDeadline(t *testing.T) {

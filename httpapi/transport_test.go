@@ -8,31 +8,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 )
-
-// npmPackage returns the directory of an npm package under testdata,
-// installed from its lock file when it is not yet.
-func npmPackage(t *testing.T, pkg string) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("testdata", pkg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s (needs node and npm): %v\n%s", pkg, err, out)
-		}
-	}
-	return dir
-}
 
 // nodeScript runs a script of an npm package under testdata with env, and
 // returns its output lines.

@@ -17,22 +17,6 @@ import (
 	"cpor/testkit/apitest"
 )
 
-const reviewOverWS = `mutation ($id: ID!) { startReview(input: {claimId: $id}) { claim { status } } }`
-
-// endedWith reads the next message of the operation id, which must be an
-// error with the code, and returns the error.
-func endedWith(t *testing.T, ws *apitest.WS, id, code string, timeout time.Duration) apitest.GQLError {
-	t.Helper()
-	errs, err := ws.NextFor(id, timeout).Errors()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(errs) != 1 || errs[0].Code() != code {
-		t.Fatalf("%s ended with %+v, want one %s error", id, errs, code)
-	}
-	return errs[0]
-}
-
 // expiryOf is when the token expires, as the server reads it.
 func expiryOf(t *testing.T, token string) time.Time {
 	t.Helper()

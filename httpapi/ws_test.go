@@ -1,13 +1,10 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,104 +13,14 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
-	"cpor/relay"
 	"cpor/storage"
 	"cpor/testkit"
 	"cpor/testkit/apitest"
 	"cpor/workflow"
-)
-
-const statusSubscription = `subscription ($id: ID, $after: String) {
-  claimStatusChanged(claimId: $id, after: $after) {
-    cursor status previousStatus event reason at actor { name kind }
-    claim { id status version organization { name } product { name } }
-  }
-}`
-
-const commentSubscription = `subscription ($id: ID!, $after: String) {
-  commentAdded(claimId: $id, after: $after) { cursor comment { kind body author { name } } claim { id } }
-}`
-
-type statusEvent struct {
-	Cursor         string
-	Status         string
-	PreviousStatus string
-	Event          string
-	Claim          struct {
-		ID           string
-		Status       string
-		Organization struct{ Name string }
-	}
-}
-
-type commentEvent struct {
-	Cursor  string
-	Comment struct{ Kind, Body string }
-}
-
-// next reads the next data message for the subscription id and decodes the
-// field's payload into v.
-func next(t *testing.T, ws *apitest.WS, id, field string, v any) {
-	t.Helper()
-	m := ws.NextFor(id, 10*time.Second)
-	if m.Type != "next" && m.Type != "data" {
-		t.Fatalf("expected an event for %s, got %s %s %s", id, m.Type, m.ID, m.Payload)
-	}
-	var body struct {
-		Data   map[string]json.RawMessage
-		Errors []apitest.GQLError
-	}
-	if err := json.Unmarshal(m.Payload, &body); err != nil || len(body.Errors) > 0 {
-		t.Fatalf("bad event %s: %v", m.Payload, err)
-	}
-	if err := json.Unmarshal(body.Data[field], v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// quiet checks that nothing more arrives for a while: exactly once.
-func quiet(t *testing.T, ws *apitest.WS) {
-	t.Helper()
-	if ws.Pending() > 0 {
-		t.Fatalf("%d unexpected extra messages", ws.Pending())
-	}
-	if m, err := ws.Read(300 * time.Millisecond); err == nil {
-		t.Fatalf("unexpected extra message: %s %s %s", m.Type, m.ID, m.Payload)
-	}
-}
-
-// waitSubscribers waits until the hub holds n subscribers, so events
-// produced next are certain to be live for them.
-func waitSubscribers(t *testing.T, hub *live.Hub, n int64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for hub.Stats().Subscribers < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("hub has %d subscribers, want %d", hub.Stats().Subscribers, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func claimWithStatus(t *testing.T, w *testkit.World, org uuid.UUID, status models.ClaimStatus) uuid.UUID {
-	t.Helper()
-	var c models.Claim
-	if err := w.DB.Where("organization_id = ? AND status = ?", org, status).Order("created_at").Take(&c).Error; err != nil {
-		t.Fatalf("no %s claim: %v", status, err)
-	}
-	return c.ID
-}
-
-func gid(id uuid.UUID) string { return relay.UUIDGlobalID(relay.TypeClaim, id) }
-
-var (
-	contoso  = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000a01")
-	fabrikam = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000b01")
 )
 
 func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
@@ -306,13 +213,6 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 	})
 }
 
-// submitFresh creates and submits a new claim for Contoso on a fresh
-// customer, returning its ID: one status event per call.
-func submitFresh(t *testing.T, w *testkit.World, i int) uuid.UUID {
-	t.Helper()
-	return testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("live%d", i))
-}
-
 func TestSecondInstanceDeliversMutationsOfTheFirst(t *testing.T) {
 	a := testkit.New(t, storage.Postgres)
 	b := a.Instance(t, live.Config{})
@@ -437,21 +337,6 @@ func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
 	})
 }
 
-// continuesLive checks that the status subscription id on ws, having
-// replayed what it missed, receives a new event live, and nothing else,
-// once the hub holds all subscribers; i names the new claim.
-func continuesLive(t *testing.T, w *testkit.World, ws *apitest.WS, id string, subscribers int64, i int) {
-	t.Helper()
-	waitSubscribers(t, w.Live, subscribers)
-	claim := submitFresh(t, w, i)
-	var ev statusEvent
-	next(t, ws, id, "claimStatusChanged", &ev)
-	if ev.Claim.ID != gid(claim) {
-		t.Fatalf("after the replay, got %+v", ev)
-	}
-	quiet(t, ws)
-}
-
 // TestReferenceGraphqlWsClient subscribes with the graphql-ws package from
 // npm and checks that it receives an event and completes cleanly.
 func TestReferenceGraphqlWsClient(t *testing.T) {
@@ -476,67 +361,6 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// startReferenceClient runs a script of testdata/graphql-ws-client, which
-// uses the graphql-ws package from npm (installed here from the lock file),
-// against the server, with env added to its environment. The function it
-// returns waits for the script to exit successfully and returns the lines
-// it printed.
-func startReferenceClient(t *testing.T, srv *apitest.Server, script string, env ...string) func() []string {
-	t.Helper()
-	dir := npmPackage(t, "graphql-ws-client")
-	cmd := exec.Command("node", script)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql"), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	return func() []string {
-		t.Helper()
-		var out []string
-		for l := range lines {
-			out = append(out, l)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("%s failed: %v\nstdout: %v\nstderr: %s", script, err, out, stderr.String())
-		}
-		return out
-	}
-}
-
-// subscriptionRenders reads from /metrics how many subscription results
-// the server has executed.
-func subscriptionRenders(t *testing.T, srv *apitest.Server) int {
-	t.Helper()
-	resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
-	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series); ok {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err != nil {
-				t.Fatalf("metric %q: %v", sc.Text(), err)
-			}
-			return n
-		}
-	}
-	return 0
 }
 
 func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
