@@ -42,13 +42,13 @@ import (
 	"cpor/budget"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/reqlog"
 	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/wiring"
 	"cpor/workflow"
 )
 
@@ -393,7 +393,7 @@ func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, 
 // app is the wired service.
 type app struct {
 	db       *gorm.DB
-	services graph.Services
+	services wiring.Services
 }
 
 func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
@@ -404,7 +404,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
 	hub := live.NewHub(db, live.DefaultConfig, log)
-	return &app{db: db, services: graph.NewServices(db, hub, calendar, limits, cfg.workflow)}, nil
+	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow)}, nil
 }
 
 // startScheduler runs the deadlines that come due (lapses, expiries and

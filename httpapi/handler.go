@@ -26,6 +26,7 @@ import (
 	"cpor/gqlguard"
 	"cpor/graph"
 	"cpor/loaders"
+	"cpor/wiring"
 )
 
 // Config tunes the HTTP API.
@@ -94,7 +95,7 @@ func DefaultConfig() Config {
 type Deps struct {
 	DB       *gorm.DB
 	Verifier *auth.Verifier
-	Services graph.Services
+	Services wiring.Services
 	Log      *slog.Logger
 }
 
