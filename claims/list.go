@@ -81,14 +81,7 @@ func withReferences(q *gorm.DB) *gorm.DB {
 // a partner admin, every claim for a reviewer. It sends one statement (the
 // page with the rows it refers to), and a count if the total is asked for.
 func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
-	id, err := auth.FromContext(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := requireClaimReader(id); err != nil {
-		return nil, err
-	}
-	q, err := s.visible(ctx, id, f)
+	q, err := s.visible(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +102,16 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 }
 
 // visible is the query of the claims the caller may see that pass the
-// filter: the list and the export (Export) both start from it, so they
-// follow one visibility rule.
-func (s *Service) visible(ctx context.Context, id *auth.Identity, f Filter) (*gorm.DB, error) {
+// filter, once the caller may read claims at all: the list and the export
+// (Export) both start from it, so they follow one visibility rule.
+func (s *Service) visible(ctx context.Context, f Filter) (*gorm.DB, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireClaimReader(id); err != nil {
+		return nil, err
+	}
 	q := s.db.WithContext(ctx).Model(&listedClaim{})
 	if !id.IsReviewer() {
 		q = q.Where("claims.organization_id = ?", id.OrganizationID)

@@ -131,3 +131,11 @@ func actorOf(ev *models.ClaimEvent) *models.Actor {
 	a := ev.Actor()
 	return &a
 }
+
+// ParseClaimFilter and ParseClaimOrder read a claims filter and order as
+// the claims query does, for the CSV export, which takes the same filter
+// from a URL and must read its IDs the same way.
+func ParseClaimFilter(in *model.ClaimFilter) (claims.Filter, error) { return claimFilter(in) }
+
+// ParseClaimOrder: see ParseClaimFilter.
+func ParseClaimOrder(in *model.ClaimOrder) claims.Order { return claimOrder(in) }

@@ -189,6 +189,10 @@ func (ks Keyset) qualified(table string) Keyset {
 	return ks
 }
 
+// OrderBy is the keyset's ORDER BY clause, for reading the whole list in
+// its order without paging (an export).
+func (ks Keyset) OrderBy() string { return ks.order(ks.Desc) }
+
 func (ks Keyset) order(desc bool) string {
 	dir := " ASC"
 	if desc {
