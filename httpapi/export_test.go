@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -21,6 +22,7 @@ import (
 	"cpor/httpapi"
 	"cpor/models"
 	"cpor/relay"
+	"cpor/reqlog"
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
@@ -411,3 +413,40 @@ func BenchmarkExport(b *testing.B) {
 }
 
 func mib(n uint64) float64 { return float64(n) / (1 << 20) }
+
+// An export is one SQL statement, whatever it holds, and follows the
+// server's access log like any request.
+func TestExportIsOneStatement(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			var logs syncLog
+			srv := testkit.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+httpapi.ExportPath+"?search=toys&orderBy=DECIDED_AT", nil)
+			req.Header.Set("Authorization", "Bearer "+testkit.Token(t, "rita"))
+			req.Header.Set("X-Request-ID", "export-statements")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows := exportRows(t, resp); len(rows) == 0 {
+				t.Fatal("the search found nothing")
+			}
+			resp.Body.Close()
+			for _, line := range strings.Split(logs.String(), "\n") {
+				var entry struct {
+					RequestID  string `json:"request_id"`
+					Msg        string `json:"msg"`
+					Statements int64  `json:"sql_statements"`
+				}
+				if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "request" && entry.RequestID == "export-statements" {
+					if entry.Statements != 1 {
+						t.Errorf("the export sent %d SQL statements, want 1", entry.Statements)
+					}
+					return
+				}
+			}
+			t.Fatal("no access log line for the export")
+		})
+	}
+}
