@@ -450,3 +450,29 @@ func TestExportIsOneStatement(t *testing.T) {
 		})
 	}
 }
+
+// When the database fails mid-stream, the response is aborted: the client
+// sees a broken transfer, never a clean end of a short file.
+func TestExportAbortsOnAnErrorMidStream(t *testing.T) {
+	w := testkit.New(t, storage.Postgres)
+	srv := testkit.NewServer(t, w)
+	// More rows than the socket buffers hold, so the backend is still
+	// sending when it is stopped.
+	bulkClaims(t, w.DB, 30_000)
+	resp := exportGet(t, srv, "rita", nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("export: %d", resp.StatusCode)
+	}
+	if _, err := io.ReadFull(resp.Body, make([]byte, 64<<10)); err != nil {
+		t.Fatal(err)
+	}
+	var stopped []bool
+	err := w.DB.Raw(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE query LIKE '%export_org%' AND pid <> pg_backend_pid()`).Scan(&stopped).Error
+	if err != nil || len(stopped) != 1 {
+		t.Fatalf("stop the export's backend: %v %v", stopped, err)
+	}
+	if _, err := io.Copy(io.Discard, resp.Body); err == nil {
+		t.Fatal("the export ended cleanly after its database connection failed")
+	}
+}
