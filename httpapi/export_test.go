@@ -476,3 +476,39 @@ func TestExportAbortsOnAnErrorMidStream(t *testing.T) {
 		t.Fatal("the export ended cleanly after its database connection failed")
 	}
 }
+
+// A claim's name goes in with createClaim and updateClaim, comes out on
+// Claim.name, and a name that is not one line is a userError on name.
+func TestClaimNameOverGraphQL(t *testing.T) {
+	srv := testkit.NewServer(t, testkit.New(t, storage.SQLite))
+	ada := srv.Client(t, "ada")
+	var created struct {
+		CreateClaim struct {
+			Claim struct{ ID, Name string }
+		}
+	}
+	ada.MustDo(t, `mutation($name: String) { createClaim(input: {solutionArea: BUSINESS_APPLICATIONS, activity: USAGE,
+		customerTenantId: "`+woodgroveTenant+`", customerDomain: "`+woodgroveDomain+`", name: $name}) { claim { id name } } }`,
+		map[string]any{"name": "  =Woodgrove renewal "}, &created)
+	if created.CreateClaim.Claim.Name != "=Woodgrove renewal" {
+		t.Fatalf("created name %q", created.CreateClaim.Claim.Name)
+	}
+	var updated struct {
+		UpdateClaim struct {
+			Claim      *struct{ Name string }
+			UserErrors []struct {
+				Code  string
+				Field []string
+			}
+		}
+	}
+	ada.MustDo(t, `mutation($id: ID!, $name: String) { updateClaim(input: {claimId: $id, name: $name}) { claim { name } userErrors { code field } } }`,
+		map[string]any{"id": created.CreateClaim.Claim.ID, "name": "two\nlines"}, &updated)
+	if updated.UpdateClaim.Claim != nil || len(updated.UpdateClaim.UserErrors) != 1 || !slices.Equal(updated.UpdateClaim.UserErrors[0].Field, []string{"input", "name"}) {
+		t.Fatalf("a two-line name: %+v", updated.UpdateClaim)
+	}
+	rows := exportRows(t, exportGet(t, srv, "ada", url.Values{"search": {created.CreateClaim.Claim.ID}}))
+	if len(rows) != 1 || rows[0][1] != "'=Woodgrove renewal" {
+		t.Fatalf("the export of the named claim: %q", rows)
+	}
+}
