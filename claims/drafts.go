@@ -29,6 +29,7 @@ type DraftInput struct {
 	Activity         *models.Activity
 	CustomerTenantID *string
 	CustomerDomain   *string
+	Name             *string
 	ProductID        *uuid.UUID
 	SubscriptionID   *string
 	MpnID            *uuid.UUID
@@ -143,6 +144,7 @@ func (s *Service) Reclaim(ctx context.Context, claimID uuid.UUID, activity *mode
 		Activity:         old.Activity,
 		CustomerTenantID: old.CustomerTenantID,
 		CustomerDomain:   old.CustomerDomain,
+		Name:             old.Name,
 		ProductID:        old.ProductID,
 		SubscriptionID:   old.SubscriptionID,
 		MpnID:            old.MpnID,
@@ -235,6 +237,12 @@ func copyInput(c *models.Claim, in DraftInput) error {
 		d, err := catalog.NormalizeDomain(*in.CustomerDomain)
 		errs.Add(err)
 		c.CustomerDomain = d
+	}
+	if in.Name != nil {
+		// One line like any other name: it is shown in lists.
+		n, err := textrule.Name.Clean(*in.Name, "name")
+		errs.Add(err)
+		c.Name = n
 	}
 	if in.ProductID != nil {
 		c.ProductID = in.ProductID

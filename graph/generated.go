@@ -160,6 +160,7 @@ type ComplexityRoot struct {
 		History          func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ID               func(childComplexity int) int
 		Mpn              func(childComplexity int) int
+		Name             func(childComplexity int) int
 		Notes            func(childComplexity int) int
 		Organization     func(childComplexity int) int
 		Overdue          func(childComplexity int) int
@@ -1118,6 +1119,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Mpn(childComplexity), true
+	case "Claim.name":
+		if e.ComplexityRoot.Claim.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Name(childComplexity), true
 	case "Claim.notes":
 		if e.ComplexityRoot.Claim.Notes == nil {
 			break
@@ -2648,6 +2655,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RespondToInformationRequestInput", ec.unmarshalInputRespondToInformationRequestInput),
 			graphql.NewInputUnmarshaler("StartReviewInput", ec.unmarshalInputStartReviewInput),
 			graphql.NewInputUnmarshaler("SubmitClaimInput", ec.unmarshalInputSubmitClaimInput),
+			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateClaimInput", ec.unmarshalInputUpdateClaimInput),
 			graphql.NewInputUnmarshaler("UpsertCustomerTenantInput", ec.unmarshalInputUpsertCustomerTenantInput),
 			graphql.NewInputUnmarshaler("UpsertProductInput", ec.unmarshalInputUpsertProductInput),
@@ -3779,6 +3787,58 @@ type Query {
 
 type Mutation
 `, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `# A claim's name, claim search, time-range filters and the sorts by
+# submission and decision time (docs/search-and-export.md). Kept apart from
+# claims.graphqls, which they extend.
+
+extend type Claim {
+  "The partner's own name for the claim, shown in lists; empty when none was given."
+  name: String!
+}
+
+extend input CreateClaimInput {
+  "Your own name for the claim, shown in lists: one line, at most 200 characters."
+  name: String
+}
+
+extend input UpdateClaimInput {
+  "Your own name for the claim: one line, at most 200 characters; empty clears it."
+  name: String
+}
+
+"""
+A span of time. Either end may be left out: ` + "`" + `from` + "`" + ` alone is "since",
+` + "`" + `to` + "`" + ` alone is "before". ` + "`" + `from` + "`" + ` is inclusive, ` + "`" + `to` + "`" + ` exclusive, so consecutive
+ranges (a month, the next month) never count a claim twice.
+"""
+input TimeRange {
+  from: Time
+  to: Time
+}
+
+extend input ClaimFilter {
+  """
+  Claims whose name, customer domain (the claim's, or any domain of its
+  customer tenant), customer tenant name or partner organisation name
+  contains this text, ignoring case; or the claim with this ID (global ID or
+  UUID). One line, at most 200 characters; blank means no search.
+  """
+  search: String
+  "Submitted within this range; drafts, never submitted, never match."
+  submitted: TimeRange
+  "Approved or rejected within this range; undecided claims never match."
+  decided: TimeRange
+  "Last changed within this range."
+  updated: TimeRange
+}
+
+extend enum ClaimOrderField {
+  "Submission time; claims not yet submitted (drafts) come last in either direction."
+  SUBMITTED_AT
+  "Decision time; claims not yet decided come last in either direction."
+  DECIDED_AT
+}
+`, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -4024,6 +4084,8 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_comments(ctx, field)
 	case "history":
 		return ec.fieldContext_Claim_history(ctx, field)
+	case "name":
+		return ec.fieldContext_Claim_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
 }
@@ -7793,6 +7855,29 @@ func (ec *executionContext) fieldContext_Claim_history(ctx context.Context, fiel
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Claim_name(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimConnection_edges(ctx context.Context, field graphql.CollectedField, obj *relay.Connection[models.Claim]) (ret graphql.Marshaler) {
@@ -15023,7 +15108,7 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "activity", "solutionArea", "customerTenantId", "mpnId", "productId", "organizationId", "overdue"}
+	fieldsInOrder := [...]string{"status", "activity", "solutionArea", "customerTenantId", "mpnId", "productId", "organizationId", "overdue", "search", "submitted", "decided", "updated"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15086,6 +15171,34 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Overdue = data
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = data
+		case "submitted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submitted"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Submitted = data
+		case "decided":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decided"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decided = data
+		case "updated":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updated"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Updated = data
 		}
 	}
 	return it, nil
@@ -15219,7 +15332,7 @@ func (ec *executionContext) unmarshalInputCreateClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId"}
+	fieldsInOrder := [...]string{"solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15303,6 +15416,13 @@ func (ec *executionContext) unmarshalInputCreateClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.ClientMutationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		}
 	}
 	return it, nil
@@ -16027,6 +16147,55 @@ func UnmarshalSubmitClaimInput(ctx context.Context, raw any) (model.SubmitClaimI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTimeRange(ctx context.Context, obj any) (model.TimeRange, error) {
+	var it model.TimeRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTimeRange unmarshals raw into the TimeRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTimeRange(ctx context.Context, raw any) (model.TimeRange, error) {
+	var out model.TimeRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TimeRange", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, obj any) (model.UpdateClaimInput, error) {
 	var it model.UpdateClaimInput
 	if obj == nil {
@@ -16038,7 +16207,7 @@ func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"claimId", "expectedVersion", "solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId"}
+	fieldsInOrder := [...]string{"claimId", "expectedVersion", "solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16136,6 +16305,13 @@ func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.ClientMutationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		}
 	}
 	return it, nil
@@ -17340,6 +17516,11 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Claim_history(ctx, field, obj)
 				})
+		case "name":
+			out.Values[i] = ec._Claim_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -21926,6 +22107,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx context.Context, v any) (*model.TimeRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTimeRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -68,6 +68,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// InitTimeout closes a websocket that sends no connection_init (4408).
 	InitTimeout time.Duration
+	// MaxExports caps the claims exports running at once; each holds a
+	// database connection while it streams.
+	MaxExports int
 }
 
 // DefaultConfig are the limits used unless configured otherwise.
@@ -88,6 +91,7 @@ func DefaultConfig() Config {
 		MaxSubscriptions:    50,
 		KeepAlive:           25 * time.Second,
 		InitTimeout:         10 * time.Second,
+		MaxExports:          4,
 	}
 }
 
@@ -124,6 +128,7 @@ func New(cfg Config, d Deps) *API {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", gql)
 	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
+	mux.Handle("GET "+ExportPath, exportHandler(d.Services.Claims, d.Log, make(chan struct{}, max(cfg.MaxExports, 1))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
 	if cfg.Playground {

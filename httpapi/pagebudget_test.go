@@ -37,6 +37,13 @@ const reviewListPage = `query ClaimsPage {
   }
 }`
 
+// searchedListPage is the review list searched, narrowed to a time range
+// and sorted by submission time: the search's joined tables (tenants,
+// domains, organisations) must not add statements.
+var searchedListPage = strings.Replace(reviewListPage,
+	"claims(first: $first, orderBy: {field: CREATED_AT, direction: DESC})",
+	`claims(first: $first, filter: {search: "busy", submitted: {from: "2000-01-01T00:00:00Z"}}, orderBy: {field: SUBMITTED_AT, direction: DESC})`, 1)
+
 // everythingPage asks for every relation a claim has, each nested
 // connection and list included, oldest claims first: the demo's approved
 // claim (an association) and its arbitration case among them.
@@ -69,6 +76,8 @@ var pageBudgets = []struct {
 }{
 	// page, domains, comments, history
 	{"claims page", reviewListPage, 4},
+	// the same: search and time ranges are subqueries of the page's statement
+	{"searched claims page", searchedListPage, 4},
 	// page, domains, comments, their totals, history, the events' comments
 	// and documents, documents, associations, arbitration cases, their claims
 	{"every relation", everythingPage, 11},

@@ -72,6 +72,17 @@ type ClaimFilter struct {
 	OrganizationID *string `json:"organizationId,omitempty"`
 	// Open claims past their review deadline (true) or the others (false).
 	Overdue *bool `json:"overdue,omitempty"`
+	// Claims whose name, customer domain (the claim's, or any domain of its
+	// customer tenant), customer tenant name or partner organisation name
+	// contains this text, ignoring case; or the claim with this ID (global ID or
+	// UUID). One line, at most 200 characters; blank means no search.
+	Search *string `json:"search,omitempty"`
+	// Submitted within this range; drafts, never submitted, never match.
+	Submitted *TimeRange `json:"submitted,omitempty"`
+	// Approved or rejected within this range; undecided claims never match.
+	Decided *TimeRange `json:"decided,omitempty"`
+	// Last changed within this range.
+	Updated *TimeRange `json:"updated,omitempty"`
 }
 
 type ClaimOrder struct {
@@ -106,6 +117,8 @@ type CreateClaimInput struct {
 	// At most 4,000 characters; may span lines.
 	Notes            *string `json:"notes,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
+	// Your own name for the claim, shown in lists: one line, at most 200 characters.
+	Name *string `json:"name,omitempty"`
 }
 
 type CreateClaimPayload struct {
@@ -290,6 +303,14 @@ type SubmitClaimPayload struct {
 type Subscription struct {
 }
 
+// A span of time. Either end may be left out: `from` alone is "since",
+// `to` alone is "before". `from` is inclusive, `to` exclusive, so consecutive
+// ranges (a month, the next month) never count a claim twice.
+type TimeRange struct {
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
+}
+
 // Changes to a draft; fields left out keep their value, an empty subscriptionId clears it.
 type UpdateClaimInput struct {
 	ClaimID          string               `json:"claimId"`
@@ -306,6 +327,8 @@ type UpdateClaimInput struct {
 	// At most 4,000 characters; may span lines.
 	Notes            *string `json:"notes,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
+	// Your own name for the claim: one line, at most 200 characters; empty clears it.
+	Name *string `json:"name,omitempty"`
 }
 
 type UpdateClaimPayload struct {
@@ -456,16 +479,22 @@ type ClaimOrderField string
 const (
 	ClaimOrderFieldCreatedAt ClaimOrderField = "CREATED_AT"
 	ClaimOrderFieldUpdatedAt ClaimOrderField = "UPDATED_AT"
+	// Submission time; claims not yet submitted (drafts) come last in either direction.
+	ClaimOrderFieldSubmittedAt ClaimOrderField = "SUBMITTED_AT"
+	// Decision time; claims not yet decided come last in either direction.
+	ClaimOrderFieldDecidedAt ClaimOrderField = "DECIDED_AT"
 )
 
 var AllClaimOrderField = []ClaimOrderField{
 	ClaimOrderFieldCreatedAt,
 	ClaimOrderFieldUpdatedAt,
+	ClaimOrderFieldSubmittedAt,
+	ClaimOrderFieldDecidedAt,
 }
 
 func (e ClaimOrderField) IsValid() bool {
 	switch e {
-	case ClaimOrderFieldCreatedAt, ClaimOrderFieldUpdatedAt:
+	case ClaimOrderFieldCreatedAt, ClaimOrderFieldUpdatedAt, ClaimOrderFieldSubmittedAt, ClaimOrderFieldDecidedAt:
 		return true
 	}
 	return false
