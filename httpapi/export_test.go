@@ -26,18 +26,19 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // exportGet requests the export with the query as the demo user (empty:
 // anonymous).
-func exportGet(t testing.TB, srv *testkit.Server, handle string, query url.Values) *http.Response {
+func exportGet(t testing.TB, srv *apitest.Server, handle string, query url.Values) *http.Response {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, srv.URL+httpapi.ExportPath+"?"+query.Encode(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if handle != "" {
-		req.Header.Set("Authorization", "Bearer "+testkit.Token(t, handle))
+		req.Header.Set("Authorization", "Bearer "+apitest.Token(t, handle))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -76,7 +77,7 @@ func exportRows(t testing.TB, resp *http.Response) [][]string {
 func exportError(t *testing.T, resp *http.Response, status int, code string) {
 	t.Helper()
 	var body struct {
-		Errors []testkit.GQLError `json:"errors"`
+		Errors []apitest.GQLError `json:"errors"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatalf("%d: not JSON: %v", resp.StatusCode, err)
@@ -94,16 +95,16 @@ func column(rows [][]string, i int) []string {
 	return out
 }
 
-func eachServer(t *testing.T, fn func(t *testing.T, srv *testkit.Server)) {
+func eachServer(t *testing.T, fn func(t *testing.T, srv *apitest.Server)) {
 	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) { fn(t, testkit.NewServer(t, testkit.New(t, d))) })
+		t.Run(string(d), func(t *testing.T) { fn(t, apitest.NewServer(t, testkit.New(t, d))) })
 	}
 }
 
 // A partner exports only its organisation's claims, a reviewer every
 // claim; anonymous callers and users without an admin role are refused.
 func TestExportAuthorisation(t *testing.T) {
-	eachServer(t, func(t *testing.T, srv *testkit.Server) {
+	eachServer(t, func(t *testing.T, srv *apitest.Server) {
 		var total, fabrikam int64
 		srv.World.DB.Model(&models.Claim{}).Count(&total)
 		srv.World.DB.Model(&models.Claim{}).Where("organization_id = ?", demo.Fabrikam).Count(&fabrikam)
@@ -134,7 +135,7 @@ func TestExportAuthorisation(t *testing.T) {
 }
 
 func TestExportRefusesBadParameters(t *testing.T) {
-	eachServer(t, func(t *testing.T, srv *testkit.Server) {
+	eachServer(t, func(t *testing.T, srv *apitest.Server) {
 		for _, q := range []url.Values{
 			{"colour": {"red"}},
 			{"status": {"LOST"}},
@@ -164,7 +165,7 @@ const claimsQuery = `query($filter: ClaimFilter, $orderBy: ClaimOrder, $after: S
 }`
 
 // queryIDs pages through the claims query and returns the claims' IDs.
-func queryIDs(t *testing.T, c *testkit.Client, filter, orderBy map[string]any) []string {
+func queryIDs(t *testing.T, c *apitest.Client, filter, orderBy map[string]any) []string {
 	t.Helper()
 	var ids []string
 	var after any
@@ -192,7 +193,7 @@ func queryIDs(t *testing.T, c *testkit.Client, filter, orderBy map[string]any) [
 // The export holds exactly the claims the claims query lists, in the same
 // order, for the same filter given as URL parameters.
 func TestExportMatchesTheClaimsQuery(t *testing.T) {
-	eachServer(t, func(t *testing.T, srv *testkit.Server) {
+	eachServer(t, func(t *testing.T, srv *apitest.Server) {
 		mid := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 		cases := []struct {
 			filter, order map[string]any
@@ -311,7 +312,7 @@ func sampleHeap() heapSample {
 // schema) before a collection, and HeapAlloc would measure that, not the
 // export. Retaining the rows (about 35 MB for 100,000 claims) exceeds the
 // bound either way.
-func exportMeasured(t testing.TB, srv *testkit.Server, readDelay time.Duration) (rows int, peak heapSample, elapsed time.Duration) {
+func exportMeasured(t testing.TB, srv *apitest.Server, readDelay time.Duration) (rows int, peak heapSample, elapsed time.Duration) {
 	t.Helper()
 	defer debug.SetGCPercent(debug.SetGCPercent(50))
 	runtime.GC()
@@ -367,7 +368,7 @@ func TestExport100kClaimsInFlatMemory(t *testing.T) {
 	for _, d := range storagetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
+			srv := apitest.NewServer(t, w)
 			bulkClaims(t, w.DB, n)
 			rows, peak, elapsed := exportMeasured(t, srv, 200*time.Microsecond)
 			if rows < n {
@@ -394,7 +395,7 @@ func BenchmarkExport(b *testing.B) {
 	for _, d := range storagetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
 			w := testkit.New(b, d)
-			srv := testkit.NewServer(b, w)
+			srv := apitest.NewServer(b, w)
 			bulkClaims(b, w.DB, n)
 			var peak heapSample
 			var rows int
@@ -421,9 +422,9 @@ func TestExportIsOneStatement(t *testing.T) {
 		t.Run(string(d), func(t *testing.T) {
 			w := testkit.New(t, d)
 			var logs syncLog
-			srv := testkit.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+			srv := apitest.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
 			req, _ := http.NewRequest(http.MethodGet, srv.URL+httpapi.ExportPath+"?search=toys&orderBy=DECIDED_AT", nil)
-			req.Header.Set("Authorization", "Bearer "+testkit.Token(t, "rita"))
+			req.Header.Set("Authorization", "Bearer "+apitest.Token(t, "rita"))
 			req.Header.Set("X-Request-ID", "export-statements")
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
@@ -455,7 +456,7 @@ func TestExportIsOneStatement(t *testing.T) {
 // sees a broken transfer, never a clean end of a short file.
 func TestExportAbortsOnAnErrorMidStream(t *testing.T) {
 	w := testkit.New(t, storage.Postgres)
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	// More rows than the socket buffers hold, so the backend is still
 	// sending when it is stopped.
 	bulkClaims(t, w.DB, 30_000)
@@ -480,7 +481,7 @@ func TestExportAbortsOnAnErrorMidStream(t *testing.T) {
 // A claim's name goes in with createClaim and updateClaim, comes out on
 // Claim.name, and a name that is not one line is a userError on name.
 func TestClaimNameOverGraphQL(t *testing.T) {
-	srv := testkit.NewServer(t, testkit.New(t, storage.SQLite))
+	srv := apitest.NewServer(t, testkit.New(t, storage.SQLite))
 	ada := srv.Client(t, "ada")
 	var created struct {
 		CreateClaim struct {
