@@ -33,6 +33,9 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 		if err != nil {
 			return err
 		}
+		if err := RequireDetail(id, c); err != nil {
+			return err
+		}
 		out.Claim = c
 		out.Comment, err = s.PostComment(tx, c, id, kind, body)
 		return err
@@ -93,7 +96,8 @@ func (s *Service) Event(ctx context.Context, seq int64) (*models.ClaimEvent, err
 }
 
 // childOfReadableClaim loads one row into dest and checks that the caller
-// may read the claim it belongs to; either failing is NOT_FOUND.
+// may read the claim it belongs to; either failing is NOT_FOUND. A caller
+// who sees only the claim's summary (a customer admin) is FORBIDDEN.
 func (s *Service) childOfReadableClaim(ctx context.Context, dest any, where string, key any, claimOf func() uuid.UUID) error {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
@@ -107,11 +111,13 @@ func (s *Service) childOfReadableClaim(ctx context.Context, dest any, where stri
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if _, err := Load(db, id, claimOf(), false); err != nil {
+	c, err := Load(db, id, claimOf(), false)
+	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			return apperr.NotFoundf("id", "No such object.")
 		}
 		return err
 	}
-	return nil
+	// A claim's comments, documents and history are its detail.
+	return RequireDetail(id, c)
 }

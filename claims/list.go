@@ -70,8 +70,9 @@ func withReferences(q *gorm.DB) *gorm.DB {
 	return q.Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization")
 }
 
-// List pages through the claims the caller may see: its organisation's for
-// a partner admin, every claim for a reviewer. It sends one statement (the
+// List pages through the claims the caller may see (scope): its
+// organisation's for a partner admin, its tenant's submitted ones for a
+// customer admin, every claim for a reviewer. It sends one statement (the
 // page with the rows it refers to), and a count if the total is asked for.
 func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
 	id, err := auth.FromContext(ctx)
@@ -83,9 +84,7 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 	}
 	db := s.db.WithContext(ctx)
 	q := db.Model(&listedClaim{})
-	if !id.IsReviewer() {
-		q = q.Where("claims.organization_id = ?", id.OrganizationID)
-	}
+	q = scope(q, id)
 	q, err = applyFilter(q, f, storage.Now())
 	if err != nil {
 		return nil, err

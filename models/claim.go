@@ -110,6 +110,10 @@ type ClaimEvent struct {
 	CommentID      *uuid.UUID `gorm:"type:uuid"`
 	DocumentID     *uuid.UUID `gorm:"type:uuid"`
 	CreatedAt      time.Time
+	// CustomerTenantID is the claim's customer tenant as the writer knew
+	// it; not stored, only announced, so that a live hub can tell whether
+	// a customer admin may want the event without reading it.
+	CustomerTenantID uuid.UUID `gorm:"-"`
 }
 
 // Association is a recorded partner of record. At most one is active (EndedAt
