@@ -67,6 +67,8 @@ type config struct {
 	drainDelay   time.Duration
 	adminAddr    string
 	pprof        bool
+	// proofMaxAgeMonths: CPOR_POE_MAX_AGE_MONTHS (claims.ProofRecency).
+	proofMaxAgeMonths int64
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -144,6 +146,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	c.storage.MaxOpenConns = int(conns)
+	if c.proofMaxAgeMonths, err = envInt(env, "CPOR_POE_MAX_AGE_MONTHS", int64(claims.DefaultDocumentLimits.ProofMaxAgeMonths)); err != nil {
+		return c, err
+	}
 	if err := c.logLevel.UnmarshalText([]byte(env("CPOR_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("CPOR_LOG_LEVEL: %w", err)
 	}
@@ -350,6 +355,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	}
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
+	limits.ProofMaxAgeMonths = int(cfg.proofMaxAgeMonths)
 	hub := live.NewHub(db, live.DefaultConfig, log)
 	return &app{db: db, services: graph.NewServices(db, hub, calendar, limits)}, nil
 }

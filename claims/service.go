@@ -151,7 +151,8 @@ type Change struct {
 	// product and activity take it before any row lock, so a change that
 	// might make one must too.
 	CompetitionLock bool
-	// CountDocuments counts the claim's proof-of-execution documents.
+	// CountDocuments counts the claim's proof-of-execution documents and
+	// reads the newest day their work was done.
 	CountDocuments bool
 }
 
@@ -160,6 +161,9 @@ type Changing struct {
 	models.Claim `gorm:"embedded"`
 	// Documents is the number of the claim's documents, when counted.
 	Documents int64 `gorm:"column:document_count"`
+	// NewestProof is the latest day the work of one of its documents was
+	// done, when counted and there is a document.
+	NewestProof *models.Date `gorm:"column:newest_proof"`
 }
 
 // LoadForChange reads a claim for the caller inside the transaction db and
@@ -178,7 +182,8 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 		q = q.Where("id = ?", claimID)
 	}
 	if what.CountDocuments {
-		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count")
+		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count, " +
+			"(SELECT max(executed_on) FROM documents WHERE documents.claim_id = claims.id) AS newest_proof")
 	}
 	var c Changing
 	if _, err := readable(id, &c.Claim, q.Take(&c).Error); err != nil {

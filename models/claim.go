@@ -73,6 +73,8 @@ type Document struct {
 	SHA256      string `gorm:"column:sha256"`
 	UploadedBy  string
 	UploadedAt  time.Time
+	// ExecutedOn is the day the work the document proves was done.
+	ExecutedOn Date `gorm:"type:date"`
 }
 
 // DocumentContent holds a document's bytes.

@@ -50,8 +50,9 @@ type change struct {
 	claim  *models.Claim
 	events []*models.ClaimEvent
 	// documents is the number of the claim's documents, counted when the
-	// transition asked for it.
-	documents int64
+	// transition asked for it, and newestProof their latest execution day.
+	documents   int64
+	newestProof *models.Date
 }
 
 func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
@@ -97,7 +98,7 @@ func (s *Service) transition(ctx context.Context, req Request, by Role, what cla
 		if req.ExpectedVersion != nil && *req.ExpectedVersion != c.Version {
 			return claims.StaleClaim(c, *req.ExpectedVersion)
 		}
-		ch := &change{tx: tx, id: id, claim: c, documents: locked.Documents}
+		ch := &change{tx: tx, id: id, claim: c, documents: locked.Documents, newestProof: locked.NewestProof}
 		if err := step(ch); err != nil {
 			return err
 		}
@@ -217,6 +218,9 @@ func (s *Service) Submit(ctx context.Context, req Request) (*models.Claim, error
 		if ch.documents == 0 {
 			problems = append(problems, apperr.New(apperr.ProofOfExecutionRequired, "proofOfExecution",
 				"Attach at least one proof of execution document (PDF, Office file, image or e-mail) before you submit."))
+		}
+		if tooOld := s.claims.CheckProofRecency(ch.newestProof, storage.Now()); tooOld != nil {
+			problems = append(problems, tooOld)
 		}
 		if err := problems.Err(); err != nil {
 			return err
