@@ -20,6 +20,13 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 	if err != nil {
 		return nil, err
 	}
+	// The thread is the claim's detail: a customer admin, who may read the
+	// claim, may not write to it either.
+	if !id.IsReviewer() {
+		if err := id.RequirePartnerAdmin(); err != nil {
+			return nil, err
+		}
+	}
 	kind := models.CommentPartner
 	if id.IsReviewer() {
 		kind = models.CommentReviewer
