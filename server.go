@@ -73,6 +73,8 @@ type config struct {
 	workflow     workflow.Config
 	scheduler    scheduler.Config
 	schedulerOn  bool
+	// proofMaxAgeMonths: CPOR_POE_MAX_AGE_MONTHS (claims.ProofRecency).
+	proofMaxAgeMonths int64
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -150,6 +152,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	c.storage.MaxOpenConns = int(conns)
+	if c.proofMaxAgeMonths, err = envInt(env, "CPOR_POE_MAX_AGE_MONTHS", int64(claims.DefaultDocumentLimits.ProofMaxAgeMonths)); err != nil {
+		return c, err
+	}
 	if err := c.logLevel.UnmarshalText([]byte(env("CPOR_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("CPOR_LOG_LEVEL: %w", err)
 	}
@@ -169,7 +174,6 @@ func loadDeadlines(env func(string, string) string, c *config) error {
 		def  int
 	}{
 		{"CPOR_RESPONSE_BUSINESS_DAYS", &c.workflow.ResponseBusinessDays, sla.ResponseBusinessDays},
-		{"CPOR_POE_MAX_AGE_MONTHS", &c.workflow.ProofMaxAgeMonths, 12},
 		{"CPOR_SCHEDULER_BATCH", &c.scheduler.Batch, scheduler.DefaultBatch},
 		{"CPOR_SCHEDULER_MAX_ATTEMPTS", &c.scheduler.MaxAttempts, scheduler.DefaultMaxAttempts},
 	}
@@ -403,6 +407,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	}
 	limits := claims.DefaultDocumentLimits
 	limits.MaxBytes = cfg.http.MaxUploadBytes
+	limits.ProofMaxAgeMonths = int(cfg.proofMaxAgeMonths)
 	hub := live.NewHub(db, live.DefaultConfig, log)
 	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow)}, nil
 }

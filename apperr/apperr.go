@@ -28,6 +28,7 @@ const (
 	MpnNotEnrolled               Code = "MPN_NOT_ENROLLED"
 	MpnNotFound                  Code = "MPN_NOT_FOUND"
 	ProofOfExecutionRequired     Code = "PROOF_OF_EXECUTION_REQUIRED"
+	ProofOfExecutionTooOld       Code = "POE_TOO_OLD"
 	InvalidTransition            Code = "INVALID_TRANSITION"
 	StaleClaim                   Code = "STALE_CLAIM"
 	Forbidden                    Code = "FORBIDDEN"
@@ -67,7 +68,7 @@ var Codes = []Code{
 	DomainTenantMismatch, TenantNotFound, InvalidSubscriptionID, SubscriptionNotFoundOnTenant,
 	ProductNotOnTenant, SubscriptionNotDynamics, SubscriptionIsCSP, SubscriptionNotProvisioned,
 	SubscriptionNotActive, SubscriptionAlreadyClaimed, ActivityNotAllowed, MpnNotEnrolled,
-	MpnNotFound, ProofOfExecutionRequired, InvalidTransition, StaleClaim, Forbidden,
+	MpnNotFound, ProofOfExecutionRequired, ProofOfExecutionTooOld, InvalidTransition, StaleClaim, Forbidden,
 	Unauthenticated, NotFound, InvalidInput,
 	NotWithdrawable, ResponseOverdue, AssociationNotActive,
 }

@@ -43,15 +43,14 @@ var (
 // history pages and live subscriptions use as cursors.
 var EventOrder = relay.Keyset{KeyColumn: "seq", IntKey: true}
 
-// RequireReadable fails with NOT_FOUND unless the caller may read the
-// claim, which the caller has already loaded, and so its child lists.
+// RequireReadable fails unless the caller may read the claim, which the
+// caller has already loaded, and so its child lists (comments, proof of
+// execution, history): NOT_FOUND for a claim it may not read, FORBIDDEN for
+// a customer admin, who sees the claim but not these (RequireDetail).
 func RequireReadable(ctx context.Context, c *models.Claim) error {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return err
 	}
-	if !CanRead(id, c) {
-		return notFound()
-	}
-	return nil
+	return RequireDetail(id, c)
 }

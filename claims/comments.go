@@ -20,6 +20,13 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 	if err != nil {
 		return nil, err
 	}
+	// The thread is the claim's detail: a customer admin, who may read the
+	// claim, may not write to it either.
+	if !id.IsReviewer() {
+		if err := id.RequirePartnerAdmin(); err != nil {
+			return nil, err
+		}
+	}
 	kind := models.CommentPartner
 	if id.IsReviewer() {
 		kind = models.CommentReviewer
@@ -31,6 +38,9 @@ func (s *Service) AddComment(ctx context.Context, claimID uuid.UUID, body string
 		// and a history page's after cursor misses none.
 		c, err := Load(tx.DB, id, claimID, true)
 		if err != nil {
+			return err
+		}
+		if err := RequireDetail(id, c); err != nil {
 			return err
 		}
 		out.Claim = c
@@ -93,7 +103,8 @@ func (s *Service) Event(ctx context.Context, seq int64) (*models.ClaimEvent, err
 }
 
 // childOfReadableClaim loads one row into dest and checks that the caller
-// may read the claim it belongs to; either failing is NOT_FOUND.
+// may read the claim it belongs to; either failing is NOT_FOUND. A caller
+// who sees only the claim's summary (a customer admin) is FORBIDDEN.
 func (s *Service) childOfReadableClaim(ctx context.Context, dest any, where string, key any, claimOf func() uuid.UUID) error {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
@@ -107,11 +118,13 @@ func (s *Service) childOfReadableClaim(ctx context.Context, dest any, where stri
 	if err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
-	if _, err := Load(db, id, claimOf(), false); err != nil {
+	c, err := Load(db, id, claimOf(), false)
+	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			return apperr.NotFoundf("id", "No such object.")
 		}
 		return err
 	}
-	return nil
+	// A claim's comments, documents and history are its detail.
+	return RequireDetail(id, c)
 }

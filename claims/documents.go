@@ -25,13 +25,17 @@ type DocumentLimits struct {
 	MaxBytes     int64
 	MaxPerClaim  int
 	ContentTypes []string
+	// ProofMaxAgeMonths is how many months before submission the newest
+	// proof's work may have been done (ProofRecency).
+	ProofMaxAgeMonths int
 }
 
 // DefaultDocumentLimits: 10 MiB per file, 50 files per claim, and the kinds
 // of file partners send as proof: PDF, Office documents, images and mail.
 var DefaultDocumentLimits = DocumentLimits{
-	MaxBytes:    10 << 20,
-	MaxPerClaim: 50,
+	MaxBytes:          10 << 20,
+	MaxPerClaim:       50,
+	ProofMaxAgeMonths: 12,
 	ContentTypes: []string{
 		"application/pdf",
 		"application/msword",
@@ -54,6 +58,9 @@ var DefaultDocumentLimits = DocumentLimits{
 type Upload struct {
 	FileName string
 	Content  io.Reader
+	// ExecutedOn is the day the work the document proves was done; nil
+	// means the day of the upload (UTC).
+	ExecutedOn *models.Date
 }
 
 // Attach stores a proof-of-execution document on a claim of the caller's
@@ -69,6 +76,11 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*At
 	if err := id.RequirePartnerAdmin(); err != nil {
 		return nil, err
 	}
+	now := storage.Now()
+	executedOn, err := executionDay(up.ExecutedOn, now)
+	if err != nil {
+		return nil, err
+	}
 	content, contentType, err := s.readUpload(up)
 	if err != nil {
 		return nil, err
@@ -82,7 +94,8 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*At
 		SizeBytes:   int64(len(content)),
 		SHA256:      hex.EncodeToString(sum[:]),
 		UploadedBy:  id.UserID,
-		UploadedAt:  storage.Now(),
+		UploadedAt:  now,
+		ExecutedOn:  executedOn,
 	}
 	var claim *models.Claim
 	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {

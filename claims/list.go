@@ -77,8 +77,9 @@ func withReferences(q *gorm.DB) *gorm.DB {
 	return q.Joins("Product").Joins("Mpn").Joins("CustomerTenant").Joins("Organization")
 }
 
-// List pages through the claims the caller may see: its organisation's for
-// a partner admin, every claim for a reviewer. It sends one statement (the
+// List pages through the claims the caller may see (scope): its
+// organisation's for a partner admin, its tenant's submitted ones for a
+// customer admin, every claim for a reviewer. It sends one statement (the
 // page with the rows it refers to), and a count if the total is asked for.
 func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
 	q, err := s.visible(ctx, f)
@@ -112,10 +113,7 @@ func (s *Service) visible(ctx context.Context, f Filter) (*gorm.DB, error) {
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
-	q := s.db.WithContext(ctx).Model(&listedClaim{})
-	if !id.IsReviewer() {
-		q = q.Where("claims.organization_id = ?", id.OrganizationID)
-	}
+	q := scope(s.db.WithContext(ctx).Model(&listedClaim{}), id)
 	return applyFilter(q, f, storage.Now())
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 	"gorm.io/gorm"
@@ -42,19 +43,75 @@ func NewService(db *gorm.DB, log *events.Log, calendar *sla.Calendar, limits Doc
 func (s *Service) Calendar() *sla.Calendar { return s.calendar }
 
 // CanRead reports whether the caller may see the claim: its organisation's
-// partner admins and reviewers may.
+// partner admins and reviewers may, and a customer admin may see its
+// tenant's claims once submitted (the customer is told of a claim at
+// submit, so a draft stays the partner's own; docs/product.md). scope is
+// the same rule in SQL: change both together.
 func CanRead(id *auth.Identity, c *models.Claim) bool {
-	return id.CanSeeOrganisation(c.OrganizationID)
+	return id.CanSeeOrganisation(c.OrganizationID) || customerSees(id, c)
+}
+
+// customerSees reports whether the claim is one of the customer admin's
+// tenant's submitted claims.
+func customerSees(id *auth.Identity, c *models.Claim) bool {
+	return id.IsCustomerAdmin() && c.CustomerTenantID == id.TenantID && c.SubmittedAt != nil
+}
+
+// scope narrows q (over claims) to the claims the caller may see, as
+// CanRead decides one claim. Every list of claims starts from it.
+func scope(q *gorm.DB, id *auth.Identity) *gorm.DB {
+	if id.IsReviewer() {
+		return q
+	}
+	var where []string
+	var args []any
+	if id.IsPartnerAdmin() {
+		where, args = append(where, "claims.organization_id = ?"), append(args, id.OrganizationID)
+	}
+	if id.IsCustomerAdmin() {
+		where = append(where, "(claims.customer_tenant_id = ? AND claims.submitted_at IS NOT NULL)")
+		args = append(args, id.TenantID)
+	}
+	if len(where) == 0 {
+		return q.Where("1 = 0") // requireClaimReader refuses such a caller first
+	}
+	return q.Where("("+strings.Join(where, " OR ")+")", args...)
 }
 
 // requireClaimReader fails unless the caller may read some claims at all: a
-// partner user without an admin role is FORBIDDEN, as is a customer or an
-// operator.
+// partner user without an admin role is FORBIDDEN, as is an operator.
 func requireClaimReader(id *auth.Identity) error {
-	if id.IsReviewer() {
+	if id.IsReviewer() || id.IsCustomerAdmin() {
 		return nil
 	}
 	return id.RequirePartnerAdmin()
+}
+
+// CanReadDetail reports whether the caller may see the whole claim: its
+// comments, proof of execution, history, notes, contacts and MPN. A customer
+// admin sees only who claims what and how it stands (docs/product.md); the
+// rest is between the partner and the reviewers.
+func CanReadDetail(id *auth.Identity, c *models.Claim) bool {
+	return id.CanSeeOrganisation(c.OrganizationID)
+}
+
+// RequireDetail fails unless the caller may see the whole of a claim it can
+// read: FORBIDDEN for a customer admin, NOT_FOUND for a claim it cannot
+// read at all.
+func RequireDetail(id *auth.Identity, c *models.Claim) error {
+	if CanReadDetail(id, c) {
+		return nil
+	}
+	if !CanRead(id, c) {
+		return notFound()
+	}
+	return detailForbidden()
+}
+
+func detailForbidden() error {
+	return apperr.Forbiddenf("A customer admin sees a claim's partner, product, activity, status, dates and decision; " +
+		"its comments, proof of execution, history, notes, contacts and MPN stay with the partner and the reviewers. " +
+		"Leave these fields out of your query.")
 }
 
 // Get returns a claim the caller may read. Claims of other organisations are
@@ -100,7 +157,8 @@ type Change struct {
 	// product and activity take it before any row lock, so a change that
 	// might make one must too.
 	CompetitionLock bool
-	// CountDocuments counts the claim's proof-of-execution documents.
+	// CountDocuments counts the claim's proof-of-execution documents and
+	// reads the newest day their work was done.
 	CountDocuments bool
 }
 
@@ -109,6 +167,9 @@ type Changing struct {
 	models.Claim `gorm:"embedded"`
 	// Documents is the number of the claim's documents, when counted.
 	Documents int64 `gorm:"column:document_count"`
+	// NewestProof is the latest day the work of one of its documents was
+	// done, when counted and there is a document.
+	NewestProof *models.Date `gorm:"column:newest_proof"`
 }
 
 // LoadForChange reads a claim for the caller inside the transaction db and
@@ -135,7 +196,8 @@ func lockForChange(db *gorm.DB, claimID uuid.UUID, what Change) *gorm.DB {
 		q = q.Where("id = ?", claimID)
 	}
 	if what.CountDocuments {
-		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count")
+		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count, " +
+			"(SELECT max(executed_on) FROM documents WHERE documents.claim_id = claims.id) AS newest_proof")
 	}
 	return q
 }
@@ -201,6 +263,8 @@ func EventFor(c *models.Claim, id *auth.Identity, typ models.EventType) *models.
 		ActorID:        id.UserID,
 		ActorName:      id.DisplayName(),
 		ActorKind:      id.ActorKind(),
+
+		CustomerTenantID: c.CustomerTenantID,
 	}
 }
 
@@ -214,13 +278,24 @@ func SystemEvent(c *models.Claim, typ models.EventType) *models.ClaimEvent {
 		ActorID:        "system",
 		ActorName:      "CPOR",
 		ActorKind:      models.ActorSystem,
+
+		CustomerTenantID: c.CustomerTenantID,
 	}
 }
 
+// Following is what a live subscription follows.
+type Following int
+
+const (
+	FollowStatus Following = iota
+	FollowComments
+)
+
 // AuthorizeFollow checks that the caller may follow live events of the
 // claim (or, with no claim, of the claims it may see) and returns the
-// identity each event is checked against when delivered.
-func (s *Service) AuthorizeFollow(ctx context.Context, claimID *uuid.UUID) (*auth.Identity, error) {
+// identity each event is checked against when delivered. Comments are a
+// claim's detail (RequireDetail): a customer admin may not follow them.
+func (s *Service) AuthorizeFollow(ctx context.Context, claimID *uuid.UUID, what Following) (*auth.Identity, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -228,8 +303,18 @@ func (s *Service) AuthorizeFollow(ctx context.Context, claimID *uuid.UUID) (*aut
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
-	if claimID != nil {
-		if _, err := Load(s.db.WithContext(ctx), id, *claimID, false); err != nil {
+	if claimID == nil {
+		if what == FollowComments && !id.IsReviewer() && !id.IsPartnerAdmin() {
+			return nil, detailForbidden()
+		}
+		return id, nil
+	}
+	c, err := Load(s.db.WithContext(ctx), id, *claimID, false)
+	if err != nil {
+		return nil, err
+	}
+	if what == FollowComments {
+		if err := RequireDetail(id, c); err != nil {
 			return nil, err
 		}
 	}

@@ -36,6 +36,10 @@ type Announced struct {
 	Stream         Stream
 	ClaimID        uuid.UUID
 	OrganizationID uuid.UUID
+	// TenantID is the claim's customer tenant, for customer admins who
+	// follow their tenant's claims; uuid.Nil when not known (an older
+	// instance's announcement), which a hub must treat as any tenant.
+	TenantID uuid.UUID
 }
 
 // Announcement is what a commit tells every instance's hub: the last
@@ -50,10 +54,10 @@ type Announcement struct {
 	Partial bool
 }
 
-// maxAnnounced keeps a notification's payload well under PostgreSQL's
-// 8,000-byte limit; a larger commit (a big arbitration) is announced as
-// partial.
-const maxAnnounced = 80
+// maxAnnounced keeps a notification's payload (112 bytes an event) well
+// under PostgreSQL's 8,000-byte limit; a larger commit (a big arbitration)
+// is announced as partial.
+const maxAnnounced = 60
 
 // Announce makes the announcement of one transaction's committed events.
 func Announce(rows []models.ClaimEvent) Announcement {
@@ -61,7 +65,7 @@ func Announce(rows []models.ClaimEvent) Announcement {
 	for i := range rows {
 		a.Last = max(a.Last, rows[i].Seq)
 		if s, ok := StreamOf(&rows[i]); ok {
-			a.Events = append(a.Events, Announced{s, rows[i].ClaimID, rows[i].OrganizationID})
+			a.Events = append(a.Events, Announced{s, rows[i].ClaimID, rows[i].OrganizationID, rows[i].CustomerTenantID})
 		}
 	}
 	if len(a.Events) > maxAnnounced {
@@ -71,9 +75,10 @@ func Announce(rows []models.ClaimEvent) Announcement {
 }
 
 // Encode writes the announcement as a notification payload:
-// "last|" then "S<claim>:<org>" entries separated by ";", or "last|*" when
-// partial. An older instance's payload (the bare last sequence number)
-// parses as partial.
+// "last|" then "S<claim>:<org>:<tenant>" entries separated by ";", or
+// "last|*" when partial. An older instance's payload (the bare last
+// sequence number) parses as partial; its entries without a tenant parse
+// with an unknown (nil) tenant.
 func (a Announcement) Encode() string {
 	var b strings.Builder
 	b.WriteString(strconv.FormatInt(a.Last, 10))
@@ -90,6 +95,8 @@ func (a Announcement) Encode() string {
 		b.WriteString(e.ClaimID.String())
 		b.WriteByte(':')
 		b.WriteString(e.OrganizationID.String())
+		b.WriteByte(':')
+		b.WriteString(e.TenantID.String())
 	}
 	return b.String()
 }
@@ -128,14 +135,17 @@ func parseAnnounced(entry string) (Announced, bool) {
 	if stream != StatusStream && stream != CommentStream {
 		return Announced{}, false
 	}
-	claim, org, ok := strings.Cut(entry[1:], ":")
-	if !ok {
+	parts := strings.Split(entry[1:], ":")
+	if len(parts) < 2 || len(parts) > 3 {
 		return Announced{}, false
 	}
-	c, err1 := uuid.Parse(claim)
-	o, err2 := uuid.Parse(org)
-	if err1 != nil || err2 != nil {
-		return Announced{}, false
+	ids := make([]uuid.UUID, 3)
+	for i, part := range parts {
+		id, err := uuid.Parse(part)
+		if err != nil {
+			return Announced{}, false
+		}
+		ids[i] = id
 	}
-	return Announced{stream, c, o}, true
+	return Announced{stream, ids[0], ids[1], ids[2]}, true
 }

@@ -19,7 +19,7 @@ func (r *mutationResolver) AttachProofOfExecution(ctx context.Context, input mod
 	id, err := relay.ParseUUID(input.ClaimID, relay.TypeClaim, "claimId")
 	if err == nil {
 		var attached *claims.Attached
-		if attached, err = r.svc.Claims.Attach(ctx, id, claims.Upload{FileName: input.File.Filename, Content: input.File.File}); err == nil {
+		if attached, err = r.svc.Claims.Attach(ctx, id, claims.Upload{FileName: input.File.Filename, Content: input.File.File, ExecutedOn: input.ExecutedOn}); err == nil {
 			out.ProofOfExecution, out.Claim = attached.Document, attached.Claim
 		}
 	}

@@ -53,6 +53,7 @@ type ResolverRoot interface {
 }
 
 type DirectiveRoot struct {
+	ClaimDetail func(ctx context.Context, obj any, next graphql.Resolver) (res any, err error)
 }
 
 type ComplexityRoot struct {
@@ -382,6 +383,7 @@ type ComplexityRoot struct {
 	ProofOfExecution struct {
 		ContentType func(childComplexity int) int
 		DownloadURL func(childComplexity int) int
+		ExecutedOn  func(childComplexity int) int
 		FileName    func(childComplexity int) int
 		ID          func(childComplexity int) int
 		SHA256      func(childComplexity int) int
@@ -2119,6 +2121,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProofOfExecution.DownloadURL(childComplexity), true
+	case "ProofOfExecution.executedOn":
+		if e.ComplexityRoot.ProofOfExecution.ExecutedOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofOfExecution.ExecutedOn(childComplexity), true
 	case "ProofOfExecution.fileName":
 		if e.ComplexityRoot.ProofOfExecution.FileName == nil {
 			break
@@ -3110,6 +3118,14 @@ enum ClaimAction {
   CUSTOMER_DECLINE
 }
 
+"""
+Part of a claim's detail, which the partner organisation's admins and the
+reviewers see. A customer admin sees its tenant's submitted claims without
+it: asking for such a field is a FORBIDDEN error at the field (and, as most
+are non-null, the claim, or the list, is null). Leave these fields out.
+"""
+directive @claimDetail on FIELD_DEFINITION
+
 "A partner's claim to be partner of record for a customer's product or workload."
 type Claim implements Node {
   id: ID!
@@ -3119,7 +3135,7 @@ type Claim implements Node {
   solutionArea: SolutionArea!
   activity: Activity!
   organization: PartnerOrganization!
-  mpn: Mpn
+  mpn: Mpn @claimDetail
   "The customer's tenant ID (GUID)."
   customerTenantId: String!
   customerDomain: String!
@@ -3128,9 +3144,9 @@ type Claim implements Node {
   product: Product
   "The claimed subscription's ID (Business Applications)."
   subscriptionId: String
-  customerContact: CustomerContact!
-  partnerContact: PartnerContact!
-  notes: String!
+  customerContact: CustomerContact! @claimDetail
+  partnerContact: PartnerContact! @claimDetail
+  notes: String! @claimDetail
   submittedAt: Time
   "Submission plus five business days (weekends and holidays skipped); null while the claim waits for the partner (the review clock is stopped and restarts with the time that was left)."
   reviewDueAt: Time
@@ -3156,11 +3172,11 @@ type Claim implements Node {
   "What the viewer can do with the claim now."
   availableActions: [ClaimAction!]!
   "Proof of execution, most recent first."
-  proofOfExecution(first: Int, after: String, last: Int, before: String): ProofOfExecutionConnection!
+  proofOfExecution(first: Int, after: String, last: Int, before: String): ProofOfExecutionConnection! @claimDetail
   "The comment thread, oldest first."
-  comments(first: Int, after: String, last: Int, before: String): CommentConnection!
+  comments(first: Int, after: String, last: Int, before: String): CommentConnection! @claimDetail
   "The immutable history of the claim, oldest first."
-  history(first: Int, after: String, last: Int, before: String): ClaimEventConnection!
+  history(first: Int, after: String, last: Int, before: String): ClaimEventConnection! @claimDetail
 }
 
 type CustomerContact {
@@ -3222,7 +3238,11 @@ input ClaimOrder {
 extend type Query {
   "A claim you may see; null when there is none."
   claim(id: ID!): Claim
-  "Your organisation's claims, or every claim for a reviewer. Newest first unless ordered otherwise."
+  """
+  Your organisation's claims, your tenant's submitted claims (customer
+  admins, without their @claimDetail fields), or every claim for a reviewer.
+  Newest first unless ordered otherwise.
+  """
   claims(filter: ClaimFilter, orderBy: ClaimOrder, first: Int, after: String, last: Int, before: String): ClaimConnection!
 }
 
@@ -3518,6 +3538,8 @@ type ProofOfExecution implements Node {
   sha256: String!
   uploadedBy: String!
   uploadedAt: Time!
+  "The day the work the document proves was done (the upload's day, UTC, unless the partner gave one)."
+  executedOn: Date!
   "Where to GET the file, with the same bearer token."
   downloadUrl: String!
 }
@@ -3538,6 +3560,12 @@ input AttachProofOfExecutionInput {
   claimId: ID!
   "PDF, Office document, image or e-mail; see the README for the size limit."
   file: Upload!
+  """
+  The day the work the document proves was done; today (UTC) when left out.
+  A day after today is INVALID_INPUT. Submitting needs a document whose work
+  was done within the last 12 months (configurable), else POE_TOO_OLD.
+  """
+  executedOn: Date
   clientMutationId: String
 }
 
@@ -3685,6 +3713,9 @@ extend type Mutation {
 "An instant in time, RFC 3339 (UTC)."
 scalar Time
 
+"A calendar day, without time or time zone: RFC 3339's full-date, YYYY-MM-DD."
+scalar Date @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
+
 "A file sent with the GraphQL multipart request specification."
 scalar Upload
 
@@ -3727,6 +3758,7 @@ enum ErrorCode {
   MPN_NOT_ENROLLED
   MPN_NOT_FOUND
   PROOF_OF_EXECUTION_REQUIRED
+  POE_TOO_OLD
   INVALID_TRANSITION
   STALE_CLAIM
   FORBIDDEN
@@ -4460,6 +4492,8 @@ func (ec *executionContext) childFields_ProofOfExecution(ctx context.Context, fi
 		return ec.fieldContext_ProofOfExecution_uploadedBy(ctx, field)
 	case "uploadedAt":
 		return ec.fieldContext_ProofOfExecution_uploadedAt(ctx, field)
+	case "executedOn":
+		return ec.fieldContext_ProofOfExecution_executedOn(ctx, field)
 	case "downloadUrl":
 		return ec.fieldContext_ProofOfExecution_downloadUrl(ctx, field)
 	}
@@ -7135,7 +7169,20 @@ func (ec *executionContext) _Claim_mpn(ctx context.Context, field graphql.Collec
 		func(ctx context.Context) (any, error) {
 			return ec.Resolvers.Claim().Mpn(ctx, obj)
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal *models.Mpn
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *models.Mpn) graphql.Marshaler {
 			return ec.marshalOMpn2ᚖcporᚋmodelsᚐMpn(ctx, selections, v)
 		},
@@ -7300,7 +7347,20 @@ func (ec *executionContext) _Claim_customerContact(ctx context.Context, field gr
 		func(ctx context.Context) (any, error) {
 			return obj.CustomerContact, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal models.CustomerContact
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v models.CustomerContact) graphql.Marshaler {
 			return ec.marshalNCustomerContact2cporᚋmodelsᚐCustomerContact(ctx, selections, v)
 		},
@@ -7332,7 +7392,20 @@ func (ec *executionContext) _Claim_partnerContact(ctx context.Context, field gra
 		func(ctx context.Context) (any, error) {
 			return obj.PartnerContact, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal models.PartnerContact
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v models.PartnerContact) graphql.Marshaler {
 			return ec.marshalNPartnerContact2cporᚋmodelsᚐPartnerContact(ctx, selections, v)
 		},
@@ -7364,7 +7437,20 @@ func (ec *executionContext) _Claim_notes(ctx context.Context, field graphql.Coll
 		func(ctx context.Context) (any, error) {
 			return obj.Notes, nil
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal string
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
 			return ec.marshalNString2string(ctx, selections, v)
 		},
@@ -7737,7 +7823,20 @@ func (ec *executionContext) _Claim_proofOfExecution(ctx context.Context, field g
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Claim().ProofOfExecution(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal *relay.Connection[models.Document]
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *relay.Connection[models.Document]) graphql.Marshaler {
 			return ec.marshalNProofOfExecutionConnection2ᚖcporᚋrelayᚐConnection(ctx, selections, v)
 		},
@@ -7781,7 +7880,20 @@ func (ec *executionContext) _Claim_comments(ctx context.Context, field graphql.C
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Claim().Comments(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal *relay.Connection[models.Comment]
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *relay.Connection[models.Comment]) graphql.Marshaler {
 			return ec.marshalNCommentConnection2ᚖcporᚋrelayᚐConnection(ctx, selections, v)
 		},
@@ -7825,7 +7937,20 @@ func (ec *executionContext) _Claim_history(ctx context.Context, field graphql.Co
 			fc := graphql.GetFieldContext(ctx)
 			return ec.Resolvers.Claim().History(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
-		nil,
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.ClaimDetail == nil {
+					var zeroVal *relay.Connection[models.ClaimEvent]
+					return zeroVal, errors.New("directive claimDetail is not implemented")
+				}
+				return ec.Directives.ClaimDetail(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
 		func(ctx context.Context, selections ast.SelectionSet, v *relay.Connection[models.ClaimEvent]) graphql.Marshaler {
 			return ec.marshalNClaimEventConnection2ᚖcporᚋrelayᚐConnection(ctx, selections, v)
 		},
@@ -11713,6 +11838,29 @@ func (ec *executionContext) fieldContext_ProofOfExecution_uploadedAt(_ context.C
 	return graphql.NewScalarFieldContext("ProofOfExecution", field, false, false, "Time")
 }
 
+func (ec *executionContext) _ProofOfExecution_executedOn(ctx context.Context, field graphql.CollectedField, obj *models.Document) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofOfExecution_executedOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExecutedOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Date) graphql.Marshaler {
+			return ec.marshalNDate2cporᚋmodelsᚐDate(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofOfExecution_executedOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofOfExecution", field, false, false, "Date")
+}
+
 func (ec *executionContext) _ProofOfExecution_downloadUrl(ctx context.Context, field graphql.CollectedField, obj *models.Document) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15052,7 +15200,7 @@ func (ec *executionContext) unmarshalInputAttachProofOfExecutionInput(ctx contex
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"claimId", "file", "clientMutationId"}
+	fieldsInOrder := [...]string{"claimId", "file", "executedOn", "clientMutationId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15073,6 +15221,13 @@ func (ec *executionContext) unmarshalInputAttachProofOfExecutionInput(ctx contex
 				return it, err
 			}
 			it.File = data
+		case "executedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("executedOn"))
+			data, err := ec.unmarshalODate2ᚖcporᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExecutedOn = data
 		case "clientMutationId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -18988,6 +19143,11 @@ func (ec *executionContext) _ProofOfExecution(ctx context.Context, sel ast.Selec
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "executedOn":
+			out.Values[i] = ec._ProofOfExecution_executedOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "downloadUrl":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -20837,6 +20997,20 @@ func (ec *executionContext) marshalNCustomerSubscription2ᚖcporᚋmodelsᚐSubs
 	return ec._CustomerSubscription(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNDate2cporᚋmodelsᚐDate(ctx context.Context, v any) (models.Date, error) {
+	res, err := model.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2cporᚋmodelsᚐDate(ctx context.Context, sel ast.SelectionSet, v models.Date) graphql.Marshaler {
+	_ = sel
+	res := model.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDeclineAssociationInput2cporᚋgraphᚋmodelᚐDeclineAssociationInput(ctx context.Context, v any) (model.DeclineAssociationInput, error) {
 	res, err := ec.unmarshalInputDeclineAssociationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -21892,6 +22066,24 @@ func (ec *executionContext) marshalOCustomerTenant2ᚖcporᚋmodelsᚐCustomerTe
 		return graphql.Null
 	}
 	return ec._CustomerTenant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalODate2ᚖcporᚋmodelsᚐDate(ctx context.Context, v any) (*models.Date, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := model.UnmarshalDate(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODate2ᚖcporᚋmodelsᚐDate(ctx context.Context, sel ast.SelectionSet, v *models.Date) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := model.MarshalDate(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalODecisionCode2ᚖcporᚋmodelsᚐDecisionCode(ctx context.Context, v any) (*models.DecisionCode, error) {

@@ -29,7 +29,11 @@ func follow[T any](ctx context.Context, r *subscriptionResolver, kind live.Kind,
 	if err != nil {
 		return nil, err
 	}
-	who, err := r.svc.Claims.AuthorizeFollow(ctx, id)
+	following := claims.FollowStatus
+	if kind == live.Comments {
+		following = claims.FollowComments
+	}
+	who, err := r.svc.Claims.AuthorizeFollow(ctx, id, following)
 	if err != nil {
 		return nil, err
 	}

@@ -168,6 +168,7 @@ func (a *API) CloseWebsockets(ctx context.Context) error { return a.ws.Shutdown(
 func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	es := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  graph.NewResolver(d.Services),
+		Directives: graph.NewDirectives(),
 		Complexity: complexity(),
 	})
 	srv := handler.New(es)

@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/auth"
+	"cpor/claims"
 	"cpor/events"
 	"cpor/loaders"
 	"cpor/models"
@@ -108,13 +109,17 @@ type Filter struct {
 }
 
 // allows is checked for every event, not only at subscribe time: an
-// identity sees only its organisation's claims (reviewers all), and a
-// subscription ends when its token expires.
+// identity sees only its organisation's claims (reviewers all), a customer
+// admin the status changes of its tenant's submitted claims (claims.CanRead)
+// but no comment, and a subscription ends when its token expires.
 func (f *Filter) allows(d *Delivery, k Kind) bool {
 	if k != f.Kind || (f.ClaimID != nil && *f.ClaimID != d.Event.ClaimID) {
 		return false
 	}
-	return f.Identity.CanSeeOrganisation(d.Event.OrganizationID)
+	if f.Identity.CanSeeOrganisation(d.Event.OrganizationID) {
+		return true
+	}
+	return k == StatusChanges && d.Claim != nil && claims.CanRead(f.Identity, d.Claim)
 }
 
 // Config tunes a hub.

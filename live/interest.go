@@ -16,12 +16,14 @@ type interest struct {
 	statusClaims  map[uuid.UUID]int // subscribers of one claim's status changes
 	commentClaims map[uuid.UUID]int // subscribers of one claim's comments
 	orgs          map[uuid.UUID]int // partners following every claim of their organisation
+	tenants       map[uuid.UUID]int // customer admins following their tenant's claims
 	everything    int               // reviewers following every claim
 	total         int
 }
 
 func newInterest() interest {
-	return interest{statusClaims: map[uuid.UUID]int{}, commentClaims: map[uuid.UUID]int{}, orgs: map[uuid.UUID]int{}}
+	return interest{statusClaims: map[uuid.UUID]int{}, commentClaims: map[uuid.UUID]int{}, orgs: map[uuid.UUID]int{},
+		tenants: map[uuid.UUID]int{}}
 }
 
 // change counts f in (by +1) or out (by -1).
@@ -39,8 +41,13 @@ func (in *interest) change(f *Filter, by int) {
 		bump(in.statusClaims, *f.ClaimID)
 	case f.Identity.IsReviewer():
 		in.everything += by
-	case f.Identity.IsPartnerAdmin():
-		bump(in.orgs, f.Identity.OrganizationID)
+	case f.Identity.IsPartnerAdmin() || f.Identity.IsCustomerAdmin():
+		if f.Identity.IsPartnerAdmin() {
+			bump(in.orgs, f.Identity.OrganizationID)
+		}
+		if f.Identity.IsCustomerAdmin() {
+			bump(in.tenants, f.Identity.TenantID)
+		}
 	}
 	// Other identities may see no claim: they receive nothing.
 }
@@ -52,7 +59,17 @@ func (in *interest) mayWant(a events.Announced) bool {
 	if a.Stream == events.CommentStream {
 		return in.commentClaims[a.ClaimID] > 0
 	}
-	return in.everything > 0 || in.statusClaims[a.ClaimID] > 0 || in.orgs[a.OrganizationID] > 0
+	return in.everything > 0 || in.statusClaims[a.ClaimID] > 0 || in.orgs[a.OrganizationID] > 0 || in.tenantMayWant(a.TenantID)
+}
+
+// tenantMayWant reports whether a customer admin follows the tenant's
+// claims; an announcement that does not know its tenant (uuid.Nil) may
+// concern any.
+func (in *interest) tenantMayWant(tenant uuid.UUID) bool {
+	if tenant == uuid.Nil {
+		return len(in.tenants) > 0
+	}
+	return in.tenants[tenant] > 0
 }
 
 // maxListed bounds the identifiers a read lists; past it, the read takes
@@ -91,6 +108,9 @@ func (in *interest) statusCondition() (string, []any, bool) {
 	if len(in.orgs) > 0 {
 		parts = append(parts, listed("organization_id", in.orgs, &args))
 	}
+	if len(in.tenants) > 0 {
+		parts = append(parts, tenantsClaims(listed("customer_tenant_id", in.tenants, &args)))
+	}
 	if len(parts) == 0 {
 		return "", nil, false
 	}
@@ -109,4 +129,10 @@ func listed(column string, m map[uuid.UUID]int, args *[]any) string {
 	}
 	*args = append(*args, ids)
 	return column + " IN ?"
+}
+
+// tenantsClaims is the condition on events of the submitted claims whose
+// customer tenant meets tenantCondition: what customer admins may see.
+func tenantsClaims(tenantCondition string) string {
+	return "claim_id IN (SELECT id FROM claims WHERE submitted_at IS NOT NULL AND " + tenantCondition + ")"
 }

@@ -6,6 +6,9 @@ import (
 	"sync"
 	"time"
 
+	"gorm.io/gorm"
+
+	"cpor/auth"
 	"cpor/events"
 	"cpor/models"
 )
@@ -211,7 +214,7 @@ func replay(ctx context.Context, h *Hub, f Filter, after, until int64, send func
 		case f.ClaimID != nil:
 			q = q.Where("claim_id = ?", *f.ClaimID)
 		case !f.Identity.IsReviewer():
-			q = q.Where("organization_id = ?", f.Identity.OrganizationID)
+			q = q.Where(visibleEvents(h.db, f.Identity))
 		}
 		if f.Kind == StatusChanges {
 			q = q.Where("type = ?", models.EventStatusChanged)
@@ -320,4 +323,18 @@ func (h *Hub) remove(s *subscriber, reason error) {
 		h.subscribers.Add(-1)
 		s.closed(reason)
 	}
+}
+
+// visibleEvents is the condition on the events of the claims the identity
+// may follow without naming one: its organisation's, its tenant's submitted
+// ones. Filter.allows still decides each event.
+func visibleEvents(db *gorm.DB, id *auth.Identity) *gorm.DB {
+	cond := db.Where("1 = 0")
+	if id.IsPartnerAdmin() {
+		cond = cond.Or("organization_id = ?", id.OrganizationID)
+	}
+	if id.IsCustomerAdmin() {
+		cond = cond.Or(tenantsClaims("customer_tenant_id = ?"), id.TenantID)
+	}
+	return cond
 }

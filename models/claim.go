@@ -74,6 +74,8 @@ type Document struct {
 	SHA256      string `gorm:"column:sha256"`
 	UploadedBy  string
 	UploadedAt  time.Time
+	// ExecutedOn is the day the work the document proves was done.
+	ExecutedOn Date `gorm:"type:date"`
 }
 
 // DocumentContent holds a document's bytes.
@@ -111,6 +113,10 @@ type ClaimEvent struct {
 	CommentID      *uuid.UUID `gorm:"type:uuid"`
 	DocumentID     *uuid.UUID `gorm:"type:uuid"`
 	CreatedAt      time.Time
+	// CustomerTenantID is the claim's customer tenant as the writer knew
+	// it; not stored, only announced, so that a live hub can tell whether
+	// a customer admin may want the event without reading it.
+	CustomerTenantID uuid.UUID `gorm:"-"`
 }
 
 // Association is a recorded partner of record. At most one is active (EndedAt

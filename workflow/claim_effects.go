@@ -86,6 +86,9 @@ func (s *Service) checkSubmit(cc *claimChange) error {
 		problems = append(problems, apperr.New(apperr.ProofOfExecutionRequired, "proofOfExecution",
 			"Attach at least one proof of execution document (PDF, Office file, image or e-mail) before you submit."))
 	}
+	if tooOld := s.claimsSvc.CheckProofRecency(cc.newestProof, cc.now); tooOld != nil {
+		problems = append(problems, tooOld)
+	}
 	if err := problems.Err(); err != nil {
 		return err
 	}

@@ -41,9 +41,6 @@ type Config struct {
 	// and DraftWarning how long before its end the partner is warned
 	// (default 7 days).
 	DraftLifetime, DraftWarning time.Duration
-	// ProofMaxAge is how old a claim's newest proof of execution may be at
-	// submit (default 12 months, counted in calendar months).
-	ProofMaxAgeMonths int
 	// Clock is the time transitions happen at (default storage.Now);
 	// tests move it instead of sleeping.
 	Clock func() time.Time
@@ -61,9 +58,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DraftWarning == 0 {
 		c.DraftWarning = 7 * 24 * time.Hour
-	}
-	if c.ProofMaxAgeMonths == 0 {
-		c.ProofMaxAgeMonths = 12
 	}
 	if c.Clock == nil {
 		c.Clock = storage.Now

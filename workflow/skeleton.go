@@ -81,7 +81,7 @@ type claimChange struct {
 	// documents and newestProof are the claim's proof, read as it was
 	// locked when the event needs them (submit).
 	documents   int64
-	newestProof *time.Time
+	newestProof *models.Date
 	// tenant is the customer tenant submit's checks read.
 	tenant *models.CustomerTenant
 	// comp is the competition approve read under the key's lock, and
@@ -155,7 +155,7 @@ func (s *Service) lockClaim(ch *change, claimID uuid.UUID, event Event) (*claimC
 	if err != nil {
 		return nil, err
 	}
-	return &claimChange{change: ch, claim: &locked.Claim, documents: locked.Documents}, nil
+	return &claimChange{change: ch, claim: &locked.Claim, documents: locked.Documents, newestProof: locked.NewestProof}, nil
 }
 
 // fireOn fires an event on another claim within the change; the caller

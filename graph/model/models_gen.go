@@ -45,8 +45,12 @@ type ApproveClaimPayload struct {
 type AttachProofOfExecutionInput struct {
 	ClaimID string `json:"claimId"`
 	// PDF, Office document, image or e-mail; see the README for the size limit.
-	File             graphql.Upload `json:"file"`
-	ClientMutationID *string        `json:"clientMutationId,omitempty"`
+	File graphql.Upload `json:"file"`
+	// The day the work the document proves was done; today (UTC) when left out.
+	// A day after today is INVALID_INPUT. Submitting needs a document whose work
+	// was done within the last 12 months (configurable), else POE_TOO_OLD.
+	ExecutedOn       *models.Date `json:"executedOn,omitempty"`
+	ClientMutationID *string      `json:"clientMutationId,omitempty"`
 }
 
 type AttachProofOfExecutionPayload struct {
