@@ -239,9 +239,14 @@ func TestEveryEventThroughTheService(t *testing.T) {
 					if !applies {
 						before := f.snap(refused)
 						err := fire(handleFor(row.event), row.event, plain)(f, refused)
-						if row.event == workflow.Withdraw && slices.Contains([]workflow.State{ap, rj, wd, ex}, st) {
+						switch {
+						case row.event == workflow.Withdraw && slices.Contains([]workflow.State{ap, rj, wd, ex}, st):
 							expectError(t, err, apperr.NotWithdrawable, "claimId")
-						} else {
+						case row.event == workflow.CustomerDecline && (st == d || st == ex):
+							// The customer is told of a claim at submit;
+							// drafts do not exist for it.
+							expectError(t, err, apperr.NotFound, "claimId")
+						default:
 							expectError(t, err, apperr.InvalidTransition, "claimId")
 						}
 						f.unchanged(refused, before)

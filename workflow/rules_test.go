@@ -259,6 +259,44 @@ func (f *fx) due(kind string, id uuid.UUID, at time.Time) scheduler.Outcome {
 	return out
 }
 
+// lapsed is a claim whose information request went unanswered past its
+// deadline, rejected by the scheduler's lapse.
+func lapsed(f *fx) uuid.UUID {
+	id := f.claimIn(workflow.WaitingInReview, "lapsed")
+	f.due(workflow.JobLapse, id, f.claim(id).ResponseDueAt.Add(time.Minute))
+	return id
+}
+
+// endedAssociation is an approved claim whose association its partner ended.
+func endedAssociation(f *fx) uuid.UUID {
+	id := f.claimIn(workflow.Approved, "ended-association")
+	if _, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, "The customer moved to another partner."); err != nil {
+		f.t.Fatalf("end association: %v", err)
+	}
+	return id
+}
+
+// oldProof is a draft whose only proof was executed 13 months ago.
+func oldProof(f *fx) uuid.UUID {
+	c := f.create("ada", f.fresh("old-proof"))
+	old := models.DateOf(time.Now().AddDate(0, -13, 0))
+	if _, err := f.w.Claims.Attach(testkit.As("ada"), c.ID, claims.Upload{FileName: "proof.pdf",
+		Content: bytes.NewReader(testkit.PDF), ExecutedOn: &old}); err != nil {
+		f.t.Fatalf("attach old proof: %v", err)
+	}
+	return c.ID
+}
+
+// associationOf is the association the claim's approval created.
+func (f *fx) associationOf(claimID uuid.UUID) models.Association {
+	f.t.Helper()
+	var a models.Association
+	if err := f.w.DB.Where("claim_id = ?", claimID).Take(&a).Error; err != nil {
+		f.t.Fatalf("association of %s: %v", claimID, err)
+	}
+	return a
+}
+
 // claim reads a claim's row directly.
 func (f *fx) claim(id uuid.UUID) models.Claim {
 	f.t.Helper()
@@ -954,7 +992,7 @@ func actionCases() []actionCase {
 		{"reviewer reclaims", fb, "", rejected, reclaim("rita")},
 		{"customer admin submits", fb, "", draft, fire("chloe", workflow.Submit, noReason)},
 		{"customer admin approves", fb, "", underReview, fire("chloe", workflow.Approve, plain)},
-		{"customer admin reads a claim", fb, "", approved, get("chloe")},
+		{"customer admin reads another tenant's claim", nf, "claimId", underReview, get("chloe")},
 		{"operator approves", fb, "", underReview, fire("oscar", workflow.Approve, plain)},
 		// No identity at all.
 		{"anonymous edit", ua, "", draft, update(anonymous, current)},
@@ -1002,7 +1040,19 @@ func actionCases() []actionCase {
 			_, err := f.w.Workflow.DeclineAssociation(testkit.AsIdentity(id), a.ID, "")
 			return err
 		}},
+		// The second release's refusals.
+		{"withdraw an approved claim", apperr.NotWithdrawable, "claimId", approved, fire("ada", workflow.Withdraw, plain)},
+		{"answer after the request lapsed", apperr.ResponseOverdue, "claimId", lapsed, fire("ada", workflow.Respond, plain)},
+		{"end an ended association", apperr.AssociationNotActive, "associationId", endedAssociation, func(f *fx, id uuid.UUID) error {
+			_, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, "Ended twice.")
+			return err
+		}},
+		{"submit with only old proof", apperr.ProofOfExecutionTooOld, "proofOfExecution", oldProof, fire("ada", workflow.Submit, noReason)},
 		// Malformed input.
+		{"end an association without a reason", inv, "reason", approved, func(f *fx, id uuid.UUID) error {
+			_, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, " ")
+			return err
+		}},
 		{"reject without a reason", inv, "reason", submitted, fire("rita", workflow.Reject, noReason)},
 		{"reject with a blank reason", inv, "reason", submitted, fire("rita", workflow.Reject,
 			func(f *fx, id uuid.UUID) workflow.Request { return withReason(id, " \n\t ") })},
