@@ -176,3 +176,16 @@ func (s *Service) withText(ctx context.Context, req Request, event Event, by Rol
 	}
 	return s.fireClaim(ctx, req, event, by)
 }
+
+// Diagrams draws the three machines as Mermaid state diagrams, in the
+// order docs/state-machines.md shows them.
+func (s *Service) Diagrams() []Diagram {
+	return []Diagram{
+		{"Claim", "claim", s.claims.Mermaid()},
+		{"Arbitration case", "case", s.cases.Mermaid()},
+		{"Association", "association", s.associations.Mermaid()},
+	}
+}
+
+// Diagram is one machine's picture.
+type Diagram struct{ Title, Anchor, Mermaid string }
