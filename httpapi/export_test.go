@@ -18,6 +18,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"cpor/claims"
 	"cpor/demo"
 	"cpor/httpapi"
 	"cpor/models"
@@ -510,5 +511,36 @@ func TestClaimNameOverGraphQL(t *testing.T) {
 	rows := exportRows(t, exportGet(t, srv, "ada", url.Values{"search": {created.CreateClaim.Claim.ID}}))
 	if len(rows) != 1 || rows[0][1] != "'=Woodgrove renewal" {
 		t.Fatalf("the export of the named claim: %q", rows)
+	}
+}
+
+// BenchmarkClaimSearch times one page of 20 searched claims among 100,000
+// (all copies of one Fabrikam claim on one tenant, so a tenant or
+// organisation name matches them all) for a search that matches one claim,
+// none, and all of them:
+//
+//	go test ./httpapi -run '^$' -bench BenchmarkClaimSearch
+func BenchmarkClaimSearch(b *testing.B) {
+	if testing.Short() {
+		b.Skip("bulk claims")
+	}
+	for _, d := range storagetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			w := testkit.New(b, d)
+			bulkClaims(b, w.DB, 100_000)
+			if d == storage.Postgres {
+				w.DB.Exec("ANALYZE")
+			}
+			for _, s := range []struct{ name, text string }{{"one", "bulk claim 4242"}, {"none", "zzzz"}, {"all", "fabrikam"}} {
+				b.Run(s.name, func(b *testing.B) {
+					n := 20
+					for b.Loop() {
+						if _, err := w.Claims.List(testkit.As("rita"), claims.Filter{Search: s.text}, claims.Order{Desc: true}, relay.Args{First: &n}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
 	}
 }
