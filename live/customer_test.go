@@ -59,3 +59,51 @@ func TestHubReadsNothingForAnotherTenantsCustomer(t *testing.T) {
 		})
 	}
 }
+
+// TestReplayForCustomerAdminKeepsToItsTenant: resuming after a cursor, a
+// customer admin is replayed the status changes of its tenant's submitted
+// claims and nothing of another tenant's.
+func TestReplayForCustomerAdminKeepsToItsTenant(t *testing.T) {
+	for _, d := range storagetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			w := testkit.New(t, d)
+			mine := testkit.SubmitFreshClaim(t, w, "ada", "replay-mine")
+			theirs := testkit.SubmitFreshClaim(t, w, "fiona", "replay-theirs")
+			var c models.Claim
+			if err := w.DB.Where("id = ?", mine).Take(&c).Error; err != nil {
+				t.Fatal(err)
+			}
+			var after int64
+			if err := w.DB.Model(&models.ClaimEvent{}).Select("COALESCE(MAX(seq), 0)").Scan(&after).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []uuid.UUID{theirs, mine} {
+				if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: id}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w.Settle(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			owner := auth.Identity{UserID: "y", TenantID: c.CustomerTenantID, Roles: []auth.Role{auth.CustomerAdmin}}
+			ch, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &owner, Kind: live.StatusChanges},
+				live.Options{After: &after}, func(d *live.Delivery) *live.Delivery { return d })
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case d := <-ch:
+				if d.Event.ClaimID != mine {
+					t.Fatalf("replayed another tenant's event: %+v", d.Event)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("nothing replayed")
+			}
+			select {
+			case d := <-ch:
+				t.Fatalf("then replayed %+v", d.Event)
+			case <-time.After(300 * time.Millisecond):
+			}
+		})
+	}
+}
