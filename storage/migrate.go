@@ -81,11 +81,17 @@ func Migrate(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
 // MigrateDown rolls back every migration; tests use it to prove the down
 // scripts work.
 func MigrateDown(ctx context.Context, db *gorm.DB, log *slog.Logger) error {
+	return MigrateDownTo(ctx, db, log, 0)
+}
+
+// MigrateDownTo rolls back the migrations after version; tests use it to
+// prove that a migration carries existing rows over.
+func MigrateDownTo(ctx context.Context, db *gorm.DB, log *slog.Logger, version int64) error {
 	provider, err := newProvider(db, log)
 	if err != nil {
 		return err
 	}
-	if _, err := provider.DownTo(ctx, 0); err != nil {
+	if _, err := provider.DownTo(ctx, version); err != nil {
 		return fmt.Errorf("migrate down: %w", err)
 	}
 	return nil
