@@ -227,11 +227,14 @@ func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
 		q = q.Where("claims.product_id = ?", *f.ProductID)
 	}
 	if f.Overdue != nil {
-		overdue := "claims.status IN ? AND claims.review_due_at < ?"
+		// Not NULL-safe as plain SQL would be: a waiting claim's stopped
+		// clock (no review_due_at) is not overdue, and NOT (… AND NULL)
+		// would drop it from the others.
+		overdue := "claims.status IN ? AND claims.review_due_at IS NOT NULL AND claims.review_due_at < ?"
 		if *f.Overdue {
-			q = q.Where(overdue, models.OpenStatuses, now)
+			q = q.Where(overdue, models.ReviewingStatuses, now)
 		} else {
-			q = q.Not(overdue, models.OpenStatuses, now)
+			q = q.Not(overdue, models.ReviewingStatuses, now)
 		}
 	}
 	return q, nil

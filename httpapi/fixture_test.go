@@ -221,6 +221,8 @@ var (
 	submitMutation      = transitionMutation("submitClaim", "SubmitClaimInput")
 	startReviewMutation = transitionMutation("startReview", "StartReviewInput")
 	requestInfoMutation = transitionMutation("requestInformation", "RequestInformationInput")
+	respondMutation     = transitionMutation("respondToInformationRequest", "RespondToInformationRequestInput")
+	withdrawMutation    = transitionMutation("withdrawClaim", "WithdrawClaimInput")
 	approveMutation     = transitionMutation("approveClaim", "ApproveClaimInput")
 	rejectMutation      = transitionMutation("rejectClaim", "RejectClaimInput")
 	escalateMutation    = transitionMutation("escalateClaim", "EscalateClaimInput")

@@ -35,7 +35,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 			c.CustomerContact.Email != "dana@woodgrovebank.com" || c.SubmittedAt != nil || c.ReviewDueAt != nil {
 			t.Fatalf("draft as saved: %+v", c)
 		}
-		if !slices.Equal(c.AvailableActions, []string{"SUBMIT"}) {
+		if !slices.Equal(c.AvailableActions, []string{"SUBMIT", "WITHDRAW"}) {
 			t.Errorf("draft availableActions = %v", c.AvailableActions)
 		}
 
@@ -72,7 +72,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		if c.ReviewDueAt.Sub(*c.SubmittedAt) < 7*24*time.Hour-time.Second {
 			t.Errorf("reviewDueAt %s is less than a week (five business days) after %s", c.ReviewDueAt, c.SubmittedAt)
 		}
-		if len(c.AvailableActions) != 0 {
+		if !slices.Equal(c.AvailableActions, []string{"WITHDRAW"}) {
 			t.Errorf("partner availableActions on a submitted claim = %v", c.AvailableActions)
 		}
 		if got := readClaim(t, rita, c.ID); !slices.Equal(got.AvailableActions, []string{"START_REVIEW", "REJECT"}) {
@@ -90,8 +90,11 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		}
 		const question = "Please attach the signed workshop attendance list."
 		c = fire(t, rita, requestInfoMutation, "requestInformation", map[string]any{"claimId": c.ID, "message": question}).ok(t)
-		if c.Status != "UNDER_REVIEW" {
-			t.Fatalf("requestInformation moved the claim to %s", c.Status)
+		if c.Status != "ACTION_REQUIRED" || c.ReviewDueAt != nil {
+			t.Fatalf("requestInformation left the claim %s, review due %v; want ACTION_REQUIRED with the clock stopped", c.Status, c.ReviewDueAt)
+		}
+		if got := readClaim(t, ada, c.ID); !slices.Equal(got.AvailableActions, []string{"RESPOND", "WITHDRAW"}) {
+			t.Errorf("partner availableActions on a waiting claim = %v", got.AvailableActions)
 		}
 		partnerView := readClaim(t, ada, c.ID)
 		i := slices.IndexFunc(partnerView.Comments.Nodes, func(cm comment) bool { return cm.Kind == "INFORMATION_REQUEST" })
@@ -112,6 +115,12 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		thread := readClaim(t, rita, c.ID).Comments.Nodes
 		if n := len(thread); n < 2 || thread[n-1].ID != answerID || thread[i].Kind != "INFORMATION_REQUEST" {
 			t.Errorf("thread as the reviewer sees it (oldest first): %+v", thread)
+		}
+		// and answers the request, which takes the claim back into review
+		// with the review clock running again.
+		c = fire(t, ada, respondMutation, "respondToInformationRequest", map[string]any{"claimId": c.ID, "message": "See the attendance list above."}).ok(t)
+		if c.Status != "UNDER_REVIEW" || c.ReviewDueAt == nil {
+			t.Fatalf("after the answer: %s, review due %v", c.Status, c.ReviewDueAt)
 		}
 
 		// A stale approval is refused; the right version approves.
@@ -142,15 +151,12 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		want := []string{
 			"submit:DRAFT->SUBMITTED by ada@contoso.example/PARTNER",
 			"startReview:SUBMITTED->UNDER_REVIEW by rita@microsoft.example/REVIEWER",
+			"requestInformation:UNDER_REVIEW->ACTION_REQUIRED by rita@microsoft.example/REVIEWER",
+			"respond:ACTION_REQUIRED->UNDER_REVIEW by ada@contoso.example/PARTNER",
 			"approve:UNDER_REVIEW->APPROVED by rita@microsoft.example/REVIEWER",
 		}
 		hist := final.History.Nodes
-		var transitions []string
-		for _, s := range statusChanges(hist) {
-			if !strings.HasPrefix(s, "requestInformation:") {
-				transitions = append(transitions, s)
-			}
-		}
+		transitions := statusChanges(hist)
 		if !slices.Equal(transitions, want) {
 			t.Errorf("status changes:\n got %q\nwant %q", transitions, want)
 		}

@@ -53,32 +53,33 @@ func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
 		if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
 			t.Fatal(err)
 		}
+		must(w.Workflow.Respond(partner, workflow.Request{ClaimID: claim, Reason: "See the agenda above."}))
 		must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
 		// An event of the other organisation: only reviewers and Fabrikam may see it.
 		must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
 
 		var got []string
-		for range 2 {
+		for range 4 {
 			var ev statusEvent
 			next(t, rita, "status", "claimStatusChanged", &ev)
 			got = append(got, ev.PreviousStatus+">"+ev.Status)
 		}
-		if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
+		if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>ACTION_REQUIRED ACTION_REQUIRED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
 			t.Fatalf("reviewer got %v", got)
 		}
 		var kinds []string
-		for range 3 {
+		for range 4 {
 			var ev commentEvent
 			next(t, rita, "comments", "commentAdded", &ev)
 			kinds = append(kinds, ev.Comment.Kind)
 		}
-		if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
+		if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER PARTNER" {
 			t.Fatalf("comments arrived as %v", kinds)
 		}
 		quiet(t, rita)
 
 		got = nil
-		for range 2 {
+		for range 4 {
 			var ev statusEvent
 			next(t, ada, "all", "claimStatusChanged", &ev)
 			if ev.Claim.Organization.Name != "Contoso Partners" {
@@ -86,7 +87,7 @@ func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
 			}
 			got = append(got, ev.Status)
 		}
-		if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
+		if strings.Join(got, " ") != "UNDER_REVIEW ACTION_REQUIRED UNDER_REVIEW APPROVED" {
 			t.Fatalf("ada got %v", got)
 		}
 		quiet(t, ada)
