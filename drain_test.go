@@ -25,8 +25,8 @@ import (
 	"cpor/auth"
 	"cpor/demo"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // TestMain lets the test binary be the server: the drain test starts it as
@@ -152,67 +152,64 @@ func demoToken(t *testing.T, handle string) string {
 // data stored, or fails in a way the client sees; none answers 200 with
 // nothing stored.
 func TestSIGTERMLosesNoWrites(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			cfg := w.Storage
-			if cfg.DatabaseURL == "" {
-				cfg.DataDir = sqliteDir(t, w)
-			}
-			ada := demoToken(t, "ada")
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		cfg := w.Storage
+		if cfg.DatabaseURL == "" {
+			cfg.DataDir = sqliteDir(t, w)
+		}
+		ada := demoToken(t, "ada")
 
-			srv := startServer(t, cfg)
-			var drafts struct {
-				Claims struct{ Nodes []struct{ ID string } }
-			}
-			srv.query(t, ada, `{ claims(filter: {status: [DRAFT]}, first: 1) { nodes { id } } }`, nil, &drafts)
-			if len(drafts.Claims.Nodes) == 0 {
-				t.Fatal("no draft to attach to")
-			}
-			claimID := drafts.Claims.Nodes[0].ID
-			sum := uploadThroughSIGTERM(t, srv, ada, claimID)
-			srv.waitExit(t)
+		srv := startServer(t, cfg)
+		var drafts struct {
+			Claims struct{ Nodes []struct{ ID string } }
+		}
+		srv.query(t, ada, `{ claims(filter: {status: [DRAFT]}, first: 1) { nodes { id } } }`, nil, &drafts)
+		if len(drafts.Claims.Nodes) == 0 {
+			t.Fatal("no draft to attach to")
+		}
+		claimID := drafts.Claims.Nodes[0].ID
+		sum := uploadThroughSIGTERM(t, srv, ada, claimID)
+		srv.waitExit(t)
 
-			srv = startServer(t, cfg, "CPOR_DRAIN_DELAY=300ms")
-			subscriber := subscribeThroughSIGTERM(t, srv, demoToken(t, "rita"), claimID)
-			readiness := watchReadiness(srv)
-			acknowledged := burstThroughSIGTERM(t, srv, ada, claimID)
-			srv.waitExit(t)
-			subscriber.check(t)
-			if !<-readiness {
-				t.Error("/readyz never answered 503 during the drain delay")
-			}
+		srv = startServer(t, cfg, "CPOR_DRAIN_DELAY=300ms")
+		subscriber := subscribeThroughSIGTERM(t, srv, demoToken(t, "rita"), claimID)
+		readiness := watchReadiness(srv)
+		acknowledged := burstThroughSIGTERM(t, srv, ada, claimID)
+		srv.waitExit(t)
+		subscriber.check(t)
+		if !<-readiness {
+			t.Error("/readyz never answered 503 during the drain delay")
+		}
 
-			srv = startServer(t, cfg)
-			var stored struct {
-				Claim struct {
-					ProofOfExecution struct{ Nodes []struct{ Sha256 string } }
+		srv = startServer(t, cfg)
+		var stored struct {
+			Claim struct {
+				ProofOfExecution struct{ Nodes []struct{ Sha256 string } }
+			}
+		}
+		srv.query(t, ada, `query($id: ID!) { claim(id: $id) { proofOfExecution(first: 100) { nodes { sha256 } } } }`,
+			map[string]any{"id": claimID}, &stored)
+		found := false
+		for _, doc := range stored.Claim.ProofOfExecution.Nodes {
+			found = found || doc.Sha256 == sum
+		}
+		if !found {
+			t.Errorf("the upload answered 200 but its document %s is not stored", sum)
+		}
+		for len(acknowledged) > 0 {
+			batch := acknowledged[:min(len(acknowledged), 50)]
+			acknowledged = acknowledged[len(batch):]
+			var comments struct{ Nodes []*struct{ ID string } }
+			srv.query(t, ada, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": batch}, &comments)
+			for i, c := range comments.Nodes {
+				if c == nil || c.ID != batch[i] {
+					t.Errorf("comment %s was acknowledged but is not stored", batch[i])
 				}
 			}
-			srv.query(t, ada, `query($id: ID!) { claim(id: $id) { proofOfExecution(first: 100) { nodes { sha256 } } } }`,
-				map[string]any{"id": claimID}, &stored)
-			found := false
-			for _, doc := range stored.Claim.ProofOfExecution.Nodes {
-				found = found || doc.Sha256 == sum
-			}
-			if !found {
-				t.Errorf("the upload answered 200 but its document %s is not stored", sum)
-			}
-			for len(acknowledged) > 0 {
-				batch := acknowledged[:min(len(acknowledged), 50)]
-				acknowledged = acknowledged[len(batch):]
-				var comments struct{ Nodes []*struct{ ID string } }
-				srv.query(t, ada, `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`, map[string]any{"ids": batch}, &comments)
-				for i, c := range comments.Nodes {
-					if c == nil || c.ID != batch[i] {
-						t.Errorf("comment %s was acknowledged but is not stored", batch[i])
-					}
-				}
-			}
-			_ = srv.cmd.Process.Signal(syscall.SIGTERM)
-			srv.waitExit(t)
-		})
-	}
+		}
+		_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+		srv.waitExit(t)
+	})
 }
 
 // subscriberEnd is how a live subscription held across the signal ended.
@@ -230,7 +227,7 @@ type subscriberEnd struct {
 // until the server closes the connection.
 func subscribeThroughSIGTERM(t *testing.T, srv *serverProcess, token, claimID string) *subscriberEnd {
 	t.Helper()
-	ws := (&testkit.Server{Server: &httptest.Server{URL: srv.url}}).DialWS(t, "graphql-transport-ws", nil)
+	ws := (&apitest.Server{Server: &httptest.Server{URL: srv.url}}).DialWS(t, "graphql-transport-ws", nil)
 	ws.Init(token)
 	ws.Subscribe("c", `subscription($id: ID) { claimStatusChanged(claimId: $id) { cursor } }`, map[string]any{"id": claimID})
 	ws.Ping(10 * time.Second) // subscribed once the server has read past it

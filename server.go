@@ -19,6 +19,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -41,12 +42,14 @@ import (
 	"cpor/budget"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/reqlog"
+	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/wiring"
+	"cpor/workflow"
 )
 
 // config is everything the service reads from its environment.
@@ -67,6 +70,9 @@ type config struct {
 	drainDelay   time.Duration
 	adminAddr    string
 	pprof        bool
+	workflow     workflow.Config
+	scheduler    scheduler.Config
+	schedulerOn  bool
 	// proofMaxAgeMonths: CPOR_POE_MAX_AGE_MONTHS (claims.ProofRecency).
 	proofMaxAgeMonths int64
 }
@@ -152,7 +158,53 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := c.logLevel.UnmarshalText([]byte(env("CPOR_LOG_LEVEL", "info"))); err != nil {
 		return c, fmt.Errorf("CPOR_LOG_LEVEL: %w", err)
 	}
+	if err := loadDeadlines(env, &c); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// loadDeadlines reads the workflow's deadlines and the scheduler that
+// keeps them.
+func loadDeadlines(env func(string, string) string, c *config) error {
+	c.schedulerOn = env("CPOR_SCHEDULER", "on") == "on"
+	ints := []struct {
+		key  string
+		dest *int
+		def  int
+	}{
+		{"CPOR_RESPONSE_BUSINESS_DAYS", &c.workflow.ResponseBusinessDays, sla.ResponseBusinessDays},
+		{"CPOR_SCHEDULER_BATCH", &c.scheduler.Batch, scheduler.DefaultBatch},
+		{"CPOR_SCHEDULER_MAX_ATTEMPTS", &c.scheduler.MaxAttempts, scheduler.DefaultMaxAttempts},
+	}
+	for _, i := range ints {
+		n, err := envInt(env, i.key, int64(i.def))
+		if err != nil {
+			return err
+		}
+		*i.dest = int(n)
+	}
+	durations := []struct {
+		key  string
+		dest *time.Duration
+		def  time.Duration
+	}{
+		{"CPOR_DRAFT_LIFETIME", &c.workflow.DraftLifetime, 30 * 24 * time.Hour},
+		{"CPOR_SCHEDULER_INTERVAL", &c.scheduler.Interval, scheduler.DefaultInterval},
+		{"CPOR_SCHEDULER_BACKOFF_BASE", &c.scheduler.BackoffBase, scheduler.DefaultBackoffBase},
+		{"CPOR_SCHEDULER_BACKOFF_MAX", &c.scheduler.BackoffMax, scheduler.DefaultBackoffMax},
+		{"CPOR_SCHEDULER_JOB_TIMEOUT", &c.scheduler.JobTimeout, scheduler.DefaultJobTimeout},
+	}
+	for _, d := range durations {
+		var err error
+		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
+			return err
+		}
+	}
+	if c.workflow.DraftWarning = 7 * 24 * time.Hour; c.workflow.DraftLifetime <= c.workflow.DraftWarning {
+		c.workflow.DraftWarning = c.workflow.DraftLifetime / 4
+	}
+	return nil
 }
 
 func envInt(env func(string, string) string, key string, def int64) (int64, error) {
@@ -345,7 +397,7 @@ func openMigrated(ctx context.Context, cfg config, log *slog.Logger) (*gorm.DB, 
 // app is the wired service.
 type app struct {
 	db       *gorm.DB
-	services graph.Services
+	services wiring.Services
 }
 
 func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
@@ -357,7 +409,26 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	limits.MaxBytes = cfg.http.MaxUploadBytes
 	limits.ProofMaxAgeMonths = int(cfg.proofMaxAgeMonths)
 	hub := live.NewHub(db, live.DefaultConfig, log)
-	return &app{db: db, services: graph.NewServices(db, hub, calendar, limits)}, nil
+	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow)}, nil
+}
+
+// startScheduler runs the deadlines that come due (lapses, expiries and
+// their warnings) on every instance until ctx ends; the database gives each
+// due item to exactly one of them.
+func (a *app) startScheduler(ctx context.Context, cfg config, reg prometheus.Registerer, log *slog.Logger) error {
+	if !cfg.schedulerOn {
+		return nil
+	}
+	s, err := scheduler.New(a.db, cfg.scheduler, a.services.Workflow.DueWork(), log, reg)
+	if err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	go func() {
+		if err := s.Run(ctx); err != nil {
+			log.ErrorContext(ctx, "scheduler stopped", "err", err)
+		}
+	}()
+	return nil
 }
 
 // startLive runs the event hub and, on PostgreSQL, the listener that hears
@@ -430,6 +501,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log})
+	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
+		_ = ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -68,24 +67,6 @@ func TestTokenAndMigrateSubcommands(t *testing.T) {
 	if err := run(context.Background(), []string{"bogus"}, env, &out, &bytes.Buffer{}); err == nil {
 		t.Error("unknown subcommand accepted")
 	}
-}
-
-// syncBuffer lets the test read what the running server prints.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestServeDemoAndGracefulStop runs the README's first command in-process:

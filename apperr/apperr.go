@@ -35,6 +35,14 @@ const (
 	Unauthenticated              Code = "UNAUTHENTICATED"
 	NotFound                     Code = "NOT_FOUND"
 	InvalidInput                 Code = "INVALID_INPUT"
+	// NotWithdrawable: the claim is already decided (or withdrawn, or
+	// expired); an approved association is ended with endAssociation.
+	NotWithdrawable Code = "NOT_WITHDRAWABLE"
+	// ResponseOverdue: the answer to an information request came after its
+	// deadline; the request lapsed.
+	ResponseOverdue Code = "RESPONSE_OVERDUE"
+	// AssociationNotActive: the association has already ended.
+	AssociationNotActive Code = "ASSOCIATION_NOT_ACTIVE"
 	// Internal is never produced by a rule: it stands for a failure whose
 	// details stay in the server log.
 	Internal Code = "INTERNAL"
@@ -62,6 +70,7 @@ var Codes = []Code{
 	SubscriptionNotActive, SubscriptionAlreadyClaimed, ActivityNotAllowed, MpnNotEnrolled,
 	MpnNotFound, ProofOfExecutionRequired, ProofOfExecutionTooOld, InvalidTransition, StaleClaim, Forbidden,
 	Unauthenticated, NotFound, InvalidInput,
+	NotWithdrawable, ResponseOverdue, AssociationNotActive,
 }
 
 // Error is one rule violation or access failure.

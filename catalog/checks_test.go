@@ -18,7 +18,6 @@ import (
 	"cpor/demo"
 	"cpor/models"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 )
 
@@ -237,35 +236,32 @@ func checkCases() []checkCase {
 
 // TestCheck runs every case on both databases.
 func TestCheck(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			for _, tc := range checkCases() {
-				t.Run(tc.name, func(t *testing.T) {
-					c := checkWorld{t: t, w: w}
-					facts := c.woodgrove()
-					tc.edit(c, &facts)
-					got, err := catalog.Check(context.Background(), w.DB, facts)
-					if err != nil {
-						t.Fatalf("Check: %v", err)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		for _, tc := range checkCases() {
+			t.Run(tc.name, func(t *testing.T) {
+				c := checkWorld{t: t, w: w}
+				facts := c.woodgrove()
+				tc.edit(c, &facts)
+				got, err := catalog.Check(context.Background(), w.DB, facts)
+				if err != nil {
+					t.Fatalf("Check: %v", err)
+				}
+				var gotP []problem
+				for _, e := range got {
+					gotP = append(gotP, problem{e.Code, e.Field})
+					if strings.TrimSpace(e.Message) == "" {
+						t.Errorf("%s on %q has no message", e.Code, e.Field)
 					}
-					var gotP []problem
-					for _, e := range got {
-						gotP = append(gotP, problem{e.Code, e.Field})
-						if strings.TrimSpace(e.Message) == "" {
-							t.Errorf("%s on %q has no message", e.Code, e.Field)
-						}
-					}
-					if !sameProblems(gotP, tc.want) {
-						t.Errorf("Check found %v; want %v", got, tc.want)
-					}
-					if (len(tc.want) == 0) != (got.Err() == nil) {
-						t.Errorf("Err() = %v for %d problems", got.Err(), len(got))
-					}
-				})
-			}
-		})
-	}
+				}
+				if !sameProblems(gotP, tc.want) {
+					t.Errorf("Check found %v; want %v", got, tc.want)
+				}
+				if (len(tc.want) == 0) != (got.Err() == nil) {
+					t.Errorf("Err() = %v for %d problems", got.Err(), len(got))
+				}
+			})
+		}
+	})
 }
 
 func sameProblems(got, want []problem) bool {
@@ -278,9 +274,7 @@ func sameProblems(got, want []problem) bool {
 
 // TestCheckMessagesSayWhatToDo: the messages say what to do next.
 func TestCheckMessagesSayWhatToDo(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) { checkAdvice(t, testkit.New(t, d)) })
-	}
+	testkit.Each(t, checkAdvice)
 }
 
 func checkAdvice(t *testing.T, w *testkit.World) {

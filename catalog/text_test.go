@@ -49,57 +49,54 @@ func wantInvalidOn(t *testing.T, err error, fields ...string) {
 }
 
 func TestOperatorTextIsChecked(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			oscar := testkit.As("oscar")
-			tenant := func(name string, domains []string, workloads []uuid.UUID) error {
-				_, err := w.Catalog.UpsertTenant(oscar, catalog.TenantInput{
-					TenantID: uuid.New(), DisplayName: name, Domains: domains, WorkloadIDs: workloads,
-				})
-				return err
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		oscar := testkit.As("oscar")
+		tenant := func(name string, domains []string, workloads []uuid.UUID) error {
+			_, err := w.Catalog.UpsertTenant(oscar, catalog.TenantInput{
+				TenantID: uuid.New(), DisplayName: name, Domains: domains, WorkloadIDs: workloads,
+			})
+			return err
+		}
+		product := func(code, name string) error {
+			_, err := w.Catalog.UpsertProduct(oscar, catalog.ProductInput{
+				Code: code, Name: name, SolutionArea: models.Microsoft365, Kind: models.KindWorkload,
+			})
+			return err
+		}
+		initial := []string{"text-test.onmicrosoft.com"}
+		before := w.Snapshot(t)
+		for _, text := range badLine(textrule.Name) {
+			wantInvalidOn(t, tenant(text, initial, nil), "displayName")
+			wantInvalidOn(t, product("TEXT_TEST", text), "name")
+		}
+		for name, text := range badLine(textrule.Code) {
+			if err := product(text, "Text test"); !apperr.Is(err, apperr.InvalidInput) {
+				t.Errorf("product code with %s: %v", name, err)
 			}
-			product := func(code, name string) error {
-				_, err := w.Catalog.UpsertProduct(oscar, catalog.ProductInput{
-					Code: code, Name: name, SolutionArea: models.Microsoft365, Kind: models.KindWorkload,
-				})
-				return err
-			}
-			initial := []string{"text-test.onmicrosoft.com"}
-			before := w.Snapshot(t)
-			for _, text := range badLine(textrule.Name) {
-				wantInvalidOn(t, tenant(text, initial, nil), "displayName")
-				wantInvalidOn(t, product("TEXT_TEST", text), "name")
-			}
-			for name, text := range badLine(textrule.Code) {
-				if err := product(text, "Text test"); !apperr.Is(err, apperr.InvalidInput) {
-					t.Errorf("product code with %s: %v", name, err)
-				}
-				wantInvalidOn(t, product(text, "Text test"), "code")
-			}
-			// Lists over their limits, with every other problem at once.
-			domains := make([]string, catalog.MaxTenantDomains+1)
-			for i := range domains {
-				domains[i] = fmt.Sprintf("d%d.example", i)
-			}
-			workloads := make([]uuid.UUID, catalog.MaxTenantWorkloads+1)
-			for i := range workloads {
-				workloads[i] = uuid.New()
-			}
-			wantInvalidOn(t, tenant("", domains, workloads), "displayName", "domains", "workloadIds")
-			wantInvalidOn(t, product("", "\x00"), "code", "name")
-			w.Unchanged(t, before, "operator input with bad text")
+			wantInvalidOn(t, product(text, "Text test"), "code")
+		}
+		// Lists over their limits, with every other problem at once.
+		domains := make([]string, catalog.MaxTenantDomains+1)
+		for i := range domains {
+			domains[i] = fmt.Sprintf("d%d.example", i)
+		}
+		workloads := make([]uuid.UUID, catalog.MaxTenantWorkloads+1)
+		for i := range workloads {
+			workloads[i] = uuid.New()
+		}
+		wantInvalidOn(t, tenant("", domains, workloads), "displayName", "domains", "workloadIds")
+		wantInvalidOn(t, product("", "\x00"), "code", "name")
+		w.Unchanged(t, before, "operator input with bad text")
 
-			// At the limits, the same input is saved.
-			name := strings.Repeat("ñ", textrule.Name.MaxChars)
-			if err := tenant(name, initial, workloads[:0]); err != nil {
-				t.Fatalf("tenant with a name at the limit: %v", err)
-			}
-			if err := product(strings.Repeat("C", textrule.Code.MaxChars), name); err != nil {
-				t.Fatalf("product at the limits: %v", err)
-			}
-		})
-	}
+		// At the limits, the same input is saved.
+		name := strings.Repeat("ñ", textrule.Name.MaxChars)
+		if err := tenant(name, initial, workloads[:0]); err != nil {
+			t.Fatalf("tenant with a name at the limit: %v", err)
+		}
+		if err := product(strings.Repeat("C", textrule.Code.MaxChars), name); err != nil {
+			t.Fatalf("product at the limits: %v", err)
+		}
+	})
 }
 
 func TestOperatorTextIsCheckedAfterTheRole(t *testing.T) {

@@ -29,6 +29,7 @@ type DraftInput struct {
 	Activity         *models.Activity
 	CustomerTenantID *string
 	CustomerDomain   *string
+	Name             *string
 	ProductID        *uuid.UUID
 	SubscriptionID   *string
 	MpnID            *uuid.UUID
@@ -143,6 +144,7 @@ func (s *Service) Reclaim(ctx context.Context, claimID uuid.UUID, activity *mode
 		Activity:         old.Activity,
 		CustomerTenantID: old.CustomerTenantID,
 		CustomerDomain:   old.CustomerDomain,
+		Name:             old.Name,
 		ProductID:        old.ProductID,
 		SubscriptionID:   old.SubscriptionID,
 		MpnID:            old.MpnID,
@@ -179,6 +181,11 @@ func (s *Service) saveDraft(ctx context.Context, id *auth.Identity, c *models.Cl
 		}
 		if err := tx.Create(c).Error; err != nil {
 			return fmt.Errorf("create draft: %w", err)
+		}
+		if s.onDraftCreated != nil {
+			if err := s.onDraftCreated(tx, c); err != nil {
+				return err
+			}
 		}
 		created := EventFor(c, id, models.EventCreated)
 		evs := []*models.ClaimEvent{created}
@@ -230,6 +237,12 @@ func copyInput(c *models.Claim, in DraftInput) error {
 		d, err := catalog.NormalizeDomain(*in.CustomerDomain)
 		errs.Add(err)
 		c.CustomerDomain = d
+	}
+	if in.Name != nil {
+		// One line like any other name: it is shown in lists.
+		n, err := textrule.Name.Clean(*in.Name, "name")
+		errs.Add(err)
+		c.Name = n
 	}
 	if in.ProductID != nil {
 		c.ProductID = in.ProductID

@@ -25,14 +25,21 @@ type Filter struct {
 	OrganizationID   *uuid.UUID
 	ProductID        *uuid.UUID
 	Overdue          *bool
+	// Search is text to look for (see applySearch); blank does not filter.
+	Search    string
+	Submitted TimeRange
+	Decided   TimeRange
+	Updated   TimeRange
 }
 
 // OrderField is a sort key of the claim list.
 type OrderField string
 
 const (
-	OrderCreatedAt OrderField = "CREATED_AT"
-	OrderUpdatedAt OrderField = "UPDATED_AT"
+	OrderCreatedAt   OrderField = "CREATED_AT"
+	OrderUpdatedAt   OrderField = "UPDATED_AT"
+	OrderSubmittedAt OrderField = "SUBMITTED_AT"
+	OrderDecidedAt   OrderField = "DECIDED_AT"
 )
 
 // Order sorts a claim list.
@@ -75,33 +82,13 @@ func withReferences(q *gorm.DB) *gorm.DB {
 // customer admin, every claim for a reviewer. It sends one statement (the
 // page with the rows it refers to), and a count if the total is asked for.
 func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Args) (*Listed, error) {
-	id, err := auth.FromContext(ctx)
+	q, err := s.visible(ctx, f)
 	if err != nil {
 		return nil, err
 	}
-	if err := requireClaimReader(id); err != nil {
-		return nil, err
-	}
-	db := s.db.WithContext(ctx)
-	q := db.Model(&listedClaim{})
-	q = scope(q, id)
-	q, err = applyFilter(q, f, storage.Now())
-	if err != nil {
-		return nil, err
-	}
-	column := "created_at"
-	if order.Field == OrderUpdatedAt {
-		column = "updated_at"
-	}
-	ks := relay.Keyset{TimeColumn: "claims." + column, KeyColumn: "claims.id", Desc: order.Desc}
+	ks, cursorOf := keysetOf(order)
 	joined := withReferences(q.Session(&gorm.Session{}))
-	page, err := relay.Fetch(joined, ks, args, func(c *listedClaim) relay.Cursor {
-		t := c.CreatedAt
-		if column == "updated_at" {
-			t = c.UpdatedAt
-		}
-		return relay.Cursor{Time: t, Key: c.ID.String()}
-	})
+	page, err := relay.Fetch(joined, ks, args, func(c *listedClaim) relay.Cursor { return cursorOf(&c.Claim) })
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +100,21 @@ func (s *Service) List(ctx context.Context, f Filter, order Order, args relay.Ar
 		}
 		return n, nil
 	}), nil
+}
+
+// visible is the query of the claims the caller may see that pass the
+// filter, once the caller may read claims at all: the list and the export
+// (Export) both start from it, so they follow one visibility rule.
+func (s *Service) visible(ctx context.Context, f Filter) (*gorm.DB, error) {
+	id, err := auth.FromContext(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := requireClaimReader(id); err != nil {
+		return nil, err
+	}
+	q := scope(s.db.WithContext(ctx).Model(&listedClaim{}), id)
+	return applyFilter(q, f, storage.Now())
 }
 
 // Find reads one claim the caller may see with the rows it refers to, in
@@ -180,6 +182,7 @@ func checkFilter(f Filter) error {
 		errs.Add(allKnown("filter.status", "status", f.Statuses, models.ClaimStatuses))
 		errs.Add(allKnown("filter.activity", "activity", f.Activities, models.Activities))
 	}
+	errs.Add(checkRanges(f))
 	return errs.Err()
 }
 
@@ -194,9 +197,14 @@ func allKnown[T ~string](field, what string, values, known []T) error {
 }
 
 func applyFilter(q *gorm.DB, f Filter, now time.Time) (*gorm.DB, error) {
-	if err := checkFilter(f); err != nil {
+	var errs apperr.List
+	search, err := cleanSearch(f.Search)
+	errs.Add(err)
+	errs.Add(checkFilter(f))
+	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	q = applyRanges(applySearch(q, search), f)
 	if len(f.Statuses) > 0 {
 		q = q.Where("claims.status IN ?", f.Statuses)
 	}

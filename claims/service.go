@@ -26,7 +26,13 @@ type Service struct {
 	log      *events.Log
 	calendar *sla.Calendar
 	limits   DocumentLimits
+	// onDraftCreated runs in the transaction that creates a draft: the
+	// workflow leaves the draft's expiry with the scheduler there.
+	onDraftCreated func(*storage.Tx, *models.Claim) error
 }
+
+// OnDraftCreated sets what runs in the transaction of every new draft.
+func (s *Service) OnDraftCreated(fn func(*storage.Tx, *models.Claim) error) { s.onDraftCreated = fn }
 
 // NewService returns the claims service.
 func NewService(db *gorm.DB, log *events.Log, calendar *sla.Calendar, limits DocumentLimits) *Service {
@@ -175,6 +181,14 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 	if err := requireClaimReader(id); err != nil {
 		return nil, err
 	}
+	var c Changing
+	if _, err := readable(id, &c.Claim, lockForChange(db, claimID, what).Take(&c).Error); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func lockForChange(db *gorm.DB, claimID uuid.UUID, what Change) *gorm.DB {
 	q := storage.ForUpdate(db).Table("claims")
 	if what.CompetitionLock {
 		q = q.Where(storage.LockingKeyOf(db, "id = @id", competitionKeyColumns...), sql.Named("id", claimID))
@@ -185,9 +199,18 @@ func LoadForChange(db *gorm.DB, id *auth.Identity, claimID uuid.UUID, what Chang
 		q = q.Select("claims.*, (SELECT count(*) FROM documents WHERE documents.claim_id = claims.id) AS document_count, " +
 			"(SELECT max(executed_on) FROM documents WHERE documents.claim_id = claims.id) AS newest_proof")
 	}
+	return q
+}
+
+// LoadForSystem is LoadForChange for the service itself (the scheduler's
+// lapses and expiries), which reads every claim.
+func LoadForSystem(db *gorm.DB, claimID uuid.UUID, what Change) (*Changing, error) {
 	var c Changing
-	if _, err := readable(id, &c.Claim, q.Take(&c).Error); err != nil {
-		return nil, err
+	if err := lockForChange(db, claimID, what).Take(&c).Error; err != nil {
+		if storage.IsNotFound(err) {
+			return nil, notFound()
+		}
+		return nil, fmt.Errorf("load claim: %w", err)
 	}
 	return &c, nil
 }

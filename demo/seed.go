@@ -14,6 +14,7 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/models"
+	"cpor/scheduler"
 	"cpor/storage"
 	"cpor/workflow"
 )
@@ -238,16 +239,37 @@ func (s *seeder) claims(ctx context.Context) error {
 	if err := s.backdate(ctx, late.ID, 10); err != nil {
 		return err
 	}
-	// UNDER_REVIEW, with an information request
+	// UNDER_REVIEW, after an information request that the partner answered
 	m, err := s.submitted(ctx, claimSpec{"ada", m365, models.Usage, Litware, "litwareinc.com", "SHAREPOINT", "", 4000001})
 	if err != nil {
 		return err
 	}
-	if _, err := s.svc.Workflow.StartReview(rita, workflow.Request{ClaimID: m.ID}); err != nil {
+	if err := s.askInformation(rita, m.ID, "Please attach the SharePoint adoption report for the last quarter."); err != nil {
 		return err
 	}
-	if _, err := s.svc.Workflow.RequestInformation(rita, workflow.Request{ClaimID: m.ID,
-		Reason: "Please attach the SharePoint adoption report for the last quarter."}); err != nil {
+	if _, err := s.svc.Workflow.Respond(as(ctx, "ada"), workflow.Request{ClaimID: m.ID,
+		Reason: "The adoption report for the last quarter is attached."}); err != nil {
+		return err
+	}
+	// ACTION_REQUIRED: the reviewer waits for the partner's answer
+	waiting, err := s.submitted(ctx, claimSpec{"ada", m365, models.Usage, Litware, "litware.onmicrosoft.com", "ONEDRIVE", "", 4000001})
+	if err != nil {
+		return err
+	}
+	if err := s.askInformation(rita, waiting.ID, "Which OneDrive rollout milestones did your team deliver? Attach the project plan."); err != nil {
+		return err
+	}
+	// WITHDRAWN by the partner
+	gone, err := s.submitted(ctx, claimSpec{"fiona", m365, models.Usage, Woodgrove, "woodgrovebank.com", "TEAMS", "", 5000001})
+	if err != nil {
+		return err
+	}
+	if _, err := s.svc.Workflow.Withdraw(as(ctx, "fiona"), workflow.Request{ClaimID: gone.ID,
+		Reason: "Claimed under the wrong workload; we will claim Exchange instead."}); err != nil {
+		return err
+	}
+	// EXPIRED: a draft nobody touched for longer than drafts live
+	if err := s.expiredDraft(ctx, claimSpec{"ben", m365, models.Usage, AdventureWorks, "adventure-works.com", "EXCHANGE", "", 4000003}); err != nil {
 		return err
 	}
 	// ARBITRATION: two organisations claim the same subscription
@@ -287,6 +309,32 @@ func (s *seeder) claims(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+func (s *seeder) askInformation(rita context.Context, id uuid.UUID, question string) error {
+	if _, err := s.svc.Workflow.StartReview(rita, workflow.Request{ClaimID: id}); err != nil {
+		return err
+	}
+	_, err := s.svc.Workflow.RequestInformation(rita, workflow.Request{ClaimID: id, Reason: question})
+	return err
+}
+
+// expiredDraft saves a draft, dates its last change back past a draft's
+// lifetime, and runs its expiry as the scheduler would.
+func (s *seeder) expiredDraft(ctx context.Context, c claimSpec) error {
+	d, err := s.draft(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := s.db.WithContext(ctx).Model(&models.Claim{}).Where("id = ?", d.ID).
+		Update("updated_at", storage.Now().AddDate(0, 0, -45)).Error; err != nil {
+		return err
+	}
+	return storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
+		_, err := s.svc.Workflow.DueWork()[workflow.JobExpire](ctx, tx,
+			scheduler.Job{Kind: workflow.JobExpire, Subject: d.ID}, storage.Now())
+		return err
+	})
 }
 
 // backdate moves a submitted claim's submission into the past so the demo

@@ -15,7 +15,6 @@ import (
 	"cpor/events"
 	"cpor/models"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 )
 
@@ -26,51 +25,48 @@ import (
 // settled mark). It must see every event exactly once, in sequence order:
 // no row may commit below a mark the reader has passed.
 func TestReaderOfSettledMarksNeverSkips(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			claim := testkit.SubmitFreshClaim(t, w, "ada", "settled-marks")
-			org := testkit.Identity("ada").OrganizationID
-			base, err := events.Settled(context.Background(), w.DB)
-			if err != nil {
-				t.Fatal(err)
-			}
-			const writers, each = 16, 25
-			var writing atomic.Bool
-			writing.Store(true)
-			seen := make(chan []int64, 1)
-			go func() { seen <- follow(t, w.DB, base, &writing) }()
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		claim := testkit.SubmitFreshClaim(t, w, "ada", "settled-marks")
+		org := testkit.Identity("ada").OrganizationID
+		base, err := events.Settled(context.Background(), w.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const writers, each = 16, 25
+		var writing atomic.Bool
+		writing.Store(true)
+		seen := make(chan []int64, 1)
+		go func() { seen <- follow(t, w.DB, base, &writing) }()
 
-			log := events.NewLog(nil)
-			var wg sync.WaitGroup
-			for i := range writers {
-				wg.Go(func() {
-					for j := range each {
-						if err := appendSlowly(w.DB, log, claim, org, i*each+j); err != nil {
-							t.Error(err)
-							return
-						}
+		log := events.NewLog(nil)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() {
+				for j := range each {
+					if err := appendSlowly(w.DB, log, claim, org, i*each+j); err != nil {
+						t.Error(err)
+						return
 					}
-				})
-			}
-			wg.Wait()
-			writing.Store(false)
-			got := <-seen
+				}
+			})
+		}
+		wg.Wait()
+		writing.Store(false)
+		got := <-seen
 
-			var all []int64
-			if err := w.DB.Model(&models.ClaimEvent{}).Where("seq > ?", base).Order("seq").Pluck("seq", &all).Error; err != nil {
-				t.Fatal(err)
-			}
-			if len(all) != writers*each {
-				t.Fatalf("%d events written, want %d", len(all), writers*each)
-			}
-			if !slices.Equal(got, all) {
-				i := firstDifference(got, all)
-				t.Fatalf("the reader saw %d events, the log has %d; from the first difference, it saw %v, the log has %v",
-					len(got), len(all), got[i:min(i+5, len(got))], all[i:min(i+5, len(all))])
-			}
-		})
-	}
+		var all []int64
+		if err := w.DB.Model(&models.ClaimEvent{}).Where("seq > ?", base).Order("seq").Pluck("seq", &all).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != writers*each {
+			t.Fatalf("%d events written, want %d", len(all), writers*each)
+		}
+		if !slices.Equal(got, all) {
+			i := firstDifference(got, all)
+			t.Fatalf("the reader saw %d events, the log has %d; from the first difference, it saw %v, the log has %v",
+				len(got), len(all), got[i:min(i+5, len(got))], all[i:min(i+5, len(all))])
+		}
+	})
 }
 
 // appendSlowly appends one event and keeps its transaction open a little

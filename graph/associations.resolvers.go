@@ -68,6 +68,17 @@ func (r *mutationResolver) DeclineAssociation(ctx context.Context, input model.D
 	return out, err
 }
 
+// EndAssociation is the resolver for the endAssociation field.
+func (r *mutationResolver) EndAssociation(ctx context.Context, input model.EndAssociationInput) (*model.EndAssociationPayload, error) {
+	out := &model.EndAssociationPayload{ClientMutationID: input.ClientMutationID}
+	id, err := relay.ParseUUID(input.AssociationID, relay.TypeAssociation, "associationId")
+	if err == nil {
+		out.Association, err = r.svc.Workflow.EndAssociation(ctx, id, input.Reason)
+	}
+	out.UserErrors, err = userErrors(err)
+	return out, err
+}
+
 // Associations is the resolver for the associations field.
 func (r *queryResolver) Associations(ctx context.Context, activeOnly *bool, first *int, after *string, last *int, before *string) (*relay.Connection[models.Association], error) {
 	f := workflow.AssociationFilter{ActiveOnly: activeOnly != nil && *activeOnly}

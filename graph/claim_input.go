@@ -41,6 +41,7 @@ func createInput(in model.CreateClaimInput) (claims.DraftInput, error) {
 		Activity:         &in.Activity,
 		CustomerTenantID: &in.CustomerTenantID,
 		CustomerDomain:   &in.CustomerDomain,
+		Name:             in.Name,
 		ProductID:        product,
 		SubscriptionID:   in.SubscriptionID,
 		MpnID:            mpn,
@@ -57,6 +58,7 @@ func updateInput(in model.UpdateClaimInput) (claims.DraftInput, error) {
 		Activity:         in.Activity,
 		CustomerTenantID: in.CustomerTenantID,
 		CustomerDomain:   in.CustomerDomain,
+		Name:             in.Name,
 		ProductID:        product,
 		SubscriptionID:   in.SubscriptionID,
 		MpnID:            mpn,
@@ -72,6 +74,10 @@ func claimFilter(in *model.ClaimFilter) (claims.Filter, error) {
 		return f, nil
 	}
 	f.Statuses, f.Activities, f.SolutionArea, f.Overdue = in.Status, in.Activity, in.SolutionArea, in.Overdue
+	if in.Search != nil {
+		f.Search = *in.Search
+	}
+	f.Submitted, f.Decided, f.Updated = timeRange(in.Submitted), timeRange(in.Decided), timeRange(in.Updated)
 	var errs apperr.List
 	if in.CustomerTenantID != nil {
 		t, err := relay.ParseGUID(*in.CustomerTenantID, "filter.customerTenantId", "tenant ID")
@@ -86,6 +92,13 @@ func claimFilter(in *model.ClaimFilter) (claims.Filter, error) {
 	f.OrganizationID, err = optionalID(in.OrganizationID, relay.TypeOrganization, "filter.organizationId")
 	errs.Add(err)
 	return f, errs.Err()
+}
+
+func timeRange(in *model.TimeRange) claims.TimeRange {
+	if in == nil {
+		return claims.TimeRange{}
+	}
+	return claims.TimeRange{From: in.From, To: in.To}
 }
 
 func claimOrder(in *model.ClaimOrder) claims.Order {
@@ -112,9 +125,20 @@ var claimActions = map[workflow.Event]model.ClaimAction{
 	workflow.Escalate:           model.ClaimActionEscalate,
 	workflow.Approve:            model.ClaimActionApprove,
 	workflow.Reject:             model.ClaimActionReject,
+	workflow.Respond:            model.ClaimActionRespond,
+	workflow.Withdraw:           model.ClaimActionWithdraw,
+	workflow.CustomerDecline:    model.ClaimActionCustomerDecline,
 }
 
 func actorOf(ev *models.ClaimEvent) *models.Actor {
 	a := ev.Actor()
 	return &a
 }
+
+// ParseClaimFilter and ParseClaimOrder read a claims filter and order as
+// the claims query does, for the CSV export, which takes the same filter
+// from a URL and must read its IDs the same way.
+func ParseClaimFilter(in *model.ClaimFilter) (claims.Filter, error) { return claimFilter(in) }
+
+// ParseClaimOrder: see ParseClaimFilter.
+func ParseClaimOrder(in *model.ClaimOrder) claims.Order { return claimOrder(in) }

@@ -12,7 +12,6 @@ import (
 	"cpor/loaders"
 	"cpor/models"
 	"cpor/relay"
-	"cpor/workflow"
 	"time"
 
 	"github.com/google/uuid"
@@ -88,7 +87,7 @@ func (r *claimResolver) AvailableActions(ctx context.Context, obj *models.Claim)
 		return nil, err
 	}
 	out := []model.ClaimAction{}
-	for _, ev := range workflow.AllowedFor(id, obj.Status) {
+	for _, ev := range r.svc.Workflow.AllowedFor(id, obj) {
 		out = append(out, claimActions[ev])
 	}
 	return out, nil
@@ -107,6 +106,24 @@ func (r *claimResolver) Comments(ctx context.Context, obj *models.Claim, first *
 // History is the resolver for the history field.
 func (r *claimResolver) History(ctx context.Context, obj *models.Claim, first *int, after *string, last *int, before *string) (*relay.Connection[models.ClaimEvent], error) {
 	return childPage(ctx, obj, loaders.For(ctx).EventPages, pageArgs(first, after, last, before))
+}
+
+// RespondToInformationRequest is the resolver for the respondToInformationRequest field.
+func (r *mutationResolver) RespondToInformationRequest(ctx context.Context, input model.RespondToInformationRequestInput) (*model.RespondToInformationRequestPayload, error) {
+	c, errs, err := r.transition(ctx, r.svc.Workflow.Respond, input.ClaimID, input.ExpectedVersion, &input.Message)
+	return &model.RespondToInformationRequestPayload{Claim: c, UserErrors: errs, ClientMutationID: input.ClientMutationID}, err
+}
+
+// WithdrawClaim is the resolver for the withdrawClaim field.
+func (r *mutationResolver) WithdrawClaim(ctx context.Context, input model.WithdrawClaimInput) (*model.WithdrawClaimPayload, error) {
+	c, errs, err := r.transition(ctx, r.svc.Workflow.Withdraw, input.ClaimID, input.ExpectedVersion, input.Reason)
+	return &model.WithdrawClaimPayload{Claim: c, UserErrors: errs, ClientMutationID: input.ClientMutationID}, err
+}
+
+// CustomerDecline is the resolver for the customerDecline field.
+func (r *mutationResolver) CustomerDecline(ctx context.Context, input model.CustomerDeclineInput) (*model.CustomerDeclinePayload, error) {
+	c, errs, err := r.transition(ctx, r.svc.Workflow.CustomerDecline, input.ClaimID, nil, input.Reason)
+	return &model.CustomerDeclinePayload{Claim: c, UserErrors: errs, ClientMutationID: input.ClientMutationID}, err
 }
 
 // CreateClaim is the resolver for the createClaim field.

@@ -150,15 +150,18 @@ type ComplexityRoot struct {
 		AvailableActions func(childComplexity int) int
 		Comments         func(childComplexity int, first *int, after *string, last *int, before *string) int
 		CreatedAt        func(childComplexity int) int
+		CustomerConsent  func(childComplexity int) int
 		CustomerContact  func(childComplexity int) int
 		CustomerDomain   func(childComplexity int) int
 		CustomerTenant   func(childComplexity int) int
 		CustomerTenantID func(childComplexity int) int
 		DecidedAt        func(childComplexity int) int
+		DecisionCode     func(childComplexity int) int
 		DecisionReason   func(childComplexity int) int
 		History          func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ID               func(childComplexity int) int
 		Mpn              func(childComplexity int) int
+		Name             func(childComplexity int) int
 		Notes            func(childComplexity int) int
 		Organization     func(childComplexity int) int
 		Overdue          func(childComplexity int) int
@@ -166,6 +169,7 @@ type ComplexityRoot struct {
 		Product          func(childComplexity int) int
 		ProofOfExecution func(childComplexity int, first *int, after *string, last *int, before *string) int
 		ReclaimedFrom    func(childComplexity int) int
+		ResponseDueAt    func(childComplexity int) int
 		ReviewDueAt      func(childComplexity int) int
 		SolutionArea     func(childComplexity int) int
 		Status           func(childComplexity int) int
@@ -263,6 +267,12 @@ type ComplexityRoot struct {
 		Title func(childComplexity int) int
 	}
 
+	CustomerDeclinePayload struct {
+		Claim            func(childComplexity int) int
+		ClientMutationID func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
+	}
+
 	CustomerSubscription struct {
 		Channel           func(childComplexity int) int
 		Claimable         func(childComplexity int) int
@@ -292,6 +302,12 @@ type ComplexityRoot struct {
 		UserErrors       func(childComplexity int) int
 	}
 
+	EndAssociationPayload struct {
+		Association      func(childComplexity int) int
+		ClientMutationID func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
+	}
+
 	EnrollMpnPayload struct {
 		ClientMutationID func(childComplexity int) int
 		Mpn              func(childComplexity int) int
@@ -314,23 +330,27 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddComment             func(childComplexity int, input model.AddCommentInput) int
-		ApproveClaim           func(childComplexity int, input model.ApproveClaimInput) int
-		AttachProofOfExecution func(childComplexity int, input model.AttachProofOfExecutionInput) int
-		CreateClaim            func(childComplexity int, input model.CreateClaimInput) int
-		DeclineAssociation     func(childComplexity int, input model.DeclineAssociationInput) int
-		EnrollMpn              func(childComplexity int, input model.EnrollMpnInput) int
-		EscalateClaim          func(childComplexity int, input model.EscalateClaimInput) int
-		Reclaim                func(childComplexity int, input model.ReclaimInput) int
-		RejectClaim            func(childComplexity int, input model.RejectClaimInput) int
-		RequestInformation     func(childComplexity int, input model.RequestInformationInput) int
-		ResolveArbitration     func(childComplexity int, input model.ResolveArbitrationInput) int
-		StartReview            func(childComplexity int, input model.StartReviewInput) int
-		SubmitClaim            func(childComplexity int, input model.SubmitClaimInput) int
-		UpdateClaim            func(childComplexity int, input model.UpdateClaimInput) int
-		UpsertCustomerTenant   func(childComplexity int, input model.UpsertCustomerTenantInput) int
-		UpsertProduct          func(childComplexity int, input model.UpsertProductInput) int
-		UpsertSubscription     func(childComplexity int, input model.UpsertSubscriptionInput) int
+		AddComment                  func(childComplexity int, input model.AddCommentInput) int
+		ApproveClaim                func(childComplexity int, input model.ApproveClaimInput) int
+		AttachProofOfExecution      func(childComplexity int, input model.AttachProofOfExecutionInput) int
+		CreateClaim                 func(childComplexity int, input model.CreateClaimInput) int
+		CustomerDecline             func(childComplexity int, input model.CustomerDeclineInput) int
+		DeclineAssociation          func(childComplexity int, input model.DeclineAssociationInput) int
+		EndAssociation              func(childComplexity int, input model.EndAssociationInput) int
+		EnrollMpn                   func(childComplexity int, input model.EnrollMpnInput) int
+		EscalateClaim               func(childComplexity int, input model.EscalateClaimInput) int
+		Reclaim                     func(childComplexity int, input model.ReclaimInput) int
+		RejectClaim                 func(childComplexity int, input model.RejectClaimInput) int
+		RequestInformation          func(childComplexity int, input model.RequestInformationInput) int
+		ResolveArbitration          func(childComplexity int, input model.ResolveArbitrationInput) int
+		RespondToInformationRequest func(childComplexity int, input model.RespondToInformationRequestInput) int
+		StartReview                 func(childComplexity int, input model.StartReviewInput) int
+		SubmitClaim                 func(childComplexity int, input model.SubmitClaimInput) int
+		UpdateClaim                 func(childComplexity int, input model.UpdateClaimInput) int
+		UpsertCustomerTenant        func(childComplexity int, input model.UpsertCustomerTenantInput) int
+		UpsertProduct               func(childComplexity int, input model.UpsertProductInput) int
+		UpsertSubscription          func(childComplexity int, input model.UpsertSubscriptionInput) int
+		WithdrawClaim               func(childComplexity int, input model.WithdrawClaimInput) int
 	}
 
 	PageInfo struct {
@@ -422,6 +442,12 @@ type ComplexityRoot struct {
 		UserErrors       func(childComplexity int) int
 	}
 
+	RespondToInformationRequestPayload struct {
+		Claim            func(childComplexity int) int
+		ClientMutationID func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
+	}
+
 	StartReviewPayload struct {
 		Claim            func(childComplexity int) int
 		ClientMutationID func(childComplexity int) int
@@ -481,6 +507,12 @@ type ComplexityRoot struct {
 		Organization   func(childComplexity int) int
 		Roles          func(childComplexity int) int
 		UserID         func(childComplexity int) int
+	}
+
+	WithdrawClaimPayload struct {
+		Claim            func(childComplexity int) int
+		ClientMutationID func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
 	}
 }
 
@@ -567,9 +599,13 @@ type MpnResolver interface {
 type MutationResolver interface {
 	ResolveArbitration(ctx context.Context, input model.ResolveArbitrationInput) (*model.ResolveArbitrationPayload, error)
 	DeclineAssociation(ctx context.Context, input model.DeclineAssociationInput) (*model.DeclineAssociationPayload, error)
+	EndAssociation(ctx context.Context, input model.EndAssociationInput) (*model.EndAssociationPayload, error)
 	UpsertCustomerTenant(ctx context.Context, input model.UpsertCustomerTenantInput) (*model.UpsertCustomerTenantPayload, error)
 	UpsertSubscription(ctx context.Context, input model.UpsertSubscriptionInput) (*model.UpsertSubscriptionPayload, error)
 	UpsertProduct(ctx context.Context, input model.UpsertProductInput) (*model.UpsertProductPayload, error)
+	RespondToInformationRequest(ctx context.Context, input model.RespondToInformationRequestInput) (*model.RespondToInformationRequestPayload, error)
+	WithdrawClaim(ctx context.Context, input model.WithdrawClaimInput) (*model.WithdrawClaimPayload, error)
+	CustomerDecline(ctx context.Context, input model.CustomerDeclineInput) (*model.CustomerDeclinePayload, error)
 	CreateClaim(ctx context.Context, input model.CreateClaimInput) (*model.CreateClaimPayload, error)
 	UpdateClaim(ctx context.Context, input model.UpdateClaimInput) (*model.UpdateClaimPayload, error)
 	SubmitClaim(ctx context.Context, input model.SubmitClaimInput) (*model.SubmitClaimPayload, error)
@@ -1014,6 +1050,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.CreatedAt(childComplexity), true
+	case "Claim.customerConsent":
+		if e.ComplexityRoot.Claim.CustomerConsent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.CustomerConsent(childComplexity), true
 	case "Claim.customerContact":
 		if e.ComplexityRoot.Claim.CustomerContact == nil {
 			break
@@ -1044,6 +1086,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.DecidedAt(childComplexity), true
+	case "Claim.decisionCode":
+		if e.ComplexityRoot.Claim.DecisionCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.DecisionCode(childComplexity), true
 	case "Claim.decisionReason":
 		if e.ComplexityRoot.Claim.DecisionReason == nil {
 			break
@@ -1073,6 +1121,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.Mpn(childComplexity), true
+	case "Claim.name":
+		if e.ComplexityRoot.Claim.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.Name(childComplexity), true
 	case "Claim.notes":
 		if e.ComplexityRoot.Claim.Notes == nil {
 			break
@@ -1120,6 +1174,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Claim.ReclaimedFrom(childComplexity), true
+	case "Claim.responseDueAt":
+		if e.ComplexityRoot.Claim.ResponseDueAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Claim.ResponseDueAt(childComplexity), true
 	case "Claim.reviewDueAt":
 		if e.ComplexityRoot.Claim.ReviewDueAt == nil {
 			break
@@ -1487,6 +1547,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CustomerContact.Title(childComplexity), true
 
+	case "CustomerDeclinePayload.claim":
+		if e.ComplexityRoot.CustomerDeclinePayload.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeclinePayload.Claim(childComplexity), true
+	case "CustomerDeclinePayload.clientMutationId":
+		if e.ComplexityRoot.CustomerDeclinePayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeclinePayload.ClientMutationID(childComplexity), true
+	case "CustomerDeclinePayload.userErrors":
+		if e.ComplexityRoot.CustomerDeclinePayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CustomerDeclinePayload.UserErrors(childComplexity), true
+
 	case "CustomerSubscription.channel":
 		if e.ComplexityRoot.CustomerSubscription.Channel == nil {
 			break
@@ -1610,6 +1689,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.DeclineAssociationPayload.UserErrors(childComplexity), true
 
+	case "EndAssociationPayload.association":
+		if e.ComplexityRoot.EndAssociationPayload.Association == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndAssociationPayload.Association(childComplexity), true
+	case "EndAssociationPayload.clientMutationId":
+		if e.ComplexityRoot.EndAssociationPayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndAssociationPayload.ClientMutationID(childComplexity), true
+	case "EndAssociationPayload.userErrors":
+		if e.ComplexityRoot.EndAssociationPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EndAssociationPayload.UserErrors(childComplexity), true
+
 	case "EnrollMpnPayload.clientMutationId":
 		if e.ComplexityRoot.EnrollMpnPayload.ClientMutationID == nil {
 			break
@@ -1729,6 +1827,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateClaim(childComplexity, args["input"].(model.CreateClaimInput)), true
+	case "Mutation.customerDecline":
+		if e.ComplexityRoot.Mutation.CustomerDecline == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_customerDecline_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CustomerDecline(childComplexity, args["input"].(model.CustomerDeclineInput)), true
 	case "Mutation.declineAssociation":
 		if e.ComplexityRoot.Mutation.DeclineAssociation == nil {
 			break
@@ -1740,6 +1849,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.DeclineAssociation(childComplexity, args["input"].(model.DeclineAssociationInput)), true
+	case "Mutation.endAssociation":
+		if e.ComplexityRoot.Mutation.EndAssociation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endAssociation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndAssociation(childComplexity, args["input"].(model.EndAssociationInput)), true
 	case "Mutation.enrollMpn":
 		if e.ComplexityRoot.Mutation.EnrollMpn == nil {
 			break
@@ -1806,6 +1926,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveArbitration(childComplexity, args["input"].(model.ResolveArbitrationInput)), true
+	case "Mutation.respondToInformationRequest":
+		if e.ComplexityRoot.Mutation.RespondToInformationRequest == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_respondToInformationRequest_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RespondToInformationRequest(childComplexity, args["input"].(model.RespondToInformationRequestInput)), true
 	case "Mutation.startReview":
 		if e.ComplexityRoot.Mutation.StartReview == nil {
 			break
@@ -1872,6 +2003,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpsertSubscription(childComplexity, args["input"].(model.UpsertSubscriptionInput)), true
+	case "Mutation.withdrawClaim":
+		if e.ComplexityRoot.Mutation.WithdrawClaim == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawClaim_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawClaim(childComplexity, args["input"].(model.WithdrawClaimInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2249,6 +2391,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ResolveArbitrationPayload.UserErrors(childComplexity), true
 
+	case "RespondToInformationRequestPayload.claim":
+		if e.ComplexityRoot.RespondToInformationRequestPayload.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToInformationRequestPayload.Claim(childComplexity), true
+	case "RespondToInformationRequestPayload.clientMutationId":
+		if e.ComplexityRoot.RespondToInformationRequestPayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToInformationRequestPayload.ClientMutationID(childComplexity), true
+	case "RespondToInformationRequestPayload.userErrors":
+		if e.ComplexityRoot.RespondToInformationRequestPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToInformationRequestPayload.UserErrors(childComplexity), true
+
 	case "StartReviewPayload.claim":
 		if e.ComplexityRoot.StartReviewPayload.Claim == nil {
 			break
@@ -2455,6 +2616,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Viewer.UserID(childComplexity), true
 
+	case "WithdrawClaimPayload.claim":
+		if e.ComplexityRoot.WithdrawClaimPayload.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawClaimPayload.Claim(childComplexity), true
+	case "WithdrawClaimPayload.clientMutationId":
+		if e.ComplexityRoot.WithdrawClaimPayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawClaimPayload.ClientMutationID(childComplexity), true
+	case "WithdrawClaimPayload.userErrors":
+		if e.ComplexityRoot.WithdrawClaimPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.WithdrawClaimPayload.UserErrors(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -2471,19 +2651,24 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ClaimOrder", ec.unmarshalInputClaimOrder),
 			graphql.NewInputUnmarshaler("ContactInput", ec.unmarshalInputContactInput),
 			graphql.NewInputUnmarshaler("CreateClaimInput", ec.unmarshalInputCreateClaimInput),
+			graphql.NewInputUnmarshaler("CustomerDeclineInput", ec.unmarshalInputCustomerDeclineInput),
 			graphql.NewInputUnmarshaler("DeclineAssociationInput", ec.unmarshalInputDeclineAssociationInput),
+			graphql.NewInputUnmarshaler("EndAssociationInput", ec.unmarshalInputEndAssociationInput),
 			graphql.NewInputUnmarshaler("EnrollMpnInput", ec.unmarshalInputEnrollMpnInput),
 			graphql.NewInputUnmarshaler("EscalateClaimInput", ec.unmarshalInputEscalateClaimInput),
 			graphql.NewInputUnmarshaler("ReclaimInput", ec.unmarshalInputReclaimInput),
 			graphql.NewInputUnmarshaler("RejectClaimInput", ec.unmarshalInputRejectClaimInput),
 			graphql.NewInputUnmarshaler("RequestInformationInput", ec.unmarshalInputRequestInformationInput),
 			graphql.NewInputUnmarshaler("ResolveArbitrationInput", ec.unmarshalInputResolveArbitrationInput),
+			graphql.NewInputUnmarshaler("RespondToInformationRequestInput", ec.unmarshalInputRespondToInformationRequestInput),
 			graphql.NewInputUnmarshaler("StartReviewInput", ec.unmarshalInputStartReviewInput),
 			graphql.NewInputUnmarshaler("SubmitClaimInput", ec.unmarshalInputSubmitClaimInput),
+			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateClaimInput", ec.unmarshalInputUpdateClaimInput),
 			graphql.NewInputUnmarshaler("UpsertCustomerTenantInput", ec.unmarshalInputUpsertCustomerTenantInput),
 			graphql.NewInputUnmarshaler("UpsertProductInput", ec.unmarshalInputUpsertProductInput),
 			graphql.NewInputUnmarshaler("UpsertSubscriptionInput", ec.unmarshalInputUpsertSubscriptionInput),
+			graphql.NewInputUnmarshaler("WithdrawClaimInput", ec.unmarshalInputWithdrawClaimInput),
 		)
 	}
 	first := true
@@ -2580,6 +2765,8 @@ var sources = []*ast.Source{
 	{Name: "../schema/arbitration.graphqls", Input: `enum ArbitrationStatus {
   OPEN
   RESOLVED
+  "Ended undecided: withdrawals left a single claim, which went back to review."
+  CLOSED
 }
 
 "The competing claims on one customer, product and activity."
@@ -2641,6 +2828,8 @@ extend type Mutation {
   ARBITRATION_LOST
   CUSTOMER_DECLINED
   SUPERSEDED
+  "The partner ended its own association (endAssociation)."
+  PARTNER_ENDED
 }
 
 "A recorded partner of record."
@@ -2690,9 +2879,24 @@ type DeclineAssociationPayload {
   clientMutationId: String
 }
 
+input EndAssociationInput {
+  associationId: ID!
+  "Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters."
+  reason: String!
+  clientMutationId: String
+}
+
+type EndAssociationPayload {
+  association: Association
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
 extend type Mutation {
-  "End an association on your tenant (customer admins)."
+  "End an association on your tenant (customer admins). Errors: ASSOCIATION_NOT_ACTIVE, NOT_FOUND."
   declineAssociation(input: DeclineAssociationInput!): DeclineAssociationPayload!
+  "End your organisation's own association with a customer (partner admins: Disassociate customer). Errors: ASSOCIATION_NOT_ACTIVE, NOT_FOUND, INVALID_INPUT."
+  endAssociation(input: EndAssociationInput!): EndAssociationPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/catalog.graphqls", Input: `enum ProductKind {
@@ -2863,13 +3067,42 @@ enum Activity {
   REVENUE_ASSOCIATION
 }
 
+"Where a claim is in its workflow (docs/state-machines.md)."
 enum ClaimStatus {
+  "Being written by the partner; expires when untouched for 30 days (configurable)."
   DRAFT
+  "Waiting for a reviewer; the review clock runs."
   SUBMITTED
+  "Being reviewed."
   UNDER_REVIEW
+  "Waiting for the partner's answer to an information request, due by ` + "`" + `responseDueAt` + "`" + `; the review clock is stopped."
+  ACTION_REQUIRED
+  "Competing with another organisation's claim or association; a reviewer arbitrates."
   ARBITRATION
+  "Approved: the partner-of-record association exists."
   APPROVED
+  "Rejected by a reviewer, by the customer (` + "`" + `decisionCode: CUSTOMER_DECLINED` + "`" + `) or for want of an answer (` + "`" + `NO_PARTNER_RESPONSE` + "`" + `)."
   REJECTED
+  "Withdrawn by the partner."
+  WITHDRAWN
+  "A draft left untouched too long."
+  EXPIRED
+}
+
+"What the customer said to the association request. Silence is consent: approval does not wait for an answer."
+enum CustomerConsent {
+  "The customer was told and has not declined."
+  PENDING
+  "The customer declined the request."
+  DECLINED
+}
+
+"Why a claim was decided without a reviewer's choice."
+enum DecisionCode {
+  "The partner did not answer an information request by its deadline."
+  NO_PARTNER_RESPONSE
+  "The customer declined the association request."
+  CUSTOMER_DECLINED
 }
 
 "An event of the claim workflow that the viewer may fire now."
@@ -2877,9 +3110,12 @@ enum ClaimAction {
   SUBMIT
   START_REVIEW
   REQUEST_INFORMATION
+  RESPOND
   ESCALATE
   APPROVE
   REJECT
+  WITHDRAW
+  CUSTOMER_DECLINE
 }
 
 """
@@ -2912,13 +3148,19 @@ type Claim implements Node {
   partnerContact: PartnerContact! @claimDetail
   notes: String! @claimDetail
   submittedAt: Time
-  "Submission plus five business days (weekends and holidays skipped)."
+  "Submission plus five business days (weekends and holidays skipped); null while the claim waits for the partner (the review clock is stopped and restarts with the time that was left)."
   reviewDueAt: Time
+  "When the partner's answer to an information request is due (ACTION_REQUIRED); the claim is rejected then without one."
+  responseDueAt: Time
+  "The customer's answer to the association request, from submission on; null for drafts."
+  customerConsent: CustomerConsent
   "Still open after its review deadline."
   overdue: Boolean!
   decidedAt: Time
-  "The reviewer's reason for an approval or rejection."
+  "The reviewer's reason for an approval or rejection, the customer's words, or why the claim lapsed or expired."
   decisionReason: String
+  "Why the claim was decided when no reviewer chose it."
+  decisionCode: DecisionCode
   createdAt: Time!
   updatedAt: Time!
   "The claim this one was reclaimed from."
@@ -3160,6 +3402,56 @@ type ReclaimPayload {
   clientMutationId: String
 }
 
+input RespondToInformationRequestInput {
+  claimId: ID!
+  expectedVersion: Int
+  "Your answer, posted to the comment thread. At most 2,000 characters; may span lines."
+  message: String!
+  clientMutationId: String
+}
+
+type RespondToInformationRequestPayload {
+  claim: Claim
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
+input WithdrawClaimInput {
+  claimId: ID!
+  expectedVersion: Int
+  "Why you withdraw the claim. At most 2,000 characters; may span lines."
+  reason: String
+  clientMutationId: String
+}
+
+type WithdrawClaimPayload {
+  claim: Claim
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
+input CustomerDeclineInput {
+  claimId: ID!
+  "Your words to the partner. At most 2,000 characters; may span lines."
+  reason: String
+  clientMutationId: String
+}
+
+type CustomerDeclinePayload {
+  claim: Claim
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
+extend type Mutation {
+  "Answer a reviewer's information request (partner admins) before ` + "`" + `responseDueAt` + "`" + `: the claim goes back to review or arbitration and the review clock restarts. Attach new proof of execution with attachProofOfExecution. Errors: RESPONSE_OVERDUE, INVALID_TRANSITION, STALE_CLAIM."
+  respondToInformationRequest(input: RespondToInformationRequestInput!): RespondToInformationRequestPayload!
+  "Withdraw a claim that is not decided yet (partner admins); a claim in arbitration leaves its case. Errors: NOT_WITHDRAWABLE, STALE_CLAIM."
+  withdrawClaim(input: WithdrawClaimInput!): WithdrawClaimPayload!
+  "Refuse an association request on your tenant before it is decided (customer admins): the claim is rejected with your words."
+  customerDecline(input: CustomerDeclineInput!): CustomerDeclinePayload!
+}
+
 extend type Mutation {
   "Save a new draft claim (partner admins). The checks its data allows run now."
   createClaim(input: CreateClaimInput!): CreateClaimPayload!
@@ -3298,6 +3590,8 @@ extend type Mutation {
   CUSTOMER_NOTIFIED
   ASSOCIATION_ENDED
   RECLAIMED
+  "A reminder that a deadline (an answer, a draft's expiry) is near."
+  DEADLINE_WARNING
 }
 
 "One immutable entry of a claim's history."
@@ -3471,6 +3765,12 @@ enum ErrorCode {
   UNAUTHENTICATED
   NOT_FOUND
   INVALID_INPUT
+  "The claim is already decided, withdrawn or expired."
+  NOT_WITHDRAWABLE
+  "The answer came after the information request's deadline; the request lapsed."
+  RESPONSE_OVERDUE
+  "The association has already ended."
+  ASSOCIATION_NOT_ACTIVE
 }
 
 "Who did something."
@@ -3518,6 +3818,58 @@ type Query {
 }
 
 type Mutation
+`, BuiltIn: false},
+	{Name: "../schema/search.graphqls", Input: `# A claim's name, claim search, time-range filters and the sorts by
+# submission and decision time (docs/search-and-export.md). Kept apart from
+# claims.graphqls, which they extend.
+
+extend type Claim {
+  "The partner's own name for the claim, shown in lists; empty when none was given."
+  name: String!
+}
+
+extend input CreateClaimInput {
+  "Your own name for the claim, shown in lists: one line, at most 200 characters."
+  name: String
+}
+
+extend input UpdateClaimInput {
+  "Your own name for the claim: one line, at most 200 characters; empty clears it."
+  name: String
+}
+
+"""
+A span of time. Either end may be left out: ` + "`" + `from` + "`" + ` alone is "since",
+` + "`" + `to` + "`" + ` alone is "before". ` + "`" + `from` + "`" + ` is inclusive, ` + "`" + `to` + "`" + ` exclusive, so consecutive
+ranges (a month, the next month) never count a claim twice.
+"""
+input TimeRange {
+  from: Time
+  to: Time
+}
+
+extend input ClaimFilter {
+  """
+  Claims whose name, customer domain (the claim's, or any domain of its
+  customer tenant), customer tenant name or partner organisation name
+  contains this text, ignoring case; or the claim with this ID (global ID or
+  UUID). One line, at most 200 characters; blank means no search.
+  """
+  search: String
+  "Submitted within this range; drafts, never submitted, never match."
+  submitted: TimeRange
+  "Approved or rejected within this range; undecided claims never match."
+  decided: TimeRange
+  "Last changed within this range."
+  updated: TimeRange
+}
+
+extend enum ClaimOrderField {
+  "Submission time; claims not yet submitted (drafts) come last in either direction."
+  SUBMITTED_AT
+  "Decision time; claims not yet decided come last in either direction."
+  DECIDED_AT
+}
 `, BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -3734,12 +4086,18 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_submittedAt(ctx, field)
 	case "reviewDueAt":
 		return ec.fieldContext_Claim_reviewDueAt(ctx, field)
+	case "responseDueAt":
+		return ec.fieldContext_Claim_responseDueAt(ctx, field)
+	case "customerConsent":
+		return ec.fieldContext_Claim_customerConsent(ctx, field)
 	case "overdue":
 		return ec.fieldContext_Claim_overdue(ctx, field)
 	case "decidedAt":
 		return ec.fieldContext_Claim_decidedAt(ctx, field)
 	case "decisionReason":
 		return ec.fieldContext_Claim_decisionReason(ctx, field)
+	case "decisionCode":
+		return ec.fieldContext_Claim_decisionCode(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Claim_createdAt(ctx, field)
 	case "updatedAt":
@@ -3758,6 +4116,8 @@ func (ec *executionContext) childFields_Claim(ctx context.Context, field graphql
 		return ec.fieldContext_Claim_comments(ctx, field)
 	case "history":
 		return ec.fieldContext_Claim_history(ctx, field)
+	case "name":
+		return ec.fieldContext_Claim_name(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Claim", field.Name)
 }
@@ -3938,6 +4298,18 @@ func (ec *executionContext) childFields_CustomerContact(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type CustomerContact", field.Name)
 }
 
+func (ec *executionContext) childFields_CustomerDeclinePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_CustomerDeclinePayload_claim(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_CustomerDeclinePayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_CustomerDeclinePayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CustomerDeclinePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CustomerSubscription(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -3994,6 +4366,18 @@ func (ec *executionContext) childFields_DeclineAssociationPayload(ctx context.Co
 		return ec.fieldContext_DeclineAssociationPayload_clientMutationId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DeclineAssociationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EndAssociationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "association":
+		return ec.fieldContext_EndAssociationPayload_association(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_EndAssociationPayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_EndAssociationPayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EndAssociationPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_EnrollMpnPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4188,6 +4572,18 @@ func (ec *executionContext) childFields_ResolveArbitrationPayload(ctx context.Co
 	return nil, fmt.Errorf("no field named %q was found under type ResolveArbitrationPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RespondToInformationRequestPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_RespondToInformationRequestPayload_claim(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_RespondToInformationRequestPayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_RespondToInformationRequestPayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RespondToInformationRequestPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_StartReviewPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "claim":
@@ -4298,6 +4694,18 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_customerTenant(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
+}
+
+func (ec *executionContext) childFields_WithdrawClaimPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "claim":
+		return ec.fieldContext_WithdrawClaimPayload_claim(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_WithdrawClaimPayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_WithdrawClaimPayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type WithdrawClaimPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4586,12 +4994,40 @@ func (ec *executionContext) field_Mutation_createClaim_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_customerDecline_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CustomerDeclineInput, error) {
+			return ec.unmarshalNCustomerDeclineInput2cporᚋgraphᚋmodelᚐCustomerDeclineInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_declineAssociation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.DeclineAssociationInput, error) {
 			return ec.unmarshalNDeclineAssociationInput2cporᚋgraphᚋmodelᚐDeclineAssociationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_endAssociation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EndAssociationInput, error) {
+			return ec.unmarshalNEndAssociationInput2cporᚋgraphᚋmodelᚐEndAssociationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4684,6 +5120,20 @@ func (ec *executionContext) field_Mutation_resolveArbitration_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_respondToInformationRequest_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RespondToInformationRequestInput, error) {
+			return ec.unmarshalNRespondToInformationRequestInput2cporᚋgraphᚋmodelᚐRespondToInformationRequestInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_startReview_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4760,6 +5210,20 @@ func (ec *executionContext) field_Mutation_upsertSubscription_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpsertSubscriptionInput, error) {
 			return ec.unmarshalNUpsertSubscriptionInput2cporᚋgraphᚋmodelᚐUpsertSubscriptionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawClaim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawClaimInput, error) {
+			return ec.unmarshalNWithdrawClaimInput2cporᚋgraphᚋmodelᚐWithdrawClaimInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7044,6 +7508,52 @@ func (ec *executionContext) fieldContext_Claim_reviewDueAt(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
 }
 
+func (ec *executionContext) _Claim_responseDueAt(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_responseDueAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ResponseDueAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_responseDueAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Claim_customerConsent(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_customerConsent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CustomerConsent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.CustomerConsent) graphql.Marshaler {
+			return ec.marshalOCustomerConsent2ᚖcporᚋmodelsᚐCustomerConsent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_customerConsent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "CustomerConsent")
+}
+
 func (ec *executionContext) _Claim_overdue(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -7111,6 +7621,29 @@ func (ec *executionContext) _Claim_decisionReason(ctx context.Context, field gra
 }
 func (ec *executionContext) fieldContext_Claim_decisionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Claim", field, true, true, "String")
+}
+
+func (ec *executionContext) _Claim_decisionCode(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_decisionCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecisionCode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.DecisionCode) graphql.Marshaler {
+			return ec.marshalODecisionCode2ᚖcporᚋmodelsᚐDecisionCode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_decisionCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "DecisionCode")
 }
 
 func (ec *executionContext) _Claim_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
@@ -7447,6 +7980,29 @@ func (ec *executionContext) fieldContext_Claim_history(ctx context.Context, fiel
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Claim_name(ctx context.Context, field graphql.CollectedField, obj *models.Claim) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Claim_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Claim_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Claim", field, false, false, "String")
 }
 
 func (ec *executionContext) _ClaimConnection_edges(ctx context.Context, field graphql.CollectedField, obj *relay.Connection[models.Claim]) (ret graphql.Marshaler) {
@@ -8843,6 +9399,93 @@ func (ec *executionContext) fieldContext_CustomerContact_email(_ context.Context
 	return graphql.NewScalarFieldContext("CustomerContact", field, false, false, "String")
 }
 
+func (ec *executionContext) _CustomerDeclinePayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeclinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerDeclinePayload_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerDeclinePayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerDeclinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerDeclinePayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeclinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerDeclinePayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerDeclinePayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "CustomerDeclinePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _CustomerDeclinePayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.CustomerDeclinePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CustomerDeclinePayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_CustomerDeclinePayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CustomerDeclinePayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _CustomerSubscription_id(ctx context.Context, field graphql.CollectedField, obj *models.Subscription) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9357,6 +10000,93 @@ func (ec *executionContext) fieldContext_DeclineAssociationPayload_clientMutatio
 	return graphql.NewScalarFieldContext("DeclineAssociationPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _EndAssociationPayload_association(ctx context.Context, field graphql.CollectedField, obj *model.EndAssociationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EndAssociationPayload_association(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Association, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Association) graphql.Marshaler {
+			return ec.marshalOAssociation2ᚖcporᚋmodelsᚐAssociation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EndAssociationPayload_association(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EndAssociationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Association(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EndAssociationPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.EndAssociationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EndAssociationPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EndAssociationPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EndAssociationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EndAssociationPayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.EndAssociationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EndAssociationPayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EndAssociationPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EndAssociationPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _EnrollMpnPayload_mpn(ctx context.Context, field graphql.CollectedField, obj *model.EnrollMpnPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9757,6 +10487,50 @@ func (ec *executionContext) fieldContext_Mutation_declineAssociation(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_endAssociation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_endAssociation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().EndAssociation(ctx, fc.Args["input"].(model.EndAssociationInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EndAssociationPayload) graphql.Marshaler {
+			return ec.marshalNEndAssociationPayload2ᚖcporᚋgraphᚋmodelᚐEndAssociationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_endAssociation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EndAssociationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_endAssociation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_upsertCustomerTenant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9883,6 +10657,138 @@ func (ec *executionContext) fieldContext_Mutation_upsertProduct(ctx context.Cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Mutation_upsertProduct_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_respondToInformationRequest(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_respondToInformationRequest(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RespondToInformationRequest(ctx, fc.Args["input"].(model.RespondToInformationRequestInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RespondToInformationRequestPayload) graphql.Marshaler {
+			return ec.marshalNRespondToInformationRequestPayload2ᚖcporᚋgraphᚋmodelᚐRespondToInformationRequestPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_respondToInformationRequest(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RespondToInformationRequestPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_respondToInformationRequest_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawClaim(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawClaim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawClaim(ctx, fc.Args["input"].(model.WithdrawClaimInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WithdrawClaimPayload) graphql.Marshaler {
+			return ec.marshalNWithdrawClaimPayload2ᚖcporᚋgraphᚋmodelᚐWithdrawClaimPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawClaim(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_WithdrawClaimPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawClaim_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_customerDecline(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_customerDecline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CustomerDecline(ctx, fc.Args["input"].(model.CustomerDeclineInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CustomerDeclinePayload) graphql.Marshaler {
+			return ec.marshalNCustomerDeclinePayload2ᚖcporᚋgraphᚋmodelᚐCustomerDeclinePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_customerDecline(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CustomerDeclinePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_customerDecline_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -12036,6 +12942,93 @@ func (ec *executionContext) fieldContext_ResolveArbitrationPayload_clientMutatio
 	return graphql.NewScalarFieldContext("ResolveArbitrationPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _RespondToInformationRequestPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.RespondToInformationRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToInformationRequestPayload_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToInformationRequestPayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RespondToInformationRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RespondToInformationRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RespondToInformationRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToInformationRequestPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToInformationRequestPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RespondToInformationRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RespondToInformationRequestPayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.RespondToInformationRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToInformationRequestPayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToInformationRequestPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RespondToInformationRequestPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _StartReviewPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.StartReviewPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12915,6 +13908,93 @@ func (ec *executionContext) fieldContext_Viewer_customerTenant(_ context.Context
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _WithdrawClaimPayload_claim(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawClaimPayload_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claim, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawClaimPayload_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WithdrawClaimPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WithdrawClaimPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawClaimPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawClaimPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "WithdrawClaimPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _WithdrawClaimPayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.WithdrawClaimPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_WithdrawClaimPayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_WithdrawClaimPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("WithdrawClaimPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
@@ -14183,7 +15263,7 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "activity", "solutionArea", "customerTenantId", "mpnId", "productId", "organizationId", "overdue"}
+	fieldsInOrder := [...]string{"status", "activity", "solutionArea", "customerTenantId", "mpnId", "productId", "organizationId", "overdue", "search", "submitted", "decided", "updated"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14246,6 +15326,34 @@ func (ec *executionContext) unmarshalInputClaimFilter(ctx context.Context, obj a
 				return it, err
 			}
 			it.Overdue = data
+		case "search":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("search"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Search = data
+		case "submitted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("submitted"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Submitted = data
+		case "decided":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decided"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decided = data
+		case "updated":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("updated"))
+			data, err := ec.unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Updated = data
 		}
 	}
 	return it, nil
@@ -14379,7 +15487,7 @@ func (ec *executionContext) unmarshalInputCreateClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId"}
+	fieldsInOrder := [...]string{"solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -14463,6 +15571,13 @@ func (ec *executionContext) unmarshalInputCreateClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.ClientMutationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		}
 	}
 	return it, nil
@@ -14477,6 +15592,62 @@ func (ec *executionContext) unmarshalInputCreateClaimInput(ctx context.Context, 
 func UnmarshalCreateClaimInput(ctx context.Context, raw any) (model.CreateClaimInput, error) {
 	var out model.CreateClaimInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateClaimInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCustomerDeclineInput(ctx context.Context, obj any) (model.CustomerDeclineInput, error) {
+	var it model.CustomerDeclineInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"claimId", "reason", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "claimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCustomerDeclineInput unmarshals raw into the CustomerDeclineInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCustomerDeclineInput(ctx context.Context, raw any) (model.CustomerDeclineInput, error) {
+	var out model.CustomerDeclineInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CustomerDeclineInput", raw, &out)
 	return out, err
 }
 
@@ -14533,6 +15704,62 @@ func (ec *executionContext) unmarshalInputDeclineAssociationInput(ctx context.Co
 func UnmarshalDeclineAssociationInput(ctx context.Context, raw any) (model.DeclineAssociationInput, error) {
 	var out model.DeclineAssociationInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeclineAssociationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEndAssociationInput(ctx context.Context, obj any) (model.EndAssociationInput, error) {
+	var it model.EndAssociationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"associationId", "reason", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "associationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("associationId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AssociationID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEndAssociationInput unmarshals raw into the EndAssociationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEndAssociationInput(ctx context.Context, raw any) (model.EndAssociationInput, error) {
+	var out model.EndAssociationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EndAssociationInput", raw, &out)
 	return out, err
 }
 
@@ -14900,6 +16127,69 @@ func UnmarshalResolveArbitrationInput(ctx context.Context, raw any) (model.Resol
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRespondToInformationRequestInput(ctx context.Context, obj any) (model.RespondToInformationRequestInput, error) {
+	var it model.RespondToInformationRequestInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"claimId", "expectedVersion", "message", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "claimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "message":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("message"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Message = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRespondToInformationRequestInput unmarshals raw into the RespondToInformationRequestInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRespondToInformationRequestInput(ctx context.Context, raw any) (model.RespondToInformationRequestInput, error) {
+	var out model.RespondToInformationRequestInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RespondToInformationRequestInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputStartReviewInput(ctx context.Context, obj any) (model.StartReviewInput, error) {
 	var it model.StartReviewInput
 	if obj == nil {
@@ -15012,6 +16302,55 @@ func UnmarshalSubmitClaimInput(ctx context.Context, raw any) (model.SubmitClaimI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTimeRange(ctx context.Context, obj any) (model.TimeRange, error) {
+	var it model.TimeRange
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTimeRange unmarshals raw into the TimeRange input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTimeRange(ctx context.Context, raw any) (model.TimeRange, error) {
+	var out model.TimeRange
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TimeRange", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, obj any) (model.UpdateClaimInput, error) {
 	var it model.UpdateClaimInput
 	if obj == nil {
@@ -15023,7 +16362,7 @@ func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"claimId", "expectedVersion", "solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId"}
+	fieldsInOrder := [...]string{"claimId", "expectedVersion", "solutionArea", "activity", "customerTenantId", "customerDomain", "productId", "subscriptionId", "mpnId", "customerContact", "partnerContact", "notes", "clientMutationId", "name"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15121,6 +16460,13 @@ func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, 
 				return it, err
 			}
 			it.ClientMutationID = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
 		}
 	}
 	return it, nil
@@ -15387,6 +16733,69 @@ func (ec *executionContext) unmarshalInputUpsertSubscriptionInput(ctx context.Co
 func UnmarshalUpsertSubscriptionInput(ctx context.Context, raw any) (model.UpsertSubscriptionInput, error) {
 	var out model.UpsertSubscriptionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpsertSubscriptionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawClaimInput(ctx context.Context, obj any) (model.WithdrawClaimInput, error) {
+	var it model.WithdrawClaimInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"claimId", "expectedVersion", "reason", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "claimId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimId"))
+			data, err := ec.unmarshalNID2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimID = data
+		case "expectedVersion":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("expectedVersion"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExpectedVersion = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawClaimInput unmarshals raw into the WithdrawClaimInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawClaimInput(ctx context.Context, raw any) (model.WithdrawClaimInput, error) {
+	var out model.WithdrawClaimInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawClaimInput", raw, &out)
 	return out, err
 }
 
@@ -16178,6 +17587,16 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "responseDueAt":
+			out.Values[i] = ec._Claim_responseDueAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "customerConsent":
+			out.Values[i] = ec._Claim_customerConsent(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "overdue":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -16195,6 +17614,11 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Claim_decisionReason(ctx, field, obj)
 				})
+		case "decisionCode":
+			out.Values[i] = ec._Claim_decisionCode(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "createdAt":
 			out.Values[i] = ec._Claim_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -16247,6 +17671,11 @@ func (ec *executionContext) _Claim(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Claim_history(ctx, field, obj)
 				})
+		case "name":
+			out.Values[i] = ec._Claim_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -16867,6 +18296,49 @@ func (ec *executionContext) _CustomerContact(ctx context.Context, sel ast.Select
 	return out
 }
 
+var customerDeclinePayloadImplementors = []string{"CustomerDeclinePayload"}
+
+func (ec *executionContext) _CustomerDeclinePayload(ctx context.Context, sel ast.SelectionSet, obj *model.CustomerDeclinePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, customerDeclinePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("CustomerDeclinePayload")
+		case "claim":
+			out.Values[i] = ec._CustomerDeclinePayload_claim(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._CustomerDeclinePayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._CustomerDeclinePayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var customerSubscriptionImplementors = []string{"CustomerSubscription", "Node"}
 
 func (ec *executionContext) _CustomerSubscription(ctx context.Context, sel ast.SelectionSet, obj *models.Subscription) graphql.Marshaler {
@@ -17041,6 +18513,49 @@ func (ec *executionContext) _DeclineAssociationPayload(ctx context.Context, sel 
 			}
 		case "clientMutationId":
 			out.Values[i] = ec._DeclineAssociationPayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var endAssociationPayloadImplementors = []string{"EndAssociationPayload"}
+
+func (ec *executionContext) _EndAssociationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.EndAssociationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, endAssociationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EndAssociationPayload")
+		case "association":
+			out.Values[i] = ec._EndAssociationPayload_association(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._EndAssociationPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._EndAssociationPayload_clientMutationId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -17240,6 +18755,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "endAssociation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_endAssociation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "upsertCustomerTenant":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertCustomerTenant(ctx, field)
@@ -17257,6 +18779,27 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "upsertProduct":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_upsertProduct(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "respondToInformationRequest":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_respondToInformationRequest(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawClaim":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawClaim(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "customerDecline":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_customerDecline(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -18002,6 +19545,49 @@ func (ec *executionContext) _ResolveArbitrationPayload(ctx context.Context, sel 
 	return out
 }
 
+var respondToInformationRequestPayloadImplementors = []string{"RespondToInformationRequestPayload"}
+
+func (ec *executionContext) _RespondToInformationRequestPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RespondToInformationRequestPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, respondToInformationRequestPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RespondToInformationRequestPayload")
+		case "claim":
+			out.Values[i] = ec._RespondToInformationRequestPayload_claim(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._RespondToInformationRequestPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._RespondToInformationRequestPayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var startReviewPayloadImplementors = []string{"StartReviewPayload"}
 
 func (ec *executionContext) _StartReviewPayload(ctx context.Context, sel ast.SelectionSet, obj *model.StartReviewPayload) graphql.Marshaler {
@@ -18410,6 +19996,49 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_customerTenant(ctx, field, obj)
 				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var withdrawClaimPayloadImplementors = []string{"WithdrawClaimPayload"}
+
+func (ec *executionContext) _WithdrawClaimPayload(ctx context.Context, sel ast.SelectionSet, obj *model.WithdrawClaimPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, withdrawClaimPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("WithdrawClaimPayload")
+		case "claim":
+			out.Values[i] = ec._WithdrawClaimPayload_claim(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._WithdrawClaimPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._WithdrawClaimPayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -19331,6 +20960,19 @@ func (ec *executionContext) marshalNCustomerContact2cporᚋmodelsᚐCustomerCont
 	return ec._CustomerContact(ctx, sel, &v)
 }
 
+func (ec *executionContext) unmarshalNCustomerDeclineInput2cporᚋgraphᚋmodelᚐCustomerDeclineInput(ctx context.Context, v any) (model.CustomerDeclineInput, error) {
+	res, err := ec.unmarshalInputCustomerDeclineInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNCustomerDeclinePayload2ᚖcporᚋgraphᚋmodelᚐCustomerDeclinePayload(ctx context.Context, sel ast.SelectionSet, v *model.CustomerDeclinePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "CustomerDeclinePayload!")
+		return graphql.Null
+	}
+	return ec._CustomerDeclinePayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNCustomerSubscription2ᚕᚖcporᚋmodelsᚐSubscriptionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Subscription) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -19380,6 +21022,19 @@ func (ec *executionContext) marshalNDeclineAssociationPayload2ᚖcporᚋgraphᚋ
 		return graphql.Null
 	}
 	return ec._DeclineAssociationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNEndAssociationInput2cporᚋgraphᚋmodelᚐEndAssociationInput(ctx context.Context, v any) (model.EndAssociationInput, error) {
+	res, err := ec.unmarshalInputEndAssociationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEndAssociationPayload2ᚖcporᚋgraphᚋmodelᚐEndAssociationPayload(ctx context.Context, sel ast.SelectionSet, v *model.EndAssociationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EndAssociationPayload!")
+		return graphql.Null
+	}
+	return ec._EndAssociationPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNEnrollMpnInput2cporᚋgraphᚋmodelᚐEnrollMpnInput(ctx context.Context, v any) (model.EnrollMpnInput, error) {
@@ -19747,6 +21402,19 @@ func (ec *executionContext) marshalNResolveArbitrationPayload2ᚖcporᚋgraphᚋ
 	return ec._ResolveArbitrationPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRespondToInformationRequestInput2cporᚋgraphᚋmodelᚐRespondToInformationRequestInput(ctx context.Context, v any) (model.RespondToInformationRequestInput, error) {
+	res, err := ec.unmarshalInputRespondToInformationRequestInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRespondToInformationRequestPayload2ᚖcporᚋgraphᚋmodelᚐRespondToInformationRequestPayload(ctx context.Context, sel ast.SelectionSet, v *model.RespondToInformationRequestPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "RespondToInformationRequestPayload!")
+		return graphql.Null
+	}
+	return ec._RespondToInformationRequestPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNSolutionArea2cporᚋmodelsᚐSolutionArea(ctx context.Context, v any) (models.SolutionArea, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := models.SolutionArea(tmp)
@@ -19980,6 +21648,19 @@ func (ec *executionContext) marshalNViewer2ᚖcporᚋauthᚐIdentity(ctx context
 		return graphql.Null
 	}
 	return ec._Viewer(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNWithdrawClaimInput2cporᚋgraphᚋmodelᚐWithdrawClaimInput(ctx context.Context, v any) (model.WithdrawClaimInput, error) {
+	res, err := ec.unmarshalInputWithdrawClaimInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWithdrawClaimPayload2ᚖcporᚋgraphᚋmodelᚐWithdrawClaimPayload(ctx context.Context, sel ast.SelectionSet, v *model.WithdrawClaimPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "WithdrawClaimPayload!")
+		return graphql.Null
+	}
+	return ec._WithdrawClaimPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -20354,6 +22035,25 @@ func (ec *executionContext) unmarshalOContactInput2ᚖcporᚋgraphᚋmodelᚐCon
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOCustomerConsent2ᚖcporᚋmodelsᚐCustomerConsent(ctx context.Context, v any) (*models.CustomerConsent, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.CustomerConsent(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOCustomerConsent2ᚖcporᚋmodelsᚐCustomerConsent(ctx context.Context, sel ast.SelectionSet, v *models.CustomerConsent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) marshalOCustomerSubscription2ᚖcporᚋmodelsᚐSubscription(ctx context.Context, sel ast.SelectionSet, v *models.Subscription) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -20383,6 +22083,25 @@ func (ec *executionContext) marshalODate2ᚖcporᚋmodelsᚐDate(ctx context.Con
 	_ = sel
 	_ = ctx
 	res := model.MarshalDate(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalODecisionCode2ᚖcporᚋmodelsᚐDecisionCode(ctx context.Context, v any) (*models.DecisionCode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.DecisionCode(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODecisionCode2ᚖcporᚋmodelsᚐDecisionCode(ctx context.Context, sel ast.SelectionSet, v *models.DecisionCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
 	return res
 }
 
@@ -20580,6 +22299,14 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRange(ctx context.Context, v any) (*model.TimeRange, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTimeRange(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -3,42 +3,12 @@
 // hold no business rules.
 package graph
 
-import (
-	"gorm.io/gorm"
-
-	"cpor/catalog"
-	"cpor/claims"
-	"cpor/events"
-	"cpor/live"
-	"cpor/sla"
-	"cpor/workflow"
-)
-
-// Services are the domain services the resolvers translate to.
-type Services struct {
-	Catalog  *catalog.Service
-	Claims   *claims.Service
-	Workflow *workflow.Service
-	Live     *live.Hub
-}
-
-// NewServices wires the domain services over db; the events their
-// transactions commit reach the hub.
-func NewServices(db *gorm.DB, hub *live.Hub, calendar *sla.Calendar, limits claims.DocumentLimits) Services {
-	eventLog := events.NewLog(hub)
-	claimsSvc := claims.NewService(db, eventLog, calendar, limits)
-	return Services{
-		Catalog:  catalog.NewService(db),
-		Claims:   claimsSvc,
-		Workflow: workflow.NewService(db, claimsSvc, eventLog, calendar),
-		Live:     hub,
-	}
-}
+import "cpor/wiring"
 
 // Resolver is the root resolver.
 type Resolver struct {
-	svc Services
+	svc wiring.Services
 }
 
 // NewResolver returns the root resolver over the services.
-func NewResolver(svc Services) *Resolver { return &Resolver{svc: svc} }
+func NewResolver(svc wiring.Services) *Resolver { return &Resolver{svc: svc} }

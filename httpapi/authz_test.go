@@ -14,6 +14,7 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 	"cpor/workflow"
 )
 
@@ -29,7 +30,7 @@ type partnerClaim struct {
 
 // makePartnerClaim has the user create, on a fresh target, a draft with a
 // proof and a comment.
-func makePartnerClaim(t *testing.T, w *testkit.World, c *testkit.Client, name, org string, decided models.ClaimStatus) partnerClaim {
+func makePartnerClaim(t *testing.T, w *testkit.World, c *apitest.Client, name, org string, decided models.ClaimStatus) partnerClaim {
 	t.Helper()
 	ids := formData(t, c)
 	tenant, sub := testkit.FreshTarget(t, w, name)
@@ -54,14 +55,14 @@ func makePartnerClaim(t *testing.T, w *testkit.World, c *testkit.Client, name, o
 }
 
 func TestOrganisationsCannotReachEachOthersClaims(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, fiona := srv.Client(t, "ada"), srv.Client(t, "fiona")
 		contoso := makePartnerClaim(t, w, ada, "contosotarget", "Contoso Partners", models.Approved)
 		fabrikam := makePartnerClaim(t, w, fiona, "fabrikamtarget", "Fabrikam Solutions", models.Rejected)
 
 		for _, tc := range []struct {
 			name     string
-			attacker *testkit.Client
+			attacker *apitest.Client
 			ownOrg   string
 			ownOrgID any
 			victim   partnerClaim
@@ -121,7 +122,7 @@ func TestOrganisationsCannotReachEachOthersClaims(t *testing.T) {
 				if resp.StatusCode != http.StatusNotFound {
 					t.Errorf("download of %s's document: HTTP %d %s", v.org, resp.StatusCode, body)
 				}
-				var errBody testkit.Response
+				var errBody apitest.Response
 				if err := json.Unmarshal(body, &errBody); err != nil || len(errBody.Errors) == 0 || errBody.Errors[0].Code() != "NOT_FOUND" {
 					t.Errorf("download error body: %s", body)
 				}
@@ -156,7 +157,7 @@ func TestOrganisationsCannotReachEachOthersClaims(t *testing.T) {
 		}
 
 		// An arbitration between both shows each partner only its own claim.
-		for _, c := range []*testkit.Client{ada, fiona} {
+		for _, c := range []*apitest.Client{ada, fiona} {
 			p := run[struct {
 				Nodes []struct {
 					ID              string
@@ -187,7 +188,7 @@ func TestOrganisationsCannotReachEachOthersClaims(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, tc := range []struct {
-			c   *testkit.Client
+			c   *apitest.Client
 			org string
 		}{{ada, "Contoso Partners"}, {fiona, "Fabrikam Solutions"}} {
 			n := run[*struct {
@@ -210,7 +211,7 @@ func TestOrganisationsCannotReachEachOthersClaims(t *testing.T) {
 }
 
 func TestRolesAreEnforcedOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, carl, rita, oscar := srv.Client(t, "ada"), srv.Client(t, "carl"), srv.Client(t, "rita"), srv.Client(t, "oscar")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -224,7 +225,7 @@ func TestRolesAreEnforcedOverHTTP(t *testing.T) {
 		w.DB.Where("arbitration_case_id = ? AND organization_id = ?", kase.ID, demo.Contoso).Take(&arb)
 		before := takeSnapshot(t, w)
 
-		forbidden := func(c *testkit.Client, what, query string, vars map[string]any) {
+		forbidden := func(c *apitest.Client, what, query string, vars map[string]any) {
 			t.Helper()
 			r := c.Do(t, query, vars)
 			wantGQLError(t, r, "FORBIDDEN")
@@ -307,7 +308,7 @@ func firstAssociation(t testing.TB, w *testkit.World) models.Association {
 }
 
 func TestMissingTokenIsUnauthenticated(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		anon := srv.Client(t, "")
 		before := takeSnapshot(t, w)
 		for name, q := range map[string]string{
@@ -355,39 +356,39 @@ func rawRequest(t *testing.T, method, url, authorization, body string) (*http.Re
 // the identity.
 func algNoneToken(t *testing.T, id auth.Identity) string {
 	t.Helper()
-	valid := testkit.TokenFor(t, id, time.Hour)
+	valid := apitest.TokenFor(t, id, time.Hour)
 	parts := strings.Split(valid, ".")
 	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
 	return header + "." + parts[1] + "."
 }
 
 func TestBadTokensAreRefusedWith401(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := testkit.Identity("ada")
 		otherSecret, err := auth.Mint([]byte("another-secret-of-at-least-32-bytes!!"), ada, "cpor", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		wrongIssuer, err := auth.Mint(testkit.Secret, ada, "someone-else", "", time.Hour)
+		wrongIssuer, err := auth.Mint(apitest.Secret, ada, "someone-else", "", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
 		noSubject := ada
 		noSubject.UserID = ""
-		valid := testkit.TokenFor(t, ada, time.Hour)
+		valid := apitest.TokenFor(t, ada, time.Hour)
 		tampered := strings.Split(valid, ".")
 		claims, _ := base64.RawURLEncoding.DecodeString(tampered[1])
 		claims = []byte(strings.Replace(string(claims), demo.Contoso.String(), demo.Fabrikam.String(), 1))
 		tampered[1] = base64.RawURLEncoding.EncodeToString(claims)
 
 		cases := map[string]string{
-			"expired":          "Bearer " + testkit.TokenFor(t, ada, -time.Hour),
+			"expired":          "Bearer " + apitest.TokenFor(t, ada, -time.Hour),
 			"another secret":   "Bearer " + otherSecret,
 			"alg none":         "Bearer " + algNoneToken(t, ada),
 			"garbage":          "Bearer garbage",
 			"three garbage":    "Bearer abc.def.ghi",
 			"wrong issuer":     "Bearer " + wrongIssuer,
-			"no subject":       "Bearer " + testkit.TokenFor(t, noSubject, time.Hour),
+			"no subject":       "Bearer " + apitest.TokenFor(t, noSubject, time.Hour),
 			"tampered payload": "Bearer " + strings.Join(tampered, "."),
 			"basic scheme":     "Basic YWRhOnNlY3JldA==",
 			"bearer, no token": "Bearer ",
@@ -409,7 +410,7 @@ func TestBadTokensAreRefusedWith401(t *testing.T) {
 				if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
 					t.Errorf("%s: WWW-Authenticate %q", name, resp.Header.Get("WWW-Authenticate"))
 				}
-				var r testkit.Response
+				var r apitest.Response
 				if err := json.Unmarshal(body, &r); err != nil || len(r.Errors) != 1 || r.Errors[0].Code() != "UNAUTHENTICATED" || r.Errors[0].Message == "" {
 					t.Errorf("%s: body %s", name, body)
 				}
@@ -429,7 +430,7 @@ func TestBadTokensAreRefusedWith401(t *testing.T) {
 }
 
 func TestCustomerAdminSeesAndDeclinesOnlyItsAssociations(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		chloe, ada, rita := srv.Client(t, "chloe"), srv.Client(t, "ada"), srv.Client(t, "rita")
 		// An association on another customer's tenant.
 		other := testkit.SubmitFreshClaim(t, w, "ada", "othercustomer")
@@ -505,7 +506,7 @@ func TestCustomerAdminSeesAndDeclinesOnlyItsAssociations(t *testing.T) {
 		var a models.Association
 		w.DB.Where("id = ?", mustParseGlobalUUID(t, target.ID)).Take(&a)
 		claimID := relay.UUIDGlobalID(relay.TypeClaim, a.ClaimID)
-		for _, c := range []*testkit.Client{ada, rita} {
+		for _, c := range []*apitest.Client{ada, rita} {
 			cl := readClaim(t, c, claimID)
 			if cl == nil || cl.Association == nil || cl.Association.Active || deref(cl.Association.EndReason) != "CUSTOMER_DECLINED" {
 				t.Fatalf("the declined claim: %+v", cl)
@@ -528,7 +529,7 @@ func TestCustomerAdminSeesAndDeclinesOnlyItsAssociations(t *testing.T) {
 }
 
 func TestMpnPartnerTypeIsNeverExposed(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
 		// The schema has no such field.
 		typ := run[struct {
@@ -551,7 +552,7 @@ func TestMpnPartnerTypeIsNeverExposed(t *testing.T) {
 
 		// Contoso's APAC MPN is an FRP FastTrack partner: no response shows it.
 		for _, tc := range []struct {
-			c     *testkit.Client
+			c     *apitest.Client
 			query string
 		}{
 			{ada, `{ mpns { id mpnId name location enrolled enrolledAt } }`},

@@ -18,13 +18,14 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // Bad input never stores or changes anything: every case below checks the
 // database before and after.
 
 func TestMalformedIdentifiersAreRefused(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -124,7 +125,7 @@ func TestMalformedIdentifiersAreRefused(t *testing.T) {
 }
 
 func TestDomainOfAnotherTenantIsRefused(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -155,7 +156,7 @@ func TestDomainOfAnotherTenantIsRefused(t *testing.T) {
 }
 
 func TestTransportLevelBadInput(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		before := takeSnapshot(t, w)
@@ -192,7 +193,7 @@ func TestTransportLevelBadInput(t *testing.T) {
 		// "usage" is not USAGE (gqlparser alone lets it through, to filter
 		// on nothing or to fail a database constraint).
 		for _, tc := range []struct {
-			c     *testkit.Client
+			c     *apitest.Client
 			query string
 			vars  map[string]any
 		}{
@@ -285,7 +286,7 @@ type onlyReader struct{ r io.Reader }
 func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 func TestBadUploadsAreRefused(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -379,7 +380,7 @@ func TestBadUploadsAreRefused(t *testing.T) {
 
 // gqlErrorAt finds the error whose path is path, failing the test when
 // there is none.
-func gqlErrorAt(t testing.TB, r *testkit.Response, path ...any) testkit.GQLError {
+func gqlErrorAt(t testing.TB, r *apitest.Response, path ...any) apitest.GQLError {
 	t.Helper()
 	want, _ := json.Marshal(path)
 	for _, e := range r.Errors {
@@ -388,12 +389,12 @@ func gqlErrorAt(t testing.TB, r *testkit.Response, path ...any) testkit.GQLError
 		}
 	}
 	t.Fatalf("no error at %s: %+v", want, r.Errors)
-	return testkit.GQLError{}
+	return apitest.GQLError{}
 }
 
 // firstID runs a query and returns the first node's id of the named
 // connection (or list) in its data.
-func firstID(t testing.TB, c *testkit.Client, query, name string) string {
+func firstID(t testing.TB, c *apitest.Client, query, name string) string {
 	t.Helper()
 	conn := run[struct{ Nodes []struct{ ID string } }](t, c, query, nil, name)
 	if len(conn.Nodes) == 0 {
@@ -406,7 +407,7 @@ func firstID(t testing.TB, c *testkit.Client, query, name string) string {
 // limit is INVALID_INPUT on the input's path in every mutation, on both
 // databases; PostgreSQL used to refuse it (INTERNAL).
 func TestBadFreeTextIsRefused(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, rita, chloe, oscar := srv.Client(t, "ada"), srv.Client(t, "rita"), srv.Client(t, "chloe"), srv.Client(t, "oscar")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -425,7 +426,7 @@ func TestBadFreeTextIsRefused(t *testing.T) {
 		payloadErrors := `userErrors { code field message }`
 		cases := []struct {
 			name    string
-			c       *testkit.Client
+			c       *apitest.Client
 			query   string
 			payload string
 			input   map[string]any
@@ -476,7 +477,7 @@ func TestBadFreeTextIsRefused(t *testing.T) {
 // arrive as U+FFFD already; RFC 2231's percent-encoded filename* brings
 // them through as bytes.
 func TestUploadFileNamesAreStoredAsValidUTF8(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		draft := createDraft(t, ada, claimInput(formData(t, ada), woodgroveTenant, woodgroveDomain, woodgroveSub))
 		quoted := func(name string) string { return `filename="` + name + `"` }
@@ -505,7 +506,7 @@ func TestUploadFileNamesAreStoredAsValidUTF8(t *testing.T) {
 
 // uploadNamed attaches a PDF to the claim with a multipart request whose
 // file part names the file with the Content-Disposition parameter given.
-func uploadNamed(t testing.TB, c *testkit.Client, claimID, fileNameParam string) *testkit.Response {
+func uploadNamed(t testing.TB, c *apitest.Client, claimID, fileNameParam string) *apitest.Response {
 	t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -527,7 +528,7 @@ func uploadNamed(t testing.TB, c *testkit.Client, claimID, fileNameParam string)
 // statuses used to exceed what either database takes, and a cursor key
 // that is not a UUID failed in PostgreSQL (both INTERNAL).
 func TestListArgumentsAndCursorsAreChecked(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		rita := srv.Client(t, "rita")
 		statuses := make([]string, 50001)
 		for i := range statuses {
@@ -565,7 +566,7 @@ func TestListArgumentsAndCursorsAreChecked(t *testing.T) {
 // known type, is a null entry with an error at ["nodes", i]. The whole
 // answer used to be null.
 func TestNodesAnswersEachID(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		draft := createDraft(t, ada, claimInput(ids, woodgroveTenant, woodgroveDomain, woodgroveSub))
@@ -604,7 +605,7 @@ func TestNodesAnswersEachID(t *testing.T) {
 // A subscription is claimable when active or in grace and provisioned: a
 // PENDING one used to say true.
 func TestPendingSubscriptionIsNotClaimable(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		subs := run[struct {
 			Subscriptions []struct {
 				SubscriptionID, ProvisioningState, Status string

@@ -4,39 +4,9 @@ import (
 	"fmt"
 	"testing"
 
-	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
-
-type benchClaim struct {
-	ID          string
-	Status      string
-	Version     int
-	Association *struct {
-		ID     string
-		Active bool
-	}
-}
-
-type benchPayload struct {
-	Claim      *benchClaim
-	UserErrors []userError
-}
-
-func (p benchPayload) must(b *testing.B, step, status string) *benchClaim {
-	b.Helper()
-	return p.mustT(b, step, status)
-}
-
-// mustT is must for any test: the claim of a payload without user errors,
-// in the status when one is given.
-func (p benchPayload) mustT(t testing.TB, step, status string) *benchClaim {
-	t.Helper()
-	if len(p.UserErrors) > 0 || p.Claim == nil || (status != "" && p.Claim.Status != status) {
-		t.Fatalf("%s: %+v %+v", step, p.Claim, p.UserErrors)
-	}
-	return p.Claim
-}
 
 // BenchmarkLifecycleHTTP runs one whole claim lifecycle per iteration over
 // real HTTP: the partner creates a claim, attaches a PDF (multipart) and
@@ -44,41 +14,38 @@ func (p benchPayload) mustT(t testing.TB, step, status string) *benchClaim {
 // iteration claims a fresh customer tenant and subscription, made by the
 // operator through the catalog service outside the timed part.
 func BenchmarkLifecycleHTTP(b *testing.B) {
-	for _, d := range storagetest.Dialects {
-		b.Run(string(d), func(b *testing.B) {
-			w := testkit.New(b, d)
-			srv := testkit.NewServer(b, w)
-			ada, rita := srv.Client(b, "ada"), srv.Client(b, "rita")
-			ids := formData(b, ada)
-			i := 0
-			for b.Loop() {
-				b.StopTimer()
-				name := fmt.Sprintf("bench%d", i)
-				i++
-				tenant, sub := testkit.FreshTarget(b, w, name)
-				b.StartTimer()
+	testkit.Each(b, func(b *testing.B, w *testkit.World) {
+		srv := apitest.NewServer(b, w)
+		ada, rita := srv.Client(b, "ada"), srv.Client(b, "rita")
+		ids := formData(b, ada)
+		i := 0
+		for b.Loop() {
+			b.StopTimer()
+			name := fmt.Sprintf("bench%d", i)
+			i++
+			tenant, sub := testkit.FreshTarget(b, w, name)
+			b.StartTimer()
 
-				c := field[benchPayload](b, ada.Do(b, testkit.LifecycleCreate, map[string]any{
-					"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String()),
-				}), "createClaim").must(b, "create", "DRAFT")
-				att := field[benchPayload](b, ada.Upload(b, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF),
-					"attachProofOfExecution").must(b, "attach", "")
-				c = field[benchPayload](b, ada.Do(b, testkit.LifecycleSubmit, map[string]any{
-					"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version},
-				}), "submitClaim").must(b, "submit", "SUBMITTED")
-				c = field[benchPayload](b, rita.Do(b, testkit.LifecycleStartReview, map[string]any{
-					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version},
-				}), "startReview").must(b, "startReview", "UNDER_REVIEW")
-				c = field[benchPayload](b, rita.Do(b, testkit.LifecycleApprove, map[string]any{
-					"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "benchmark"},
-				}), "approveClaim").must(b, "approve", "APPROVED")
-				if c.Association == nil || !c.Association.Active {
-					b.Fatalf("approved without an active association: %+v", c)
-				}
+			c := field[benchPayload](b, ada.Do(b, testkit.LifecycleCreate, map[string]any{
+				"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String()),
+			}), "createClaim").must(b, "create", "DRAFT")
+			att := field[benchPayload](b, ada.Upload(b, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF),
+				"attachProofOfExecution").must(b, "attach", "")
+			c = field[benchPayload](b, ada.Do(b, testkit.LifecycleSubmit, map[string]any{
+				"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version},
+			}), "submitClaim").must(b, "submit", "SUBMITTED")
+			c = field[benchPayload](b, rita.Do(b, testkit.LifecycleStartReview, map[string]any{
+				"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version},
+			}), "startReview").must(b, "startReview", "UNDER_REVIEW")
+			c = field[benchPayload](b, rita.Do(b, testkit.LifecycleApprove, map[string]any{
+				"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "benchmark"},
+			}), "approveClaim").must(b, "approve", "APPROVED")
+			if c.Association == nil || !c.Association.Active {
+				b.Fatalf("approved without an active association: %+v", c)
 			}
-			if i > 0 {
-				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*5), "ns/request")
-			}
-		})
-	}
+		}
+		if i > 0 {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(i*5), "ns/request")
+		}
+	})
 }

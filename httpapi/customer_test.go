@@ -19,6 +19,7 @@ import (
 	"cpor/models"
 	"cpor/relay"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 	"cpor/workflow"
 )
 
@@ -47,7 +48,7 @@ func northwindClaims(t *testing.T, w *testkit.World) map[string]models.Claim {
 }
 
 func TestCustomerAdminReadsItsTenantsSubmittedClaims(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		chloe := srv.Client(t, "chloe")
 		// A Northwind draft: not shown until submitted.
 		draft := createDraft(t, srv.Client(t, "ada"), map[string]any{"solutionArea": "BUSINESS_APPLICATIONS", "activity": "USAGE",
@@ -114,7 +115,7 @@ func TestCustomerAdminReadsItsTenantsSubmittedClaims(t *testing.T) {
 // detail is a FORBIDDEN error at that field, in one claim and in the list;
 // the partner still reads them all.
 func TestCustomerAdminIsRefusedEveryDetailField(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		chloe, ada := srv.Client(t, "chloe"), srv.Client(t, "ada")
 		approved := gid(claimWithStatus(t, w, demo.Contoso, models.Approved)) // on Northwind
 		if _, ok := northwindClaims(t, w)[approved]; !ok {
@@ -151,7 +152,7 @@ func TestCustomerAdminIsRefusedEveryDetailField(t *testing.T) {
 // TestCustomerAdminCannotReachDetailByIDOrDownload: comments, documents and
 // history entries by node ID, document downloads and commenting are refused.
 func TestCustomerAdminCannotReachDetailByIDOrDownload(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		chloe, ada := srv.Client(t, "chloe"), srv.Client(t, "ada")
 		approved := gid(claimWithStatus(t, w, demo.Contoso, models.Approved))
 		doc := attach(t, ada, approved, "follow-up.pdf", testkit.PDF).ProofOfExecution
@@ -181,7 +182,7 @@ func TestCustomerAdminCannotReachDetailByIDOrDownload(t *testing.T) {
 // all its claims or one, reaches a customer admin for its tenant's claims
 // only; commentAdded is refused.
 func TestCustomerAdminFollowsItsTenantsStatusChanges(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		mine := testkit.SubmitFreshClaim(t, w, "ada", "live-mine")
 		theirs := testkit.SubmitFreshClaim(t, w, "fiona", "live-theirs")
 		var c models.Claim
@@ -190,7 +191,7 @@ func TestCustomerAdminFollowsItsTenantsStatusChanges(t *testing.T) {
 		}
 		admin := auth.Identity{UserID: "admin@live-mine", Name: "Live Admin", TenantID: c.CustomerTenantID, Roles: []auth.Role{auth.CustomerAdmin}}
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.TokenFor(t, admin, time.Hour))
+		ws.Init(apitest.TokenFor(t, admin, time.Hour))
 		ws.Subscribe("all", statusSubscription, nil)
 		ws.Subscribe("one", statusSubscription, map[string]any{"id": gid(mine)})
 		ws.Subscribe("other", statusSubscription, map[string]any{"id": gid(theirs)})
@@ -198,7 +199,7 @@ func TestCustomerAdminFollowsItsTenantsStatusChanges(t *testing.T) {
 		for _, id := range []string{"other", "comments"} {
 			// gqlgen refuses a subscription with a "next" carrying errors.
 			m := ws.NextFor(id, 10*time.Second)
-			var body struct{ Errors []testkit.GQLError }
+			var body struct{ Errors []apitest.GQLError }
 			if err := json.Unmarshal(m.Payload, &body); err != nil || len(body.Errors) == 0 {
 				t.Fatalf("%s: %s %s", id, m.Type, m.Payload)
 			}

@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -25,6 +26,7 @@ import (
 	"cpor/gqlguard"
 	"cpor/graph"
 	"cpor/loaders"
+	"cpor/wiring"
 )
 
 // Config tunes the HTTP API.
@@ -66,6 +68,9 @@ type Config struct {
 	KeepAlive time.Duration
 	// InitTimeout closes a websocket that sends no connection_init (4408).
 	InitTimeout time.Duration
+	// MaxExports caps the claims exports running at once; each holds a
+	// database connection while it streams.
+	MaxExports int
 }
 
 // DefaultConfig are the limits used unless configured otherwise.
@@ -86,6 +91,7 @@ func DefaultConfig() Config {
 		MaxSubscriptions:    50,
 		KeepAlive:           25 * time.Second,
 		InitTimeout:         10 * time.Second,
+		MaxExports:          4,
 	}
 }
 
@@ -93,7 +99,7 @@ func DefaultConfig() Config {
 type Deps struct {
 	DB       *gorm.DB
 	Verifier *auth.Verifier
-	Services graph.Services
+	Services wiring.Services
 	Log      *slog.Logger
 }
 
@@ -122,6 +128,7 @@ func New(cfg Config, d Deps) *API {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", gql)
 	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
+	mux.Handle("GET "+ExportPath, exportHandler(d.Services.Claims, d.Log, make(chan struct{}, max(cfg.MaxExports, 1))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
 	if cfg.Playground {
@@ -144,6 +151,10 @@ func (a *API) Admin() http.Handler {
 	mux.Handle("GET /metrics", promHandler(a.metrics))
 	return mux
 }
+
+// Metrics is the registry /metrics serves, for the service's other parts
+// (the scheduler) to register their series on.
+func (a *API) Metrics() prometheus.Registerer { return a.metrics.registry }
 
 // Drain makes /readyz answer 503, so that load balancers stop sending
 // new requests while in-flight ones finish.

@@ -15,11 +15,12 @@ import (
 	"cpor/httpapi"
 	"cpor/storage"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // postOperations sends a document as a GraphQL multipart request's
 // operations field, which has its own size limit.
-func postOperations(t testing.TB, c *testkit.Client, query string) *testkit.Response {
+func postOperations(t testing.TB, c *apitest.Client, query string) *apitest.Response {
 	t.Helper()
 	ops, _ := json.Marshal(map[string]any{"query": query, "variables": map[string]any{"f": nil}})
 	var buf bytes.Buffer
@@ -45,7 +46,7 @@ func hostileMutation(claimID string, depth int) string {
 }
 
 func TestHostileDocumentsAreRefusedBeforeTheyCost(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		claimID := mustFirstClaim(t, srv.Client(t, "ada"))
 		before := takeSnapshot(t, w)
 		cached := srv.API.CachedDocumentBytes()
@@ -53,8 +54,8 @@ func TestHostileDocumentsAreRefusedBeforeTheyCost(t *testing.T) {
 		for _, who := range []string{"", "ada", "rita"} {
 			c := srv.Client(t, who)
 			for _, class := range hostile.Classes {
-				for _, send := range []func(testing.TB, *testkit.Client, string) *testkit.Response{
-					func(t testing.TB, c *testkit.Client, q string) *testkit.Response { return c.Do(t, q, nil) },
+				for _, send := range []func(testing.TB, *apitest.Client, string) *apitest.Response{
+					func(t testing.TB, c *apitest.Client, q string) *apitest.Response { return c.Do(t, q, nil) },
 					postOperations,
 				} {
 					seed++
@@ -79,7 +80,7 @@ func TestHostileDocumentsAreRefusedBeforeTheyCost(t *testing.T) {
 // maximum, nested, once wrapped the complexity sum round to a negative one,
 // which passed the limit.
 func TestHugePagesCannotOverflowTheComplexity(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		const huge = "9000000000000000000"
 		r := srv.Client(t, "rita").Do(t, `{ claims(first: `+huge+`) {
 			nodes { comments(first: `+huge+`) { nodes { id } } history(last: `+huge+`) { nodes { id } } } } }`, nil)
@@ -88,7 +89,7 @@ func TestHugePagesCannotOverflowTheComplexity(t *testing.T) {
 }
 
 func TestOversizeOperationsFieldIs413(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		before := takeSnapshot(t, w)
 		r := postOperations(t, srv.Client(t, "ada"), hostile.Huge(3<<20, 1))
 		if r.Status != http.StatusRequestEntityTooLarge {
@@ -104,7 +105,7 @@ func TestOversizeOperationsFieldIs413(t *testing.T) {
 // that holds on any machine, where a wall-clock bound would not.
 func TestRefusalIsBoundedInAllocations(t *testing.T) {
 	w := testkit.New(t, storage.SQLite, testkit.Options{Empty: true})
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	api := srv.API
 	const maxAllocs = 80_000 // a naive server spent millions on the same documents
 	for _, class := range hostile.Classes {
@@ -125,7 +126,7 @@ func TestRefusalIsBoundedInAllocations(t *testing.T) {
 // documents that are all refused and checks the heap afterwards.
 func TestDistinctRefusedDocumentsLeaveNothingBehind(t *testing.T) {
 	w := testkit.New(t, storage.SQLite, testkit.Options{Empty: true})
-	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
 	start := liveHeap()
 	for i := range 1000 {
 		class := hostile.Classes[i%len(hostile.Classes)]
@@ -145,7 +146,7 @@ func TestDistinctRefusedDocumentsLeaveNothingBehind(t *testing.T) {
 //	go test ./httpapi -run '^$' -bench HostileDocuments -benchtime 200x
 func BenchmarkHostileDocuments(b *testing.B) {
 	w := testkit.New(b, storage.SQLite, testkit.Options{Empty: true})
-	srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
+	srv := apitest.NewServerWith(b, w, func(c *httpapi.Config) { c.AnonymousBudget.Capacity = 1 << 30 })
 	for _, class := range hostile.Classes {
 		b.Run(strings.SplitN(class.Name, " (", 2)[0], func(b *testing.B) {
 			bodies := make([][]byte, 0, 256)
@@ -175,11 +176,6 @@ func postInProcess(api http.Handler, body []byte) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
 	api.ServeHTTP(rec, req)
 	return rec
-}
-
-func jsonQuery(query string) []byte {
-	body, _ := json.Marshal(map[string]string{"query": query})
-	return body
 }
 
 // liveHeap is the heap in use once garbage has been collected.

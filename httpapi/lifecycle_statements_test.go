@@ -15,6 +15,7 @@ import (
 	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // requestTally keeps the sql_statements of each request the access log
@@ -165,53 +166,51 @@ var lifecycleBudget = map[string]map[string]int64{
 // times and holds each request to its statement budget, so that a round trip
 // added to the busiest path fails here rather than in production.
 func TestLifecycleStatementBudget(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			tally := &requestTally{next: storagetest.Logger(t).Handler()}
-			w, trace := tracedWorld(t, d)
-			srv := testkit.NewServerLogging(t, w, nil, slog.New(tally))
-			ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
-			ids := formData(t, ada)
-			budget := lifecycleBudget[string(d)]
-			total := int64(0)
-			check := func(step string, send func() *testkit.Response) *testkit.Response {
-				t.Helper()
-				trace.start()
-				r := send()
-				sqls := trace.stop()
-				n := tally.last(t)
-				total += n
-				t.Logf("%s: %d statements", step, n)
-				if n > budget[step] {
-					t.Errorf("%s sent %d statements, over its budget of %d; the SQL sent meanwhile "+
-						"(the event hub's reads too, which are not counted):\n%s", step, n, budget[step], sqls)
-				}
-				return r
+	storagetest.EachDialect(t, func(t *testing.T, d storage.Dialect) {
+		tally := &requestTally{next: storagetest.Logger(t).Handler()}
+		w, trace := tracedWorld(t, d)
+		srv := apitest.NewServerLogging(t, w, nil, slog.New(tally))
+		ada, rita := srv.Client(t, "ada"), srv.Client(t, "rita")
+		ids := formData(t, ada)
+		budget := lifecycleBudget[string(d)]
+		total := int64(0)
+		check := func(step string, send func() *apitest.Response) *apitest.Response {
+			t.Helper()
+			trace.start()
+			r := send()
+			sqls := trace.stop()
+			n := tally.last(t)
+			total += n
+			t.Logf("%s: %d statements", step, n)
+			if n > budget[step] {
+				t.Errorf("%s sent %d statements, over its budget of %d; the SQL sent meanwhile "+
+					"(the event hub's reads too, which are not counted):\n%s", step, n, budget[step], sqls)
 			}
-			for i := range 2 {
-				name := fmt.Sprintf("budget%d", i)
-				tenant, sub := testkit.FreshTarget(t, w, name)
-				total = 0
-				c := field[benchPayload](t, check("createClaim", func() *testkit.Response {
-					return ada.Do(t, testkit.LifecycleCreate, map[string]any{"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String())})
-				}), "createClaim").mustT(t, "create", "DRAFT")
-				att := field[benchPayload](t, check("attachProofOfExecution", func() *testkit.Response {
-					return ada.Upload(t, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF)
-				}), "attachProofOfExecution").mustT(t, "attach", "")
-				c = field[benchPayload](t, check("submitClaim", func() *testkit.Response {
-					return ada.Do(t, testkit.LifecycleSubmit, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version}})
-				}), "submitClaim").mustT(t, "submit", "SUBMITTED")
-				c = field[benchPayload](t, check("startReview", func() *testkit.Response {
-					return rita.Do(t, testkit.LifecycleStartReview, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version}})
-				}), "startReview").mustT(t, "startReview", "UNDER_REVIEW")
-				c = field[benchPayload](t, check("approveClaim", func() *testkit.Response {
-					return rita.Do(t, testkit.LifecycleApprove, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "budget"}})
-				}), "approveClaim").mustT(t, "approve", "APPROVED")
-				if c.Association == nil || !c.Association.Active {
-					t.Fatalf("approved without an active association: %+v", c)
-				}
-				t.Logf("lifecycle %d: %d statements", i, total)
+			return r
+		}
+		for i := range 2 {
+			name := fmt.Sprintf("budget%d", i)
+			tenant, sub := testkit.FreshTarget(t, w, name)
+			total = 0
+			c := field[benchPayload](t, check("createClaim", func() *apitest.Response {
+				return ada.Do(t, testkit.LifecycleCreate, map[string]any{"input": claimInput(ids, tenant.String(), name+".onmicrosoft.com", sub.String())})
+			}), "createClaim").mustT(t, "create", "DRAFT")
+			att := field[benchPayload](t, check("attachProofOfExecution", func() *apitest.Response {
+				return ada.Upload(t, testkit.LifecycleAttach, map[string]any{"claimId": c.ID}, "file", "proof.pdf", testkit.PDF)
+			}), "attachProofOfExecution").mustT(t, "attach", "")
+			c = field[benchPayload](t, check("submitClaim", func() *apitest.Response {
+				return ada.Do(t, testkit.LifecycleSubmit, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": att.Version}})
+			}), "submitClaim").mustT(t, "submit", "SUBMITTED")
+			c = field[benchPayload](t, check("startReview", func() *apitest.Response {
+				return rita.Do(t, testkit.LifecycleStartReview, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version}})
+			}), "startReview").mustT(t, "startReview", "UNDER_REVIEW")
+			c = field[benchPayload](t, check("approveClaim", func() *apitest.Response {
+				return rita.Do(t, testkit.LifecycleApprove, map[string]any{"input": map[string]any{"claimId": c.ID, "expectedVersion": c.Version, "note": "budget"}})
+			}), "approveClaim").mustT(t, "approve", "APPROVED")
+			if c.Association == nil || !c.Association.Active {
+				t.Fatalf("approved without an active association: %+v", c)
 			}
-		})
-	}
+			t.Logf("lifecycle %d: %d statements", i, total)
+		}
+	})
 }

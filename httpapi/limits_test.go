@@ -1,16 +1,13 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,39 +18,9 @@ import (
 	"cpor/models"
 	"cpor/reqlog"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
-
-// rawDo posts a query with headers and returns the status, headers and body.
-func rawDo(t testing.TB, url, query string, header http.Header) (*http.Response, testkit.Response, map[string]any) {
-	t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query})
-	req, _ := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/graphql-response+json")
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out testkit.Response
-	var ext struct {
-		Extensions map[string]any `json:"extensions"`
-	}
-	_ = json.Unmarshal(raw, &out)
-	_ = json.Unmarshal(raw, &ext)
-	out.Status = resp.StatusCode
-	return resp, out, ext.Extensions
-}
-
-func bearer(t testing.TB, handle string) http.Header {
-	return http.Header{"Authorization": {"Bearer " + testkit.Token(t, handle)}}
-}
 
 func TestBudgetsLimitEachCaller(t *testing.T) {
 	tune := func(c *httpapi.Config) {
@@ -61,7 +28,7 @@ func TestBudgetsLimitEachCaller(t *testing.T) {
 		c.AnonymousBudget = budget.Config{Capacity: 4, PerSecond: 0.01, MaxCallers: 100}
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}
 	}
-	eachDialectWith(t, tune, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialectWith(t, tune, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		const query = `{ viewer { name email roles } }`
 		ada := bearer(t, "ada")
 		last := 41
@@ -122,27 +89,9 @@ func TestBudgetsLimitEachCaller(t *testing.T) {
 	})
 }
 
-// syncLog collects log lines for a test to read.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestOperationsEndAtTheirDeadline(t *testing.T) {
-	eachDialectWith(t, func(c *httpapi.Config) { c.OperationTimeout = time.Nanosecond }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		claimID := mustFirstClaim(t, testkit.NewServer(t, w).Client(t, "ada"))
+	eachDialectWith(t, func(c *httpapi.Config) { c.OperationTimeout = time.Nanosecond }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		claimID := mustFirstClaim(t, apitest.NewServer(t, w).Client(t, "ada"))
 		before := takeSnapshot(t, w)
 		_, r, _ := rawDo(t, srv.URL, `{ claims(first: 5) { nodes { id comments { nodes { body } } } } }`, bearer(t, "ada"))
 		wantGQLError(t, &r, "TIMEOUT")
@@ -156,56 +105,53 @@ func TestOperationsEndAtTheirDeadline(t *testing.T) {
 // for: at the deadline the wait is cancelled, the client gets TIMEOUT, the
 // log line names the request, and the claim is as it was.
 func TestDeadlineCancelsDatabaseWork(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			var logs syncLog
-			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
-			srv := testkit.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			before := takeSnapshot(t, w)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		var logs syncLog
+		log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
+		srv := apitest.NewServerLogging(t, w, func(c *httpapi.Config) { c.OperationTimeout = 300 * time.Millisecond }, log)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		before := takeSnapshot(t, w)
 
-			// Another writer holds the claim (on SQLite, the database).
-			locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-			go func() {
-				done <- storage.InTx(context.Background(), w.DB, func(tx *storage.Tx) error {
-					if err := storage.ForUpdate(tx.DB).Where("id = ?", claim).Take(&models.Claim{}).Error; err != nil {
-						return err
-					}
-					close(locked)
-					<-release
-					return nil
-				})
-			}()
-			<-locked
-			header := bearer(t, "rita")
-			header.Set("X-Request-ID", "deadline-test-1")
-			_, r, _ := rawDo(t, srv.URL, `mutation { startReview(input: {claimId: "`+gid(claim)+`"}) { claim { status } } }`, header)
-			close(release)
-			if err := <-done; err != nil {
-				t.Fatal(err)
-			}
-			wantGQLError(t, &r, "TIMEOUT")
-			unchanged(t, w, before, "a transition past its deadline")
+		// Another writer holds the claim (on SQLite, the database).
+		locked, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		go func() {
+			done <- storage.InTx(context.Background(), w.DB, func(tx *storage.Tx) error {
+				if err := storage.ForUpdate(tx.DB).Where("id = ?", claim).Take(&models.Claim{}).Error; err != nil {
+					return err
+				}
+				close(locked)
+				<-release
+				return nil
+			})
+		}()
+		<-locked
+		header := bearer(t, "rita")
+		header.Set("X-Request-ID", "deadline-test-1")
+		_, r, _ := rawDo(t, srv.URL, `mutation { startReview(input: {claimId: "`+gid(claim)+`"}) { claim { status } } }`, header)
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		wantGQLError(t, &r, "TIMEOUT")
+		unchanged(t, w, before, "a transition past its deadline")
 
-			var found bool
-			for _, line := range strings.Split(logs.String(), "\n") {
-				if strings.Contains(line, "operation timed out") {
-					found = true
-					if !strings.Contains(line, `"request_id":"deadline-test-1"`) {
-						t.Errorf("log line without the request ID: %s", line)
-					}
+		var found bool
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, "operation timed out") {
+				found = true
+				if !strings.Contains(line, `"request_id":"deadline-test-1"`) {
+					t.Errorf("log line without the request ID: %s", line)
 				}
 			}
-			if !found {
-				t.Errorf("no log line for the timeout: %s", logs.String())
-			}
-		})
-	}
+		}
+		if !found {
+			t.Errorf("no log line for the timeout: %s", logs.String())
+		}
+	})
 }
 
 func TestResponsesAreCapped(t *testing.T) {
-	eachDialectWith(t, func(c *httpapi.Config) { c.MaxResponseBytes = 512 }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialectWith(t, func(c *httpapi.Config) { c.MaxResponseBytes = 512 }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		_, r, _ := rawDo(t, srv.URL, `{ claims(first: 50) { nodes { id status customerDomain notes } } }`, bearer(t, "rita"))
 		wantGQLError(t, &r, "RESPONSE_TOO_LARGE")
 		if string(r.Data) != "null" {
@@ -224,7 +170,7 @@ func TestIntrospectionSwitch(t *testing.T) {
 		`{ ...Q } fragment Q on Query { ... on Query { __schema { queryType { name } } } }`,
 	}
 	for _, on := range []bool{false, true} {
-		eachDialectWith(t, func(c *httpapi.Config) { c.Introspection = on }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		eachDialectWith(t, func(c *httpapi.Config) { c.Introspection = on }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 			for _, who := range []http.Header{nil, bearer(t, "rita")} {
 				for _, query := range queries {
 					resp, r, _ := rawDo(t, srv.URL, query, who)
@@ -247,7 +193,7 @@ func TestIntrospectionSwitch(t *testing.T) {
 func TestOneOriginRuleForHTTPAndWebsockets(t *testing.T) {
 	const app, evil = "https://app.example.com", "https://evil.example.net"
 	for _, allowed := range [][]string{nil, {app}} {
-		eachDialectWith(t, func(c *httpapi.Config) { c.AllowedOrigins = allowed }, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+		eachDialectWith(t, func(c *httpapi.Config) { c.AllowedOrigins = allowed }, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 			for _, origin := range []string{app, evil, srv.URL, ""} {
 				want := origin != evil && (origin != app || allowed != nil)
 				header := bearer(t, "rita")
@@ -301,13 +247,13 @@ func TestOneOriginRuleForHTTPAndWebsockets(t *testing.T) {
 }
 
 func TestMetricsAreOnTheAdminHandlerByRoute(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		if resp := srv.Client(t, "rita").Get(t, "/metrics"); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("/metrics on the API: HTTP %d", resp.StatusCode)
 		}
 		rawDo(t, srv.URL, `{ viewer { name } }`, bearer(t, "rita"))
 		rawDo(t, srv.URL, `{ viewer { name } }`, nil)
-		resp := (&testkit.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
+		resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
 		raw, _ := io.ReadAll(resp.Body)
 		metrics := string(raw)
 		if !strings.Contains(metrics, `cpor_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"} 2`) {

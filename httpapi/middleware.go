@@ -63,7 +63,12 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			// http.ErrAbortHandler is a handler's deliberate abort of a
+			// response it has begun (the export, on an error mid-stream):
+			// it is passed on below, so the server drops the connection
+			// instead of ending the response as if it were complete.
+			if p != nil && p != http.ErrAbortHandler {
 				log.ErrorContext(ctx, "handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeErrorBody(rec, http.StatusInternalServerError, "Something went wrong on our side; try again.", apperr.Internal)
@@ -78,6 +83,9 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 			log.InfoContext(ctx, "request", "method", r.Method, "route", route,
 				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
 				"sql_statements", tally.Statements())
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
 		}()
 		next.ServeHTTP(rec, r)
 	})

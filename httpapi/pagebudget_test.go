@@ -16,8 +16,8 @@ import (
 	"cpor/httpapi"
 	"cpor/models"
 	"cpor/reqlog"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 // reviewListPage is what the review app's list shows: a page of claims, newest
@@ -36,6 +36,13 @@ const reviewListPage = `query ClaimsPage {
     } }
   }
 }`
+
+// searchedListPage is the review list searched, narrowed to a time range
+// and sorted by submission time: the search's joined tables (tenants,
+// domains, organisations) must not add statements.
+var searchedListPage = strings.Replace(reviewListPage,
+	"claims(first: $first, orderBy: {field: CREATED_AT, direction: DESC})",
+	`claims(first: $first, filter: {search: "busy", submitted: {from: "2000-01-01T00:00:00Z"}}, orderBy: {field: SUBMITTED_AT, direction: DESC})`, 1)
 
 // everythingPage asks for every relation a claim has, each nested
 // connection and list included, oldest claims first: the demo's approved
@@ -69,46 +76,45 @@ var pageBudgets = []struct {
 }{
 	// page, domains, comments, history
 	{"claims page", reviewListPage, 4},
+	// the same: search and time ranges are subqueries of the page's statement
+	{"searched claims page", searchedListPage, 4},
 	// page, domains, comments, their totals, history, the events' comments
 	// and documents, documents, associations, arbitration cases, their claims
 	{"every relation", everythingPage, 11},
 }
 
 func TestClaimPagesSendABoundedNumberOfStatements(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			var logs syncLog
-			log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
-			srv := testkit.NewServerLogging(t, w, nil, log)
-			seedBusyClaims(t, w, 50)
-			for _, page := range pageBudgets {
-				var sent []int64
-				for _, size := range []int{1, 10, 50} {
-					id := fmt.Sprintf("budget-%s-%d", strings.ReplaceAll(page.name, " ", "-"), size)
-					got := statementsOf(t, srv, &logs, id, page.query, size)
-					sent = append(sent, got)
-					t.Logf("%s of %d claims: %d SQL statements", page.name, size, got)
-					if got > page.statements {
-						t.Errorf("%s of %d claims: %d SQL statements, want at most %d", page.name, size, got, page.statements)
-					}
-				}
-				// 10 and 50 claims show every kind of row; 1 may show fewer.
-				if sent[1] != sent[2] {
-					t.Errorf("%s: %v SQL statements for 1, 10 and 50 claims; a longer page must not send more", page.name, sent)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		var logs syncLog
+		log := slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil)))
+		srv := apitest.NewServerLogging(t, w, nil, log)
+		seedBusyClaims(t, w, 50)
+		for _, page := range pageBudgets {
+			var sent []int64
+			for _, size := range []int{1, 10, 50} {
+				id := fmt.Sprintf("budget-%s-%d", strings.ReplaceAll(page.name, " ", "-"), size)
+				got := statementsOf(t, srv, &logs, id, page.query, size)
+				sent = append(sent, got)
+				t.Logf("%s of %d claims: %d SQL statements", page.name, size, got)
+				if got > page.statements {
+					t.Errorf("%s of %d claims: %d SQL statements, want at most %d", page.name, size, got, page.statements)
 				}
 			}
-			// One claim with its customer and product is one statement.
-			var c models.Claim
-			if err := w.DB.Order("created_at DESC").Take(&c).Error; err != nil {
-				t.Fatal(err)
+			// 10 and 50 claims show every kind of row; 1 may show fewer.
+			if sent[1] != sent[2] {
+				t.Errorf("%s: %v SQL statements for 1, 10 and 50 claims; a longer page must not send more", page.name, sent)
 			}
-			one := `query OneClaim { claim(id: "` + gid(c.ID) + `") { status version customerTenant { displayName } product { name } mpn { name } } }`
-			if got := statementsOf(t, srv, &logs, "budget-one-claim", one, 0); got != 1 {
-				t.Errorf("one claim: %d SQL statements, want 1", got)
-			}
-		})
-	}
+		}
+		// One claim with its customer and product is one statement.
+		var c models.Claim
+		if err := w.DB.Order("created_at DESC").Take(&c).Error; err != nil {
+			t.Fatal(err)
+		}
+		one := `query OneClaim { claim(id: "` + gid(c.ID) + `") { status version customerTenant { displayName } product { name } mpn { name } } }`
+		if got := statementsOf(t, srv, &logs, "budget-one-claim", one, 0); got != 1 {
+			t.Errorf("one claim: %d SQL statements, want 1", got)
+		}
+	})
 }
 
 // seedBusyClaims submits n claims with a thread of comments each, so that
@@ -127,7 +133,7 @@ func seedBusyClaims(t testing.TB, w *testkit.World, n int) {
 
 // statementsOf runs the query as a reviewer and reads the number of SQL
 // statements the request sent from its access-log line.
-func statementsOf(t *testing.T, srv *testkit.Server, logs *syncLog, requestID, query string, first int) int64 {
+func statementsOf(t *testing.T, srv *apitest.Server, logs *syncLog, requestID, query string, first int) int64 {
 	t.Helper()
 	header := bearer(t, "rita")
 	header.Set("X-Request-ID", requestID)
@@ -157,27 +163,24 @@ func statementsOf(t *testing.T, srv *testkit.Server, logs *syncLog, requestID, q
 //
 //	TEST_DATABASE_URL=postgres://… go test ./httpapi -run '^$' -bench ClaimsPage -benchmem
 func BenchmarkClaimsPage(b *testing.B) {
-	for _, d := range storagetest.Dialects {
-		b.Run(string(d), func(b *testing.B) {
-			w := testkit.New(b, d)
-			srv := testkit.NewServerWith(b, w, func(c *httpapi.Config) { c.Budget.Capacity = 0 })
-			seedBusyClaims(b, w, 50)
-			body := jsonQuery(strings.ReplaceAll(reviewListPage, "$first", "50"))
-			token := "Bearer " + testkit.Token(b, "rita")
-			start := processCPU()
-			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Authorization", token)
-				rec := httptest.NewRecorder()
-				srv.API.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
-					b.Fatalf("%d %s", rec.Code, rec.Body.String())
-				}
+	testkit.Each(b, func(b *testing.B, w *testkit.World) {
+		srv := apitest.NewServerWith(b, w, func(c *httpapi.Config) { c.Budget.Capacity = 0 })
+		seedBusyClaims(b, w, 50)
+		body := jsonQuery(strings.ReplaceAll(reviewListPage, "$first", "50"))
+		token := "Bearer " + apitest.Token(b, "rita")
+		start := processCPU()
+		for b.Loop() {
+			req := httptest.NewRequest(http.MethodPost, "/graphql", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", token)
+			rec := httptest.NewRecorder()
+			srv.API.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK || bytes.Contains(rec.Body.Bytes(), []byte(`"errors"`)) {
+				b.Fatalf("%d %s", rec.Code, rec.Body.String())
 			}
-			b.ReportMetric(float64((processCPU()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-		})
-	}
+		}
+		b.ReportMetric(float64((processCPU()-start).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+	})
 }
 
 // processCPU is the CPU time the process has used, user and system.
@@ -190,18 +193,15 @@ func processCPU() time.Duration {
 // A page of arbitration cases loads the claims of all its cases in one
 // statement.
 func TestCasePagesLoadTheirClaimsTogether(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			var logs syncLog
-			srv := testkit.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
-			page := `query CasePage { arbitrationCases(first: $first) { nodes { status product { name } claims { id status organization { name } } } } }`
-			for _, size := range []int{1, 10} {
-				// the page, products, claims of the cases, their organisations
-				if got := statementsOf(t, srv, &logs, fmt.Sprintf("cases-%d", size), page, size); got > 4 {
-					t.Errorf("%d cases: %d SQL statements, want at most 4", size, got)
-				}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		var logs syncLog
+		srv := apitest.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+		page := `query CasePage { arbitrationCases(first: $first) { nodes { status product { name } claims { id status organization { name } } } } }`
+		for _, size := range []int{1, 10} {
+			// the page, products, claims of the cases, their organisations
+			if got := statementsOf(t, srv, &logs, fmt.Sprintf("cases-%d", size), page, size); got > 4 {
+				t.Errorf("%d cases: %d SQL statements, want at most 4", size, got)
 			}
-		})
-	}
+		}
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
 
 const attachOnMutation = `mutation($claimId: ID!, $file: Upload!, $on: Date) {
@@ -15,7 +16,7 @@ const attachOnMutation = `mutation($claimId: ID!, $file: Upload!, $on: Date) {
 // upload day, a later day is a userError on executedOn, a malformed one a
 // request error; submitting on proof older than 12 months is POE_TOO_OLD.
 func TestProofExecutedOnOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada := srv.Client(t, "ada")
 		ids := formData(t, ada)
 		tenant, sub := testkit.FreshTarget(t, w, "proofday")
@@ -24,7 +25,7 @@ func TestProofExecutedOnOverHTTP(t *testing.T) {
 			ProofOfExecution *struct{ ID, ExecutedOn, UploadedAt string }
 			UserErrors       []userError
 		}
-		upload := func(on any) *testkit.Response {
+		upload := func(on any) *apitest.Response {
 			return ada.Upload(t, attachOnMutation, map[string]any{"claimId": draft.ID, "on": on}, "file", "p.pdf", testkit.PDF)
 		}
 		today := time.Now().UTC()

@@ -8,30 +8,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 )
-
-// npmPackage returns the directory of an npm package under testdata,
-// installed from its lock file when it is not yet.
-func npmPackage(t *testing.T, pkg string) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("testdata", pkg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules")); err != nil {
-		install := exec.Command("npm", "ci", "--no-audit", "--no-fund")
-		install.Dir = dir
-		if out, err := install.CombinedOutput(); err != nil {
-			t.Fatalf("npm ci in %s (needs node and npm): %v\n%s", pkg, err, out)
-		}
-	}
-	return dir
-}
 
 // nodeScript runs a script of an npm package under testdata with env, and
 // returns its output lines.
@@ -62,8 +44,8 @@ func nodeScript(t *testing.T, pkg, script string, env ...string) []string {
 // over HTTP specification's MUST and SHOULD rules) anonymously and with a
 // token: no failure and no warning.
 func TestGraphQLOverHTTPAudit(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		for _, token := range []string{"", testkit.Token(t, "rita")} {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		for _, token := range []string{"", apitest.Token(t, "rita")} {
 			lines := nodeScript(t, "graphql-http-audit", "audit.mjs", "URL="+srv.URL+"/graphql", "TOKEN="+token)
 			if len(lines) < 20 {
 				t.Fatalf("the audit ran %d checks: %q", len(lines), lines)
@@ -87,7 +69,7 @@ func TestGraphQLOverHTTPAudit(t *testing.T) {
 // response gets everything at once, as if there were no @defer.
 func TestDeferIsDeliveredIncrementallyOrInPlace(t *testing.T) {
 	const query = `query ViewerLater { viewer { name ... @defer(label: "contact") { email roles } userId } }`
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		rita := srv.Client(t, "rita")
 		type viewer struct {
 			Name, Email, UserID string
@@ -129,8 +111,8 @@ func TestDeferIsDeliveredIncrementallyOrInPlace(t *testing.T) {
 }
 
 func TestHTTPStatusesFollowGraphQLOverHTTP(t *testing.T) {
-	eachDialect(t, func(t *testing.T, w *testkit.World, srv *testkit.Server) {
-		token := testkit.Token(t, "ada")
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		token := apitest.Token(t, "ada")
 		send := func(method, path, contentType, accept, body string) (*http.Response, map[string]json.RawMessage) {
 			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
 			if contentType != "" {

@@ -1,13 +1,10 @@
 package httpapi_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,191 +13,98 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/google/uuid"
 
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
-	"cpor/relay"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/apitest"
 	"cpor/workflow"
 )
 
-const statusSubscription = `subscription ($id: ID, $after: String) {
-  claimStatusChanged(claimId: $id, after: $after) {
-    cursor status previousStatus event reason at actor { name kind }
-    claim { id status version organization { name } product { name } }
-  }
-}`
-
-const commentSubscription = `subscription ($id: ID!, $after: String) {
-  commentAdded(claimId: $id, after: $after) { cursor comment { kind body author { name } } claim { id } }
-}`
-
-type statusEvent struct {
-	Cursor         string
-	Status         string
-	PreviousStatus string
-	Event          string
-	Claim          struct {
-		ID           string
-		Status       string
-		Organization struct{ Name string }
-	}
-}
-
-type commentEvent struct {
-	Cursor  string
-	Comment struct{ Kind, Body string }
-}
-
-// next reads the next data message for the subscription id and decodes the
-// field's payload into v.
-func next(t *testing.T, ws *testkit.WS, id, field string, v any) {
-	t.Helper()
-	m := ws.NextFor(id, 10*time.Second)
-	if m.Type != "next" && m.Type != "data" {
-		t.Fatalf("expected an event for %s, got %s %s %s", id, m.Type, m.ID, m.Payload)
-	}
-	var body struct {
-		Data   map[string]json.RawMessage
-		Errors []testkit.GQLError
-	}
-	if err := json.Unmarshal(m.Payload, &body); err != nil || len(body.Errors) > 0 {
-		t.Fatalf("bad event %s: %v", m.Payload, err)
-	}
-	if err := json.Unmarshal(body.Data[field], v); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// quiet checks that nothing more arrives for a while: exactly once.
-func quiet(t *testing.T, ws *testkit.WS) {
-	t.Helper()
-	if ws.Pending() > 0 {
-		t.Fatalf("%d unexpected extra messages", ws.Pending())
-	}
-	if m, err := ws.Read(300 * time.Millisecond); err == nil {
-		t.Fatalf("unexpected extra message: %s %s %s", m.Type, m.ID, m.Payload)
-	}
-}
-
-// waitSubscribers waits until the hub holds n subscribers, so events
-// produced next are certain to be live for them.
-func waitSubscribers(t *testing.T, hub *live.Hub, n int64) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for hub.Stats().Subscribers < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("hub has %d subscribers, want %d", hub.Stats().Subscribers, n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func claimWithStatus(t *testing.T, w *testkit.World, org uuid.UUID, status models.ClaimStatus) uuid.UUID {
-	t.Helper()
-	var c models.Claim
-	if err := w.DB.Where("organization_id = ? AND status = ?", org, status).Order("created_at").Take(&c).Error; err != nil {
-		t.Fatalf("no %s claim: %v", status, err)
-	}
-	return c.ID
-}
-
-func gid(id uuid.UUID) string { return relay.UUIDGlobalID(relay.TypeClaim, id) }
-
-var (
-	contoso  = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000a01")
-	fabrikam = uuid.MustParse("0b6d3f2e-1c1a-4c55-9a51-000000000b01")
-)
-
 func TestLiveEventsArriveInOrderExactlyOnceAndOnlyToThoseAllowed(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			other := claimWithStatus(t, w, fabrikam, models.Arbitration)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		other := claimWithStatus(t, w, fabrikam, models.Arbitration)
 
-			rita := srv.DialWS(t, "graphql-transport-ws", nil)
-			rita.Init(testkit.Token(t, "rita"))
-			rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
-			rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
-			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(testkit.Token(t, "ada"))
-			ada.Subscribe("all", statusSubscription, nil)
-			fiona := srv.DialWS(t, "graphql-transport-ws", nil)
-			fiona.Init(testkit.Token(t, "fiona"))
-			fiona.Subscribe("all", statusSubscription, nil)
-			waitSubscribers(t, w.Live, 4)
+		rita := srv.DialWS(t, "graphql-transport-ws", nil)
+		rita.Init(apitest.Token(t, "rita"))
+		rita.Subscribe("status", statusSubscription, map[string]any{"id": gid(claim)})
+		rita.Subscribe("comments", commentSubscription, map[string]any{"id": gid(claim)})
+		ada := srv.DialWS(t, "graphql-transport-ws", nil)
+		ada.Init(apitest.Token(t, "ada"))
+		ada.Subscribe("all", statusSubscription, nil)
+		fiona := srv.DialWS(t, "graphql-transport-ws", nil)
+		fiona.Init(apitest.Token(t, "fiona"))
+		fiona.Subscribe("all", statusSubscription, nil)
+		waitSubscribers(t, w.Live, 4)
 
-			reviewer, partner := testkit.As("rita"), testkit.As("ada")
-			must := func(_ *models.Claim, err error) {
-				t.Helper()
-				if err != nil {
-					t.Fatal(err)
-				}
-			}
-			must(w.Workflow.StartReview(reviewer, workflow.Request{ClaimID: claim}))
-			must(w.Workflow.RequestInformation(reviewer, workflow.Request{ClaimID: claim, Reason: "Send the agenda."}))
-			if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
+		reviewer, partner := testkit.As("rita"), testkit.As("ada")
+		must := func(_ *models.Claim, err error) {
+			t.Helper()
+			if err != nil {
 				t.Fatal(err)
 			}
-			must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
-			// An event of the other organisation: only reviewers and Fabrikam may see it.
-			must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
+		}
+		must(w.Workflow.StartReview(reviewer, workflow.Request{ClaimID: claim}))
+		must(w.Workflow.RequestInformation(reviewer, workflow.Request{ClaimID: claim, Reason: "Send the agenda."}))
+		if _, err := w.Claims.AddComment(partner, claim, "Agenda attached."); err != nil {
+			t.Fatal(err)
+		}
+		must(w.Workflow.Approve(reviewer, workflow.Request{ClaimID: claim}))
+		// An event of the other organisation: only reviewers and Fabrikam may see it.
+		must(w.Workflow.Reject(reviewer, workflow.Request{ClaimID: other, Reason: "Duplicate."}))
 
-			var got []string
-			for range 2 {
-				var ev statusEvent
-				next(t, rita, "status", "claimStatusChanged", &ev)
-				got = append(got, ev.PreviousStatus+">"+ev.Status)
-			}
-			if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
-				t.Fatalf("reviewer got %v", got)
-			}
-			var kinds []string
-			for range 3 {
-				var ev commentEvent
-				next(t, rita, "comments", "commentAdded", &ev)
-				kinds = append(kinds, ev.Comment.Kind)
-			}
-			if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
-				t.Fatalf("comments arrived as %v", kinds)
-			}
-			quiet(t, rita)
-
-			got = nil
-			for range 2 {
-				var ev statusEvent
-				next(t, ada, "all", "claimStatusChanged", &ev)
-				if ev.Claim.Organization.Name != "Contoso Partners" {
-					t.Fatalf("ada received another organisation's event: %+v", ev)
-				}
-				got = append(got, ev.Status)
-			}
-			if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
-				t.Fatalf("ada got %v", got)
-			}
-			quiet(t, ada)
-
+		var got []string
+		for range 2 {
 			var ev statusEvent
-			next(t, fiona, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(other) || ev.Status != "REJECTED" {
-				t.Fatalf("fiona's first event is not her own claim's rejection: %+v", ev)
+			next(t, rita, "status", "claimStatusChanged", &ev)
+			got = append(got, ev.PreviousStatus+">"+ev.Status)
+		}
+		if strings.Join(got, " ") != "SUBMITTED>UNDER_REVIEW UNDER_REVIEW>APPROVED" {
+			t.Fatalf("reviewer got %v", got)
+		}
+		var kinds []string
+		for range 3 {
+			var ev commentEvent
+			next(t, rita, "comments", "commentAdded", &ev)
+			kinds = append(kinds, ev.Comment.Kind)
+		}
+		if strings.Join(kinds, " ") != "INFORMATION_REQUEST SYSTEM PARTNER" {
+			t.Fatalf("comments arrived as %v", kinds)
+		}
+		quiet(t, rita)
+
+		got = nil
+		for range 2 {
+			var ev statusEvent
+			next(t, ada, "all", "claimStatusChanged", &ev)
+			if ev.Claim.Organization.Name != "Contoso Partners" {
+				t.Fatalf("ada received another organisation's event: %+v", ev)
 			}
-			quiet(t, fiona)
-		})
-	}
+			got = append(got, ev.Status)
+		}
+		if strings.Join(got, " ") != "UNDER_REVIEW APPROVED" {
+			t.Fatalf("ada got %v", got)
+		}
+		quiet(t, ada)
+
+		var ev statusEvent
+		next(t, fiona, "all", "claimStatusChanged", &ev)
+		if ev.Claim.ID != gid(other) || ev.Status != "REJECTED" {
+			t.Fatalf("fiona's first event is not her own claim's rejection: %+v", ev)
+		}
+		quiet(t, fiona)
+	})
 }
 
 func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	ws := srv.DialWS(t, "graphql-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	claim := claimWithStatus(t, w, contoso, models.Submitted)
 	ws.Subscribe("1", statusSubscription, map[string]any{"id": gid(claim)})
 	waitSubscribers(t, w.Live, 1)
@@ -212,7 +116,7 @@ func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 	if ev.Status != "UNDER_REVIEW" {
 		t.Fatalf("got %+v", ev)
 	}
-	ws.Send(testkit.WSMessage{ID: "1", Type: "stop"})
+	ws.Send(apitest.WSMessage{ID: "1", Type: "stop"})
 	if m := ws.MustRead(5 * time.Second); m.Type != "complete" || m.ID != "1" {
 		t.Fatalf("stop answered with %+v", m)
 	}
@@ -220,37 +124,37 @@ func TestLegacyGraphqlWsSubprotocol(t *testing.T) {
 
 func TestWebsocketProtocolEdgeCases(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServerWith(t, w, func(c *httpapi.Config) {
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
 		c.InitTimeout = 300 * time.Millisecond
 		c.MaxSubscriptions = 2
 	})
-	init := func(payload string) testkit.WSMessage {
-		return testkit.WSMessage{Type: "connection_init", Payload: json.RawMessage(payload)}
+	init := func(payload string) apitest.WSMessage {
+		return apitest.WSMessage{Type: "connection_init", Payload: json.RawMessage(payload)}
 	}
 	tests := []struct {
 		name string
-		run  func(ws *testkit.WS)
+		run  func(ws *apitest.WS)
 		want websocket.StatusCode
 	}{
-		{"no connection_init", func(*testkit.WS) {}, 4408},
-		{"bad token", func(ws *testkit.WS) { ws.Send(init(`{"Authorization":"Bearer not.a.token"}`)) }, 4403},
-		{"no token", func(ws *testkit.WS) { ws.Send(init(`{}`)) }, 4403},
-		{"expired token", func(ws *testkit.WS) {
+		{"no connection_init", func(*apitest.WS) {}, 4408},
+		{"bad token", func(ws *apitest.WS) { ws.Send(init(`{"Authorization":"Bearer not.a.token"}`)) }, 4403},
+		{"no token", func(ws *apitest.WS) { ws.Send(init(`{}`)) }, 4403},
+		{"expired token", func(ws *apitest.WS) {
 			u := testkit.Identity("rita")
-			ws.Send(init(`{"Authorization":"Bearer ` + testkit.TokenFor(t, u, -time.Hour) + `"}`))
+			ws.Send(init(`{"Authorization":"Bearer ` + apitest.TokenFor(t, u, -time.Hour) + `"}`))
 		}, 4403},
-		{"subscribe before init", func(ws *testkit.WS) { ws.Subscribe("1", statusSubscription, nil) }, 4401},
-		{"duplicate id", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"subscribe before init", func(ws *apitest.WS) { ws.Subscribe("1", statusSubscription, nil) }, 4401},
+		{"duplicate id", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.Subscribe("same", statusSubscription, nil)
 			ws.Subscribe("same", statusSubscription, nil)
 		}, 4409},
-		{"malformed message", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"malformed message", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.SendRaw(`{"type":`)
 		}, 4400},
-		{"unknown message type", func(ws *testkit.WS) {
-			ws.Init(testkit.Token(t, "rita"))
+		{"unknown message type", func(ws *apitest.WS) {
+			ws.Init(apitest.Token(t, "rita"))
 			ws.SendRaw(`{"type":"gimme"}`)
 		}, 4400},
 	}
@@ -266,7 +170,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("subscription cap refuses only the extra subscription", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "rita"))
+		ws.Init(apitest.Token(t, "rita"))
 		for _, id := range []string{"a", "b", "c"} {
 			ws.Subscribe(id, statusSubscription, nil)
 		}
@@ -274,13 +178,13 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 		if m.Type != "error" || m.ID != "c" || !strings.Contains(string(m.Payload), "TOO_MANY_SUBSCRIPTIONS") {
 			t.Fatalf("third subscription answered with %+v", m)
 		}
-		ws.Send(testkit.WSMessage{ID: "a", Type: "complete"})
+		ws.Send(apitest.WSMessage{ID: "a", Type: "complete"})
 		ws.Subscribe("d", statusSubscription, nil) // room again
 		quiet(t, ws)
 	})
 
 	t.Run("upgrade header authenticates", func(t *testing.T) {
-		h := http.Header{"Authorization": {"Bearer " + testkit.Token(t, "ada")}}
+		h := http.Header{"Authorization": {"Bearer " + apitest.Token(t, "ada")}}
 		ws := srv.DialWS(t, "graphql-transport-ws", h)
 		ws.Send(init(`{}`))
 		if m := ws.MustRead(5 * time.Second); m.Type != "connection_ack" {
@@ -290,7 +194,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("another organisation's claim is not found", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "fiona"))
+		ws.Init(apitest.Token(t, "fiona"))
 		ws.Subscribe("x", commentSubscription, map[string]any{"id": gid(claimWithStatus(t, w, contoso, models.Submitted))})
 		m := ws.MustRead(5 * time.Second)
 		if !strings.Contains(string(m.Payload), "NOT_FOUND") {
@@ -300,7 +204,7 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 
 	t.Run("a partner without an admin role is forbidden", func(t *testing.T) {
 		ws := srv.DialWS(t, "graphql-transport-ws", nil)
-		ws.Init(testkit.Token(t, "carl"))
+		ws.Init(apitest.Token(t, "carl"))
 		ws.Subscribe("x", statusSubscription, nil)
 		m := ws.MustRead(5 * time.Second)
 		if !strings.Contains(string(m.Payload), "FORBIDDEN") {
@@ -309,20 +213,13 @@ func TestWebsocketProtocolEdgeCases(t *testing.T) {
 	})
 }
 
-// submitFresh creates and submits a new claim for Contoso on a fresh
-// customer, returning its ID: one status event per call.
-func submitFresh(t *testing.T, w *testkit.World, i int) uuid.UUID {
-	t.Helper()
-	return testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("live%d", i))
-}
-
 func TestSecondInstanceDeliversMutationsOfTheFirst(t *testing.T) {
 	a := testkit.New(t, storage.Postgres)
 	b := a.Instance(t, live.Config{})
-	srvA, srvB := testkit.NewServer(t, a), testkit.NewServer(t, b)
+	srvA, srvB := apitest.NewServer(t, a), apitest.NewServer(t, b)
 
 	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	ws.Subscribe("all", statusSubscription, nil)
 	waitSubscribers(t, b.Live, 1)
 
@@ -344,9 +241,9 @@ func TestListenerFaultLosesAndRepeatsNothing(t *testing.T) {
 	// B polls the table only rarely: the events must reach it through the
 	// listener and its catch-up after reconnecting.
 	b := a.Instance(t, live.Config{Buffer: 256, Poll: time.Hour, Batch: 64})
-	srvB := testkit.NewServer(t, b)
+	srvB := apitest.NewServer(t, b)
 	ws := srvB.DialWS(t, "graphql-transport-ws", nil)
-	ws.Init(testkit.Token(t, "rita"))
+	ws.Init(apitest.Token(t, "rita"))
 	ws.Subscribe("all", statusSubscription, nil)
 	waitSubscribers(t, b.Live, 1)
 
@@ -399,73 +296,55 @@ func TestListenerFaultLosesAndRepeatsNothing(t *testing.T) {
 }
 
 func TestResumeAfterCursorReplaysExactlyWhatWasMissed(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
-			ws := srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(testkit.Token(t, "ada"))
-			ws.Subscribe("all", statusSubscription, nil)
-			waitSubscribers(t, w.Live, 1)
-			first := submitFresh(t, w, 0)
-			var ev statusEvent
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(apitest.Token(t, "ada"))
+		ws.Subscribe("all", statusSubscription, nil)
+		waitSubscribers(t, w.Live, 1)
+		first := submitFresh(t, w, 0)
+		var ev statusEvent
+		next(t, ws, "all", "claimStatusChanged", &ev)
+		if ev.Claim.ID != gid(first) {
+			t.Fatalf("got %+v", ev)
+		}
+		cursor := ev.Cursor
+		_ = ws.Conn.Close(websocket.StatusNormalClosure, "offline")
+		deadline := time.Now().Add(5 * time.Second)
+		for w.Live.Stats().Subscribers != 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+
+		var missed []string
+		for i := 1; i <= 3; i++ {
+			missed = append(missed, gid(submitFresh(t, w, i)))
+		}
+		// Fabrikam's events are not ada's to replay.
+		testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
+
+		ws = srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(apitest.Token(t, "ada"))
+		ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
+		var got []string
+		for range 3 {
 			next(t, ws, "all", "claimStatusChanged", &ev)
-			if ev.Claim.ID != gid(first) {
-				t.Fatalf("got %+v", ev)
-			}
-			cursor := ev.Cursor
-			_ = ws.Conn.Close(websocket.StatusNormalClosure, "offline")
-			deadline := time.Now().Add(5 * time.Second)
-			for w.Live.Stats().Subscribers != 0 && time.Now().Before(deadline) {
-				time.Sleep(5 * time.Millisecond)
-			}
-
-			var missed []string
-			for i := 1; i <= 3; i++ {
-				missed = append(missed, gid(submitFresh(t, w, i)))
-			}
-			// Fabrikam's events are not ada's to replay.
-			testkit.SubmitFreshClaim(t, w, "fiona", "live-fabrikam")
-
-			ws = srv.DialWS(t, "graphql-transport-ws", nil)
-			ws.Init(testkit.Token(t, "ada"))
-			ws.Subscribe("all", statusSubscription, map[string]any{"after": cursor})
-			var got []string
-			for range 3 {
-				next(t, ws, "all", "claimStatusChanged", &ev)
-				got = append(got, ev.Claim.ID)
-			}
-			if strings.Join(got, ",") != strings.Join(missed, ",") {
-				t.Fatalf("replayed %v, want %v", got, missed)
-			}
-			continuesLive(t, w, ws, "all", 1, 4)
-		})
-	}
-}
-
-// continuesLive checks that the status subscription id on ws, having
-// replayed what it missed, receives a new event live, and nothing else,
-// once the hub holds all subscribers; i names the new claim.
-func continuesLive(t *testing.T, w *testkit.World, ws *testkit.WS, id string, subscribers int64, i int) {
-	t.Helper()
-	waitSubscribers(t, w.Live, subscribers)
-	claim := submitFresh(t, w, i)
-	var ev statusEvent
-	next(t, ws, id, "claimStatusChanged", &ev)
-	if ev.Claim.ID != gid(claim) {
-		t.Fatalf("after the replay, got %+v", ev)
-	}
-	quiet(t, ws)
+			got = append(got, ev.Claim.ID)
+		}
+		if strings.Join(got, ",") != strings.Join(missed, ",") {
+			t.Fatalf("replayed %v, want %v", got, missed)
+		}
+		continuesLive(t, w, ws, "all", 1, 4)
+	})
 }
 
 // TestReferenceGraphqlWsClient subscribes with the graphql-ws package from
 // npm and checks that it receives an event and completes cleanly.
 func TestReferenceGraphqlWsClient(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
-	srv := testkit.NewServer(t, w)
+	srv := apitest.NewServer(t, w)
 	claim := claimWithStatus(t, w, contoso, models.Submitted)
 
-	output := startReferenceClient(t, srv, "client.mjs", "CPOR_TOKEN="+testkit.Token(t, "rita"), "CPOR_CLAIM_ID="+gid(claim))
+	output := startReferenceClient(t, srv, "client.mjs", "CPOR_TOKEN="+apitest.Token(t, "rita"), "CPOR_CLAIM_ID="+gid(claim))
 	waitSubscribers(t, w.Live, 1)
 	if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
 		t.Fatal(err)
@@ -484,111 +363,47 @@ func TestReferenceGraphqlWsClient(t *testing.T) {
 	}
 }
 
-// startReferenceClient runs a script of testdata/graphql-ws-client, which
-// uses the graphql-ws package from npm (installed here from the lock file),
-// against the server, with env added to its environment. The function it
-// returns waits for the script to exit successfully and returns the lines
-// it printed.
-func startReferenceClient(t *testing.T, srv *testkit.Server, script string, env ...string) func() []string {
-	t.Helper()
-	dir := npmPackage(t, "graphql-ws-client")
-	cmd := exec.Command("node", script)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "CPOR_WS_URL=ws"+strings.TrimPrefix(srv.URL, "http")+"/graphql"), env...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	return func() []string {
-		t.Helper()
-		var out []string
-		for l := range lines {
-			out = append(out, l)
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Fatalf("%s failed: %v\nstdout: %v\nstderr: %s", script, err, out, stderr.String())
-		}
-		return out
-	}
-}
-
-// subscriptionRenders reads from /metrics how many subscription results
-// the server has executed.
-func subscriptionRenders(t *testing.T, srv *testkit.Server) int {
-	t.Helper()
-	resp := (&testkit.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
-	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series); ok {
-			var n int
-			if _, err := fmt.Sscan(v, &n); err != nil {
-				t.Fatalf("metric %q: %v", sc.Text(), err)
-			}
-			return n
-		}
-	}
-	return 0
-}
-
 func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
 
-			// Five reviewers' connections ask the same thing, so they share
-			// one rendering; Ada sees the claim as its partner, so hers is
-			// rendered apart (what a claim shows depends on the viewer's
-			// access); the legacy protocol shares the reviewers' bytes.
-			var subscribers []*testkit.WS
-			for i := range 5 {
-				protocol := "graphql-transport-ws"
-				if i == 4 {
-					protocol = "graphql-ws"
-				}
-				ws := srv.DialWS(t, protocol, nil)
-				ws.Init(testkit.Token(t, "rita"))
-				ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
-				subscribers = append(subscribers, ws)
+		// Five reviewers' connections ask the same thing, so they share
+		// one rendering; Ada sees the claim as its partner, so hers is
+		// rendered apart (what a claim shows depends on the viewer's
+		// access); the legacy protocol shares the reviewers' bytes.
+		var subscribers []*apitest.WS
+		for i := range 5 {
+			protocol := "graphql-transport-ws"
+			if i == 4 {
+				protocol = "graphql-ws"
 			}
-			ada := srv.DialWS(t, "graphql-transport-ws", nil)
-			ada.Init(testkit.Token(t, "ada"))
-			ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
-			subscribers = append(subscribers, ada)
-			waitSubscribers(t, w.Live, int64(len(subscribers)))
+			ws := srv.DialWS(t, protocol, nil)
+			ws.Init(apitest.Token(t, "rita"))
+			ws.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+			subscribers = append(subscribers, ws)
+		}
+		ada := srv.DialWS(t, "graphql-transport-ws", nil)
+		ada.Init(apitest.Token(t, "ada"))
+		ada.Subscribe("s", statusSubscription, map[string]any{"id": gid(claim)})
+		subscribers = append(subscribers, ada)
+		waitSubscribers(t, w.Live, int64(len(subscribers)))
 
-			before := subscriptionRenders(t, srv)
-			if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
-				t.Fatal(err)
+		before := subscriptionRenders(t, srv)
+		if _, err := w.Workflow.StartReview(testkit.As("rita"), workflow.Request{ClaimID: claim}); err != nil {
+			t.Fatal(err)
+		}
+		for i, ws := range subscribers {
+			var ev statusEvent
+			next(t, ws, "s", "claimStatusChanged", &ev)
+			if ev.Status != "UNDER_REVIEW" || ev.Claim.ID != gid(claim) {
+				t.Fatalf("subscriber %d got %+v", i, ev)
 			}
-			for i, ws := range subscribers {
-				var ev statusEvent
-				next(t, ws, "s", "claimStatusChanged", &ev)
-				if ev.Status != "UNDER_REVIEW" || ev.Claim.ID != gid(claim) {
-					t.Fatalf("subscriber %d got %+v", i, ev)
-				}
-			}
-			if renders := subscriptionRenders(t, srv) - before; renders != 2 {
-				t.Fatalf("one event for two shapes was rendered %d times, want 2", renders)
-			}
-		})
-	}
+		}
+		if renders := subscriptionRenders(t, srv) - before; renders != 2 {
+			t.Fatalf("one event for two shapes was rendered %d times, want 2", renders)
+		}
+	})
 }
 
 // TestSlowSubscriberEndsWithoutStallingOthersOrSkipping: a client that
@@ -597,95 +412,92 @@ func TestEventRenderedOncePerOperationShapeAndAccess(t *testing.T) {
 // slow one, when it reads again, finds an unbroken run of events before the
 // error, so resuming from its last cursor misses nothing.
 func TestSlowSubscriberEndsWithoutStallingOthersOrSkipping(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d)
-			srv := testkit.NewServer(t, w)
-			claim := claimWithStatus(t, w, contoso, models.Submitted)
-			vars := map[string]any{"id": gid(claim)}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		srv := apitest.NewServer(t, w)
+		claim := claimWithStatus(t, w, contoso, models.Submitted)
+		vars := map[string]any{"id": gid(claim)}
 
-			slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
-			slow.Init(testkit.Token(t, "rita"))
-			slow.Subscribe("c", commentSubscription, vars)
-			fast := srv.DialWS(t, "graphql-transport-ws", nil)
-			fast.Init(testkit.Token(t, "rita"))
-			fast.Subscribe("c", commentSubscription, vars)
-			waitSubscribers(t, w.Live, 2)
+		slow := srv.DialWSSlowReader(t, "graphql-transport-ws")
+		slow.Init(apitest.Token(t, "rita"))
+		slow.Subscribe("c", commentSubscription, vars)
+		fast := srv.DialWS(t, "graphql-transport-ws", nil)
+		fast.Init(apitest.Token(t, "rita"))
+		fast.Subscribe("c", commentSubscription, vars)
+		waitSubscribers(t, w.Live, 2)
 
-			const comments = 600
-			pad := strings.Repeat("x", 9900)
-			produced := make(chan error, 1)
-			var fastRead atomic.Int64
-			go func() {
-				for i := range comments {
-					// The reading client keeps up: the producer never runs
-					// more than half a queue ahead of it.
-					for int64(i)-fastRead.Load() > maxQueuedForTest/2 {
-						time.Sleep(time.Millisecond)
-					}
-					if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
-						produced <- err
-						return
-					}
+		const comments = 600
+		pad := strings.Repeat("x", 9900)
+		produced := make(chan error, 1)
+		var fastRead atomic.Int64
+		go func() {
+			for i := range comments {
+				// The reading client keeps up: the producer never runs
+				// more than half a queue ahead of it.
+				for int64(i)-fastRead.Load() > maxQueuedForTest/2 {
+					time.Sleep(time.Millisecond)
 				}
-				produced <- nil
-			}()
-			fastGot := make(chan []int, 1)
-			go func() { fastGot <- commentNumbers(fast, comments, &fastRead) }()
+				if _, err := w.Claims.AddComment(testkit.As("rita"), claim, fmt.Sprintf("%04d %s", i, pad)); err != nil {
+					produced <- err
+					return
+				}
+			}
+			produced <- nil
+		}()
+		fastGot := make(chan []int, 1)
+		go func() { fastGot <- commentNumbers(fast, comments, &fastRead) }()
 
-			deadline := time.Now().Add(20 * time.Second)
-			for w.Live.Stats().Dropped == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the client that stopped reading was never dropped")
-				}
-				time.Sleep(5 * time.Millisecond)
+		deadline := time.Now().Add(20 * time.Second)
+		for w.Live.Stats().Dropped == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the client that stopped reading was never dropped")
 			}
-			var slowGot []int
-			for {
-				m, err := slow.Read(10 * time.Second)
-				if err != nil {
-					t.Fatalf("slow client after %d events: %v", len(slowGot), err)
-				}
-				if m.Type == "error" {
-					if !strings.Contains(string(m.Payload), `"code":"SLOW_CONSUMER"`) {
-						t.Fatalf("ended with %s", m.Payload)
-					}
-					break
-				}
-				slowGot = append(slowGot, commentNumber(t, m))
+			time.Sleep(5 * time.Millisecond)
+		}
+		var slowGot []int
+		for {
+			m, err := slow.Read(10 * time.Second)
+			if err != nil {
+				t.Fatalf("slow client after %d events: %v", len(slowGot), err)
 			}
-			for i, n := range slowGot {
-				if n != i {
-					t.Fatalf("slow client's events skip: %v", slowGot)
+			if m.Type == "error" {
+				if !strings.Contains(string(m.Payload), `"code":"SLOW_CONSUMER"`) {
+					t.Fatalf("ended with %s", m.Payload)
 				}
+				break
 			}
-			if len(slowGot) >= comments {
-				t.Fatalf("the slow client kept up with all %d events", len(slowGot))
+			slowGot = append(slowGot, commentNumber(t, m))
+		}
+		for i, n := range slowGot {
+			if n != i {
+				t.Fatalf("slow client's events skip: %v", slowGot)
 			}
+		}
+		if len(slowGot) >= comments {
+			t.Fatalf("the slow client kept up with all %d events", len(slowGot))
+		}
 
-			if err := <-produced; err != nil {
-				t.Fatal(err)
+		if err := <-produced; err != nil {
+			t.Fatal(err)
+		}
+		got := <-fastGot
+		if len(got) != comments {
+			t.Fatalf("the reading client got %d of %d events", len(got), comments)
+		}
+		for i, n := range got {
+			if n != i {
+				t.Fatalf("the reading client's events are out of order at %d: %d", i, n)
 			}
-			got := <-fastGot
-			if len(got) != comments {
-				t.Fatalf("the reading client got %d of %d events", len(got), comments)
-			}
-			for i, n := range got {
-				if n != i {
-					t.Fatalf("the reading client's events are out of order at %d: %d", i, n)
-				}
-			}
-			if dropped := w.Live.Stats().Dropped; dropped != 1 {
-				t.Fatalf("%d subscribers dropped, want 1", dropped)
-			}
-		})
-	}
+		}
+		if dropped := w.Live.Stats().Dropped; dropped != 1 {
+			t.Fatalf("%d subscribers dropped, want 1", dropped)
+		}
+	})
 }
 
 // commentNumbers reads up to n comment events and returns the numbers their
 // bodies start with; it stops early at anything else.
 // commentNumbers reads n comment events, counting them in read.
-func commentNumbers(ws *testkit.WS, n int, read *atomic.Int64) []int {
+func commentNumbers(ws *apitest.WS, n int, read *atomic.Int64) []int {
 	var got []int
 	for len(got) < n {
 		m, err := ws.Read(20 * time.Second)
@@ -705,7 +517,7 @@ func commentNumbers(ws *testkit.WS, n int, read *atomic.Int64) []int {
 // maxQueuedForTest is the transport's queue of events per subscription.
 const maxQueuedForTest = 64
 
-func commentNumber(t *testing.T, m testkit.WSMessage) int {
+func commentNumber(t *testing.T, m apitest.WSMessage) int {
 	t.Helper()
 	i, err := parseCommentNumber(m)
 	if err != nil {
@@ -715,7 +527,7 @@ func commentNumber(t *testing.T, m testkit.WSMessage) int {
 }
 
 // parseCommentNumber reads the number a comment event's body starts with.
-func parseCommentNumber(m testkit.WSMessage) (int, error) {
+func parseCommentNumber(m apitest.WSMessage) (int, error) {
 	var body struct {
 		Data struct{ CommentAdded commentEvent }
 	}

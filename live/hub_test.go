@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"cpor/live"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 )
 
@@ -18,60 +17,57 @@ import (
 // reads is ended with ErrSlowConsumer once its bounded queue is full, while
 // a reading subscriber receives every event.
 func TestSlowConsumerIsDroppedWithoutStallingOthers(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d, testkit.Options{Live: live.Config{Buffer: 4, Poll: time.Second, Batch: 16}})
-			rita := testkit.Identity("rita")
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		rita := testkit.Identity("rita")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
 
-			ended := make(chan error, 1)
-			slowCtx := live.WithHooks(ctx, live.Hooks{Ended: func(err error) { ended <- err }})
-			slow, err := live.Subscribe(slowCtx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
-				live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
-			if err != nil {
-				t.Fatal(err)
-			}
-			fast, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
-				live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
-			if err != nil {
-				t.Fatal(err)
-			}
-			// The reader takes each event before the next commits, so what
-			// decides its fate is reading, not how the hub's batches fall.
-			const n = 12
-			for i := range n {
-				testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("slow%d", i))
-				select {
-				case _, ok := <-fast:
-					if !ok {
-						t.Fatalf("the reading subscriber was dropped after %d events", i)
-					}
-				case <-time.After(10 * time.Second):
-					t.Fatalf("the reading subscriber was stalled after %d events", i)
-				}
-			}
+		ended := make(chan error, 1)
+		slowCtx := live.WithHooks(ctx, live.Hooks{Ended: func(err error) { ended <- err }})
+		slow, err := live.Subscribe(slowCtx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
+			live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
+		if err != nil {
+			t.Fatal(err)
+		}
+		fast, err := live.Subscribe(ctx, w.Live, live.Filter{Identity: &rita, Kind: live.StatusChanges},
+			live.Options{}, func(d *live.Delivery) *live.Delivery { return d })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The reader takes each event before the next commits, so what
+		// decides its fate is reading, not how the hub's batches fall.
+		const n = 12
+		for i := range n {
+			testkit.SubmitFreshClaim(t, w, "ada", fmt.Sprintf("slow%d", i))
 			select {
-			case err := <-ended:
-				if !errors.Is(err, live.ErrSlowConsumer) {
-					t.Fatalf("slow subscriber ended with %v", err)
+			case _, ok := <-fast:
+				if !ok {
+					t.Fatalf("the reading subscriber was dropped after %d events", i)
 				}
 			case <-time.After(10 * time.Second):
-				t.Fatal("the slow subscriber was never dropped")
+				t.Fatalf("the reading subscriber was stalled after %d events", i)
 			}
-			// Its channel holds at most the queue and then closes.
-			kept := 0
-			for range slow {
-				kept++
+		}
+		select {
+		case err := <-ended:
+			if !errors.Is(err, live.ErrSlowConsumer) {
+				t.Fatalf("slow subscriber ended with %v", err)
 			}
-			if kept > 4 {
-				t.Fatalf("slow subscriber's queue grew to %d", kept)
-			}
-			if s := w.Live.Stats(); s.Dropped != 1 {
-				t.Fatalf("stats: %+v", s)
-			}
-		})
-	}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the slow subscriber was never dropped")
+		}
+		// Its channel holds at most the queue and then closes.
+		kept := 0
+		for range slow {
+			kept++
+		}
+		if kept > 4 {
+			t.Fatalf("slow subscriber's queue grew to %d", kept)
+		}
+		if s := w.Live.Stats(); s.Dropped != 1 {
+			t.Fatalf("stats: %+v", s)
+		}
+	}, testkit.Options{Live: live.Config{Buffer: 4, Poll: time.Second, Batch: 16}})
 }
 
 // TestExpiredTokenEndsSubscription: access is checked per event, so a

@@ -9,7 +9,6 @@ import (
 
 	"cpor/live"
 	"cpor/storage"
-	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/workflow"
 )
@@ -22,13 +21,10 @@ var quietConfig = live.Config{Buffer: 64, Poll: time.Hour, Batch: 256}
 // committed while nobody subscribes cost the statements of their own
 // transactions and not one more: the hub reads nothing.
 func TestHubSendsNoStatementWithoutSubscribers(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d, testkit.Options{Live: quietConfig})
-			claim := testkit.SubmitFreshClaim(t, w, "ada", "nobody-listens")
-			assertHubSilent(t, w, claim)
-		})
-	}
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		claim := testkit.SubmitFreshClaim(t, w, "ada", "nobody-listens")
+		assertHubSilent(t, w, claim)
+	}, testkit.Options{Live: quietConfig})
 }
 
 // TestHubSendsNoStatementForEventsNobodyMaySee: subscribers of another
@@ -37,37 +33,34 @@ func TestHubSendsNoStatementWithoutSubscribers(t *testing.T) {
 // reviewer who then subscribes receives the next event, which the hub
 // reads.
 func TestHubSendsNoStatementForEventsNobodyMaySee(t *testing.T) {
-	for _, d := range storagetest.Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			w := testkit.New(t, d, testkit.Options{Live: quietConfig})
-			other := testkit.SubmitFreshClaim(t, w, "ada", "someone-elses")
-			claim := testkit.SubmitFreshClaim(t, w, "ada", "unwatched")
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			rita, fiona := testkit.Identity("rita"), testkit.Identity("fiona")
-			subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.StatusChanges, ClaimID: &other})
-			subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.Comments, ClaimID: &other})
-			subscribe(t, ctx, w, live.Filter{Identity: &fiona, Kind: live.StatusChanges})
-			assertHubSilent(t, w, claim)
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		other := testkit.SubmitFreshClaim(t, w, "ada", "someone-elses")
+		claim := testkit.SubmitFreshClaim(t, w, "ada", "unwatched")
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		rita, fiona := testkit.Identity("rita"), testkit.Identity("fiona")
+		subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.StatusChanges, ClaimID: &other})
+		subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.Comments, ClaimID: &other})
+		subscribe(t, ctx, w, live.Filter{Identity: &fiona, Kind: live.StatusChanges})
+		assertHubSilent(t, w, claim)
 
-			watching := subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.Comments, ClaimID: &claim})
-			before := storage.StatementsSent(w.DB)
-			if _, err := w.Claims.AddComment(testkit.As("rita"), claim, "now someone listens"); err != nil {
-				t.Fatal(err)
+		watching := subscribe(t, ctx, w, live.Filter{Identity: &rita, Kind: live.Comments, ClaimID: &claim})
+		before := storage.StatementsSent(w.DB)
+		if _, err := w.Claims.AddComment(testkit.As("rita"), claim, "now someone listens"); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-watching:
+			if d.Comment == nil || d.Comment.Body != "now someone listens" {
+				t.Fatalf("received %+v", d.Event)
 			}
-			select {
-			case d := <-watching:
-				if d.Comment == nil || d.Comment.Body != "now someone listens" {
-					t.Fatalf("received %+v", d.Event)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("the subscriber of the claim received nothing")
-			}
-			if storage.StatementsSent(w.DB) == before {
-				t.Fatal("an event delivered without a statement")
-			}
-		})
-	}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the subscriber of the claim received nothing")
+		}
+		if storage.StatementsSent(w.DB) == before {
+			t.Fatal("an event delivered without a statement")
+		}
+	}, testkit.Options{Live: quietConfig})
 }
 
 func subscribe(t *testing.T, ctx context.Context, w *testkit.World, f live.Filter) <-chan *live.Delivery {

@@ -15,6 +15,7 @@ type Claim struct {
 	Activity          Activity
 	CustomerTenantID  uuid.UUID `gorm:"type:uuid"`
 	CustomerDomain    string
+	Name              string          // the partner's own name for the claim; may be empty
 	ProductID         *uuid.UUID      `gorm:"type:uuid"`
 	SubscriptionID    *uuid.UUID      `gorm:"type:uuid"`
 	CustomerContact   CustomerContact `gorm:"embedded;embeddedPrefix:customer_contact_"`

@@ -70,7 +70,8 @@ func decode(s string) (Cursor, bool) {
 
 // Decode reads an after or before argument as a position in this keyset:
 // a cursor of this API (DecodeCursor) whose shape is this keyset's, timed
-// for an order with a time column and untimed otherwise, with a key in the
+// for an order with a time column (or untimed, for a row whose nullable
+// time is NULL) and untimed otherwise, with a key in the
 // key column's canonical form (a UUID, or a non-negative integer). Anything
 // else is INVALID_INPUT on field and never reaches the database.
 func (ks Keyset) Decode(s, field string) (Cursor, error) {
@@ -78,7 +79,9 @@ func (ks Keyset) Decode(s, field string) (Cursor, error) {
 	if err != nil {
 		return Cursor{}, err
 	}
-	if c.Time.IsZero() != (ks.TimeColumn == "") || !ks.canonicalKey(c.Key) {
+	untimedOK := ks.TimeColumn == "" || ks.NullsLast
+	timedOK := ks.TimeColumn != ""
+	if (c.Time.IsZero() && !untimedOK) || (!c.Time.IsZero() && !timedOK) || !ks.canonicalKey(c.Key) {
 		return Cursor{}, notACursor(s, field)
 	}
 	return c, nil

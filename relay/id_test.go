@@ -18,21 +18,6 @@ import (
 // it accepts must have once braces, spaces and case are set aside.
 var canonicalGUID = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-// wantInvalid fails unless err is one INVALID_INPUT apperr naming field.
-func wantInvalid(t *testing.T, err error, field string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("no error; want INVALID_INPUT on %q", field)
-	}
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		t.Fatalf("error %v (%T) is not an *apperr.Error", err, err)
-	}
-	if e.Code != apperr.InvalidInput || e.Field != field || e.Message == "" {
-		t.Fatalf("error = %+v; want INVALID_INPUT on %q with a message", e, field)
-	}
-}
-
 func TestGlobalIDRoundTrip(t *testing.T) {
 	id := uuid.MustParse("8c6d5e2a-1b3f-4a5c-9d7e-0f1a2b3c4d5e")
 	gid := relay.UUIDGlobalID(relay.TypeClaim, id)

@@ -40,6 +40,11 @@ type Keyset struct {
 	KeyColumn  string
 	IntKey     bool // the key column is an integer
 	Desc       bool
+	// NullsLast says the time column may be NULL (a claim's submission
+	// time, say). Rows without a time come after every row with one, in
+	// either direction, ordered by key among themselves; their cursors
+	// carry no time.
+	NullsLast bool
 }
 
 // Page is one page of rows plus what the connection needs to describe it.
@@ -74,14 +79,14 @@ func (ks Keyset) where(q *gorm.DB, args Args) (*gorm.DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		q = q.Where(ks.beyond(c, ks.Desc))
+		q = q.Where(ks.beyond(c, false))
 	}
 	if args.Before != nil {
 		c, err := ks.Decode(*args.Before, "before")
 		if err != nil {
 			return nil, err
 		}
-		q = q.Where(ks.beyond(c, !ks.Desc))
+		q = q.Where(ks.beyond(c, true))
 	}
 	return q, nil
 }
@@ -136,11 +141,11 @@ func (a Args) window() (limit int, backward bool, err error) {
 	return DefaultPageSize, false, nil
 }
 
-// beyond is the condition for rows after c (decoded by ks.Decode) in
-// ascending (desc=false) or descending order.
-func (ks Keyset) beyond(c Cursor, desc bool) any {
+// beyond is the condition for rows after c (decoded by ks.Decode) in the
+// keyset's order, or before it when reversed.
+func (ks Keyset) beyond(c Cursor, reversed bool) any {
 	op := ">"
-	if desc {
+	if ks.Desc != reversed {
 		op = "<"
 	}
 	var key any = c.Key
@@ -150,8 +155,29 @@ func (ks Keyset) beyond(c Cursor, desc bool) any {
 	if ks.TimeColumn == "" {
 		return gorm.Expr(ks.KeyColumn+" "+op+" ?", key)
 	}
+	if ks.NullsLast {
+		return ks.beyondNullable(c, key, op, reversed)
+	}
 	return gorm.Expr(fmt.Sprintf("(%s %s ? OR (%s = ? AND %s %s ?))",
 		ks.TimeColumn, op, ks.TimeColumn, ks.KeyColumn, op), c.Time, c.Time, key)
+}
+
+// beyondNullable is beyond for a time column whose NULLs come last: after
+// a timed row come the later times and every untimed row; after an untimed
+// row only untimed rows with a greater key. Before, the other way round.
+func (ks Keyset) beyondNullable(c Cursor, key any, op string, reversed bool) any {
+	col, k := ks.TimeColumn, ks.KeyColumn
+	switch {
+	case c.Time.IsZero() && reversed:
+		return gorm.Expr(fmt.Sprintf("(%s IS NOT NULL OR %s %s ?)", col, k, op), key)
+	case c.Time.IsZero():
+		return gorm.Expr(fmt.Sprintf("(%s IS NULL AND %s %s ?)", col, k, op), key)
+	}
+	timed := fmt.Sprintf("%s %s ? OR (%s = ? AND %s %s ?)", col, op, col, k, op)
+	if reversed {
+		return gorm.Expr("("+timed+")", c.Time, c.Time, key)
+	}
+	return gorm.Expr("("+timed+" OR "+col+" IS NULL)", c.Time, c.Time, key)
 }
 
 // qualified is the keyset with its columns named in table.
@@ -163,6 +189,10 @@ func (ks Keyset) qualified(table string) Keyset {
 	return ks
 }
 
+// OrderBy is the keyset's ORDER BY clause, for reading the whole list in
+// its order without paging (an export).
+func (ks Keyset) OrderBy() string { return ks.order(ks.Desc) }
+
 func (ks Keyset) order(desc bool) string {
 	dir := " ASC"
 	if desc {
@@ -171,7 +201,16 @@ func (ks Keyset) order(desc bool) string {
 	if ks.TimeColumn == "" {
 		return ks.KeyColumn + dir
 	}
-	return ks.TimeColumn + dir + ", " + ks.KeyColumn + dir
+	nulls := ""
+	if ks.NullsLast {
+		// Both databases take NULLS FIRST/LAST (SQLite since 3.30); read
+		// in reverse, the NULLs come first.
+		nulls = " NULLS LAST"
+		if desc != ks.Desc {
+			nulls = " NULLS FIRST"
+		}
+	}
+	return ks.TimeColumn + dir + nulls + ", " + ks.KeyColumn + dir
 }
 
 // Connection is a page of a list, with its total computed only if asked.

@@ -13,16 +13,6 @@ import (
 	"cpor/storage/storagetest"
 )
 
-// pagedRow is a throwaway table for paging: a time that repeats (so the key
-// breaks ties) and an integer key.
-type pagedRow struct {
-	ID      int64 `gorm:"primaryKey;autoIncrement:false"`
-	At      time.Time
-	Comment string
-}
-
-func (pagedRow) TableName() string { return "relay_test_rows" }
-
 func ptr[T any](v T) *T { return &v }
 
 func TestArgsValidation(t *testing.T) {

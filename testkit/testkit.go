@@ -1,12 +1,13 @@
-// Package testkit builds the real service for tests: a migrated database of
-// either kind with the demo data, the domain services over it, contexts
-// signed in as the demo users, and a real HTTP server.
+// Package testkit builds the real domain service for tests: a migrated
+// database of either kind with the demo data, the domain services over it,
+// and contexts signed in as the demo users. It builds no HTTP or GraphQL:
+// package apitest serves a World over real HTTP.
 package testkit
 
 import (
 	"context"
 	"log/slog"
-	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +17,13 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
-	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
+	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/storage/storagetest"
+	"cpor/wiring"
 	"cpor/workflow"
 )
 
@@ -36,6 +37,47 @@ type World struct {
 	Workflow *workflow.Service
 	Calendar *sla.Calendar
 	Live     *live.Hub
+	// Clock is the time the workflow and the scheduler see; tests move it
+	// (Advance) instead of sleeping.
+	Clock *Clock
+	// Scheduler runs due deadlines when a test calls RunDue.
+	Scheduler *scheduler.Scheduler
+}
+
+// Clock is a settable clock, starting at the real time.
+type Clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the real time moved by every Advance so far.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return storage.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.offset += d
+}
+
+// RunDue runs every deadline due at the world's clock, as the scheduler's
+// loop would, and returns how many ran.
+func (w *World) RunDue(t testing.TB) int {
+	t.Helper()
+	total := 0
+	for {
+		n, err := w.Scheduler.RunDue(context.Background())
+		if err != nil {
+			t.Fatalf("run due work: %v", err)
+		}
+		if total += n; n == 0 {
+			return total
+		}
+	}
 }
 
 // Options adjust a World.
@@ -68,6 +110,13 @@ func New(t testing.TB, d storage.Dialect, opts ...Options) *World {
 	return w
 }
 
+// Each runs fn as a subtest (or sub-benchmark) on a new world of each
+// dialect, named for the dialect.
+func Each[T storagetest.Runner[T]](t T, fn func(t T, w *World), opts ...Options) {
+	t.Helper()
+	storagetest.EachDialect(t, func(t T, d storage.Dialect) { fn(t, New(t, d, opts...)) })
+}
+
 // Settle waits until the hub has fanned out every committed event, so that
 // a subscriber registered next sees only what happens after.
 func (w *World) Settle(t testing.TB) {
@@ -93,13 +142,21 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 		liveCfg = live.DefaultConfig
 	}
 	cal := sla.NewCalendar()
-	svc := graph.NewServices(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits)
+	clock := &Clock{}
+	svc := wiring.New(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits,
+		workflow.Config{Clock: clock.Now})
+	sched, err := scheduler.New(db, scheduler.Config{Clock: clock.Now}, svc.Workflow.DueWork(), log, nil)
+	if err != nil {
+		panic(err) // fixed, valid settings
+	}
 	return &World{
 		DB: db, Calendar: cal,
-		Catalog:  svc.Catalog,
-		Claims:   svc.Claims,
-		Workflow: svc.Workflow,
-		Live:     svc.Live,
+		Catalog:   svc.Catalog,
+		Claims:    svc.Claims,
+		Workflow:  svc.Workflow,
+		Live:      svc.Live,
+		Clock:     clock,
+		Scheduler: sched,
 	}
 }
 
@@ -141,8 +198,8 @@ func (w *World) DemoServices() demo.Services {
 }
 
 // Services are the services as the GraphQL layer takes them.
-func (w *World) Services() graph.Services {
-	return graph.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
+func (w *World) Services() wiring.Services {
+	return wiring.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
 }
 
 // Identity is the demo user with the handle.
@@ -163,70 +220,4 @@ func As(handle string) context.Context {
 // AsIdentity returns a context signed in as id.
 func AsIdentity(id auth.Identity) context.Context {
 	return auth.WithIdentity(context.Background(), &id)
-}
-
-// Secret signs the tokens of a test server.
-var Secret = []byte("testkit-secret-of-at-least-32-bytes!!")
-
-// Server is the real HTTP API over a world, on a loopback port, with its
-// admin handler (metrics) on another.
-type Server struct {
-	*httptest.Server
-	World *World
-	API   *httpapi.API
-	Admin *httptest.Server
-}
-
-// NewServer starts the HTTP API over the world; it stops when the test ends.
-func NewServer(t testing.TB, w *World) *Server {
-	t.Helper()
-	return NewServerWith(t, w, nil)
-}
-
-// NewServerWith is NewServer with the HTTP configuration adjusted by tune.
-func NewServerWith(t testing.TB, w *World, tune func(*httpapi.Config)) *Server {
-	t.Helper()
-	return NewServerLogging(t, w, tune, storagetest.Logger(t))
-}
-
-// NewServerLogging is NewServerWith logging to log.
-func NewServerLogging(t testing.TB, w *World, tune func(*httpapi.Config), log *slog.Logger) *Server {
-	t.Helper()
-	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := httpapi.DefaultConfig()
-	if tune != nil {
-		tune(&cfg)
-	}
-	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log})
-	srv := httptest.NewServer(api)
-	admin := httptest.NewServer(api.Admin())
-	t.Cleanup(func() {
-		srv.CloseClientConnections()
-		srv.Close()
-		admin.Close()
-	})
-	return &Server{Server: srv, World: w, API: api, Admin: admin}
-}
-
-// Token mints a bearer token for the demo user with the handle.
-func Token(t testing.TB, handle string) string {
-	t.Helper()
-	u, ok := demo.FindUser(handle)
-	if !ok {
-		t.Fatalf("no demo user %q", handle)
-	}
-	return TokenFor(t, u.Identity, time.Hour)
-}
-
-// TokenFor mints a bearer token for any identity.
-func TokenFor(t testing.TB, id auth.Identity, ttl time.Duration) string {
-	t.Helper()
-	tok, err := auth.Mint(Secret, id, "cpor", "", ttl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }

@@ -174,14 +174,27 @@ func TestArbitrationBetweenTwoOrganisations(t *testing.T) {
 		_, err := f.w.Claims.Get(testkit.As("ada"), b.ID)
 		expectError(t, err, apperr.NotFound, "claimId")
 
-		// The reviewer asks both for more; the claims stay in arbitration.
-		for _, id := range []uuid.UUID{a.ID, b.ID} {
-			c := f.ok("request information")(f.w.Workflow.RequestInformation(rita, withReason(id, "Send your latest proof.")))
-			if c.Status != models.Arbitration {
-				t.Errorf("information request moved the claim to %s", c.Status)
+		// The reviewer asks both for more; each waits for its partner's
+		// answer, still in the case, and goes back to arbitration on it.
+		for _, tc := range []struct {
+			id      uuid.UUID
+			partner string
+		}{{a.ID, "ada"}, {b.ID, "fiona"}} {
+			c := f.ok("request information")(f.w.Workflow.RequestInformation(rita, withReason(tc.id, "Send your latest proof.")))
+			if workflow.StateOf(c) != workflow.WaitingInArbitration || c.ResponseDueAt == nil || c.ReviewDueAt != nil ||
+				*c.ArbitrationCaseID != caseID {
+				t.Errorf("information request left the claim %s (response due %v, review due %v)", workflow.StateOf(c), c.ResponseDueAt, c.ReviewDueAt)
 			}
-			if n := len(f.comments(id, models.CommentInformationRequest)); n != 1 {
-				t.Errorf("claim %s has %d information requests", id, n)
+			if n := len(f.comments(tc.id, models.CommentInformationRequest)); n != 1 {
+				t.Errorf("claim %s has %d information requests", tc.id, n)
+			}
+			if tc.id == b.ID {
+				_, err := f.w.Workflow.ResolveArbitration(rita, caseID, b.ID, "")
+				expectError(t, err, apperr.InvalidTransition, "winningClaimId")
+			}
+			c = f.ok("respond")(f.w.Workflow.Respond(testkit.As(tc.partner), withReason(tc.id, "Here is the signed statement of work.")))
+			if c.Status != models.Arbitration || c.ReviewDueAt == nil || c.ResponseDueAt != nil {
+				t.Errorf("the answer left the claim %s (review due %v)", c.Status, c.ReviewDueAt)
 			}
 		}
 		// Approving in arbitration is possible only through the case, and
@@ -463,7 +476,7 @@ func TestDeclineAssociation(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Someone else's association is not hers to decline.
-		other := f.claimIn(models.Approved, "not-northwind")
+		other := f.claimIn(workflow.Approved, "not-northwind")
 		var oa models.Association
 		if err := f.w.DB.Where("claim_id = ?", other).Take(&oa).Error; err != nil {
 			t.Fatal(err)
@@ -511,7 +524,7 @@ func TestDeclineAssociation(t *testing.T) {
 		}
 		// Once ended, it cannot be declined again.
 		_, err = f.w.Workflow.DeclineAssociation(chloe, a.ID, "")
-		expectError(t, err, apperr.InvalidTransition, "associationId")
+		expectError(t, err, apperr.AssociationNotActive, "associationId")
 		// The customer sees it, ended, among its tenant's associations.
 		if _, err := f.w.Workflow.Association(chloe, a.ID); err != nil {
 			t.Errorf("the customer cannot see the declined association: %v", err)

@@ -25,6 +25,7 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/apperr"
+	"cpor/auth"
 	"cpor/claims"
 	"cpor/events"
 	"cpor/models"
@@ -446,6 +447,11 @@ func concChaos(ctx context.Context, w *testkit.World, tg concTarget, ids []uuid.
 			k := rng.IntN(2)
 			_, err := w.Workflow.RequestInformation(ctx, workflow.Request{ClaimID: ids[k], Reason: "Send the latest adoption report."})
 			out.add(fmt.Sprintf("round %d: requestInformation %d", round, k), err)
+			// The partner answers at once (ids[0] is ada's, ids[1] fiona's),
+			// racing the reviewer's next action.
+			partner := auth.WithIdentity(ctx, ptrTo(testkit.Identity([]string{"ada", "fiona"}[k])))
+			_, err = w.Workflow.Respond(partner, workflow.Request{ClaimID: ids[k], Reason: "Attached the report."})
+			out.add(fmt.Sprintf("round %d: respond %d", round, k), err)
 		},
 		func() { concResolveOpenCases(ctx, w, tg, ids[rng.IntN(2)], out, round) },
 	}
@@ -703,3 +709,5 @@ func TestConcurrentUploadsDuringEscalation(t *testing.T) {
 		reviews.check(t)
 	})
 }
+
+func ptrTo[T any](v T) *T { return &v }

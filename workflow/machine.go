@@ -1,31 +1,27 @@
-// Package workflow moves claims through their states (docs/product.md §5.1): the
-// state machine on looplab/fsm, who may fire each event, and the transition
-// service that commits each transition in one database transaction with its
-// event rows, comments, associations and arbitration cases.
+// Package workflow moves claims, arbitration cases and associations through
+// their states (docs/state-machines.md). Each of the three is declared once,
+// as a Machine: its states, and its transitions with who may fire them, the
+// words that explain them and what they write. looplab/fsm runs the
+// declaration: a transition's checks hang on its before_<event> callback,
+// what entering a state means on enter_<state>, and the writes every
+// transition makes (state, version, the immutable event row) on the generic
+// enter_state callback. Every transition of every aggregate runs through one
+// transaction skeleton (skeleton.go).
 package workflow
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/looplab/fsm"
 
 	"cpor/apperr"
-	"cpor/models"
 )
 
 // Event is a state-machine event.
 type Event string
-
-const (
-	Submit             Event = "submit"
-	StartReview        Event = "startReview"
-	RequestInformation Event = "requestInformation"
-	Escalate           Event = "escalate"
-	Approve            Event = "approve"
-	Reject             Event = "reject"
-)
 
 // Role is who fires an event.
 type Role string
@@ -33,43 +29,87 @@ type Role string
 const (
 	RolePartner  Role = "partner"
 	RoleReviewer Role = "reviewer"
+	RoleCustomer Role = "customer"
 	RoleSystem   Role = "system"
 )
 
-// rule is one row of the transition table of docs/product.md §5.1.
-type rule struct {
-	event Event
-	from  []models.ClaimStatus
-	to    models.ClaimStatus
-	by    []Role
+// State is a state of a machine.
+type State string
+
+// Transition is one declared transition of a machine over subjects of type
+// T (what a transition in progress knows: the transaction, the caller, the
+// locked row). It carries its sources, destination and effect, as in
+// Temporal's hsm, so that it can be read and tested on values alone.
+type Transition[T any] struct {
+	Event Event
+	From  []State
+	To    State
+	By    []Role
+	// Verb completes "You cannot … a claim." and Done "… cannot be …";
+	// the refusals are built from them.
+	Verb, Done string
+	// Check runs before the transition (before_<event>): an error refuses it
+	// and nothing is written.
+	Check func(T) error
+	// Effect runs after the transition's own writes (after_<event>): the
+	// comments, associations and cases it changes beside the subject.
+	Effect func(T) error
+	// Refusal, when set, explains the event from a state it does not apply
+	// to better than INVALID_TRANSITION can (NOT_WITHDRAWABLE, say); nil
+	// means the default.
+	Refusal func(subject T, from State) error
 }
 
-var rules = []rule{
-	{Submit, []models.ClaimStatus{models.Draft}, models.Submitted, []Role{RolePartner}},
-	{StartReview, []models.ClaimStatus{models.Submitted}, models.UnderReview, []Role{RoleReviewer}},
-	{RequestInformation, []models.ClaimStatus{models.UnderReview, models.Arbitration}, "", []Role{RoleReviewer}},
-	{Escalate, []models.ClaimStatus{models.UnderReview}, models.Arbitration, []Role{RoleSystem, RoleReviewer}},
-	{Approve, []models.ClaimStatus{models.UnderReview, models.Arbitration}, models.Approved, []Role{RoleReviewer}},
-	{Reject, []models.ClaimStatus{models.Submitted, models.UnderReview, models.Arbitration}, models.Rejected, []Role{RoleReviewer}},
+// Machine is the declaration of one aggregate's states and transitions:
+// the single source of what may happen to it.
+type Machine[T any] struct {
+	// Noun names the subject in messages ("claim").
+	Noun    string
+	Field   string // the input field refusals point at ("claimId")
+	Initial State
+	States  []State
+	// Label names a state for people (the claim's two waiting states are
+	// both ACTION_REQUIRED to them); nil shows states as they are.
+	Label func(State) string
+	// Enter runs when a subject enters a state (enter_<state>), before the
+	// state is written: it sets what the state means (deadlines, decision).
+	Enter map[State]func(T, Fired) error
+	// Write persists a transition (the generic enter_state callback): the
+	// new state with its version and the event row.
+	Write       func(T, Fired) error
+	Transitions []Transition[T]
 }
 
-// fsmEvents turns the table into looplab/fsm event descriptions. An event
-// whose destination is empty keeps the state (one description per source).
-var fsmEvents = func() fsm.Events {
-	var out fsm.Events
-	for _, r := range rules {
-		if r.to != "" {
-			out = append(out, fsm.EventDesc{Name: string(r.event), Src: statuses(r.from), Dst: string(r.to)})
-			continue
-		}
-		for _, from := range r.from {
-			out = append(out, fsm.EventDesc{Name: string(r.event), Src: []string{string(from)}, Dst: string(from)})
+// Fired is a transition being made.
+type Fired struct {
+	Event    Event
+	From, To State
+	By       Role
+}
+
+// rows returns the declared transitions of the event: one per destination
+// (requestInformation leads from review and from arbitration to a different
+// waiting state each). They share who may fire them and their words.
+func (m *Machine[T]) rows(e Event) []*Transition[T] {
+	var out []*Transition[T]
+	for i := range m.Transitions {
+		if m.Transitions[i].Event == e {
+			out = append(out, &m.Transitions[i])
 		}
 	}
 	return out
-}()
+}
 
-func statuses(ss []models.ClaimStatus) []string {
+// events is the declaration as looplab/fsm reads it.
+func (m *Machine[T]) events() fsm.Events {
+	out := make(fsm.Events, 0, len(m.Transitions))
+	for _, t := range m.Transitions {
+		out = append(out, fsm.EventDesc{Name: string(t.Event), Src: names(t.From), Dst: string(t.To)})
+	}
+	return out
+}
+
+func names(ss []State) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
 		out[i] = string(s)
@@ -77,81 +117,146 @@ func statuses(ss []models.ClaimStatus) []string {
 	return out
 }
 
-// Next returns the state that event leads to from current when fired by
-// role: FORBIDDEN if the role may not fire it, INVALID_TRANSITION if the
-// event does not apply in the current state.
-func Next(ctx context.Context, current models.ClaimStatus, event Event, by Role) (models.ClaimStatus, error) {
-	i := slices.IndexFunc(rules, func(r rule) bool { return r.event == event })
-	if i < 0 {
-		return "", apperr.Invalidf("event", "Unknown event %q.", event)
-	}
-	if !slices.Contains(rules[i].by, by) {
-		return "", apperr.Forbiddenf("You cannot %s a claim.", describe(event))
-	}
-	m := fsm.NewFSM(string(current), fsmEvents, nil)
-	err := m.Event(ctx, string(event))
-	var same fsm.NoTransitionError
-	switch {
-	case err == nil, errors.As(err, &same):
-		return models.ClaimStatus(m.Current()), nil
-	case errors.As(err, new(fsm.InvalidEventError)):
-		return "", apperr.New(apperr.InvalidTransition, "claimId",
-			"A %s claim cannot be %s; it can be %s when it is %s.", current, pastTense(event), pastTense(event), joinStatuses(rules[i].from))
-	default:
+// Next returns the state the event leads to from current when fired by
+// role, without running any check or write: FORBIDDEN if the role may not
+// fire it, the transition's refusal if it does not apply in current.
+func (m *Machine[T]) Next(current State, event Event, by Role) (State, error) {
+	var none T
+	t, err := m.admit(none, current, event, by)
+	if err != nil {
 		return "", err
 	}
+	return t.To, nil
 }
 
-// Allowed lists the events the role may fire from the state, for clients
-// that show only the buttons that work.
-func Allowed(current models.ClaimStatus, by Role) []Event {
-	m := fsm.NewFSM(string(current), fsmEvents, nil)
+// admit finds the transition of the event from current for role, or says
+// why there is none.
+func (m *Machine[T]) admit(subject T, current State, event Event, by Role) (*Transition[T], error) {
+	rows := m.rows(event)
+	if len(rows) == 0 {
+		return nil, apperr.Invalidf("event", "Unknown event %q.", event)
+	}
+	first := rows[0]
+	if !slices.Contains(first.By, by) {
+		return nil, apperr.Forbiddenf("You cannot %s a %s.", first.Verb, m.Noun)
+	}
+	var from []State
+	for _, t := range rows {
+		if slices.Contains(t.From, current) {
+			return t, nil
+		}
+		from = append(from, t.From...)
+	}
+	if first.Refusal != nil {
+		if err := first.Refusal(subject, current); err != nil {
+			return nil, err
+		}
+	}
+	return nil, apperr.New(apperr.InvalidTransition, m.Field, "A %s %s cannot be %s; it can be %s when it is %s.",
+		m.label(current), m.Noun, first.Done, first.Done, m.join(from))
+}
+
+// Allowed lists the events the role may fire from the state, in
+// declaration order: the buttons that work.
+func (m *Machine[T]) Allowed(current State, by Role) []Event {
 	var out []Event
-	for _, r := range rules {
-		if slices.Contains(r.by, by) && m.Can(string(r.event)) {
-			out = append(out, r.event)
+	for _, t := range m.Transitions {
+		if slices.Contains(t.By, by) && slices.Contains(t.From, current) && !slices.Contains(out, t.Event) {
+			out = append(out, t.Event)
 		}
 	}
 	return out
 }
 
-func describe(e Event) string {
-	switch e {
-	case StartReview:
-		return "start the review of"
-	case RequestInformation:
-		return "request information on"
+// Fire makes the transition of the event on subject, which is in state
+// current, through looplab/fsm: before_<event> admits the role and runs the
+// transition's Check; enter_<state> runs the state's Enter; enter_state
+// runs Write; after_<event> runs the Effect. The first error stops the
+// rest, and the caller's transaction rolls back. It returns the new state.
+func (m *Machine[T]) Fire(ctx context.Context, subject T, current State, event Event, by Role) (State, error) {
+	t, err := m.admit(subject, current, event, by)
+	if err != nil {
+		return "", err
 	}
-	return string(e)
+	fired := Fired{Event: event, From: current, To: t.To, By: by}
+	var failed error
+	step := func(e *fsm.Event, fn func() error) {
+		if failed != nil || fn == nil {
+			return
+		}
+		if failed = fn(); failed != nil {
+			e.Err = failed
+		}
+	}
+	callbacks := fsm.Callbacks{
+		"before_" + string(event): func(_ context.Context, e *fsm.Event) {
+			if t.Check == nil {
+				return
+			}
+			if err := t.Check(subject); err != nil {
+				failed = err
+				e.Cancel(err)
+			}
+		},
+		"enter_state": func(_ context.Context, e *fsm.Event) {
+			step(e, func() error { return m.Write(subject, fired) })
+		},
+		"after_" + string(event): func(_ context.Context, e *fsm.Event) {
+			if t.Effect != nil {
+				step(e, func() error { return t.Effect(subject) })
+			}
+		},
+	}
+	if enter := m.Enter[t.To]; enter != nil {
+		callbacks["enter_"+string(t.To)] = func(_ context.Context, e *fsm.Event) {
+			step(e, func() error { return enter(subject, fired) })
+		}
+	}
+	err = fsm.NewFSM(string(current), m.events(), callbacks).Event(ctx, string(event))
+	if failed != nil {
+		return "", failed
+	}
+	if err != nil {
+		return "", fmt.Errorf("%s %s: %w", m.Noun, event, err)
+	}
+	return t.To, nil
 }
 
-func pastTense(e Event) string {
-	switch e {
-	case Submit:
-		return "submitted"
-	case StartReview:
-		return "taken into review"
-	case RequestInformation:
-		return "asked for information"
-	case Escalate:
-		return "escalated"
-	case Approve:
-		return "approved"
+// Mermaid draws the machine as a Mermaid state diagram, written by
+// looplab/fsm from the same declaration that Fire runs.
+func (m *Machine[T]) Mermaid() string {
+	out, err := fsm.VisualizeWithType(fsm.NewFSM(string(m.Initial), m.events(), nil), fsm.MermaidStateDiagram)
+	if err != nil {
+		panic(err) // a fixed diagram type: cannot happen
 	}
-	return "rejected"
+	return out
 }
 
-func joinStatuses(ss []models.ClaimStatus) string {
-	out := ""
+func (m *Machine[T]) label(s State) string {
+	if m.Label == nil {
+		return string(s)
+	}
+	return m.Label(s)
+}
+
+// join lists states for people, each label once.
+func (m *Machine[T]) join(states []State) string {
+	var ss []string
+	for _, s := range states {
+		if l := m.label(s); !slices.Contains(ss, l) {
+			ss = append(ss, l)
+		}
+	}
+	var b strings.Builder
 	for i, s := range ss {
 		switch {
 		case i == 0:
 		case i == len(ss)-1:
-			out += " or "
+			b.WriteString(" or ")
 		default:
-			out += ", "
+			b.WriteString(", ")
 		}
-		out += string(s)
+		b.WriteString(string(s))
 	}
-	return out
+	return b.String()
 }

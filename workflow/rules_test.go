@@ -21,11 +21,14 @@ import (
 	"github.com/google/uuid"
 
 	"cpor/apperr"
+	"cpor/auth"
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
 	"cpor/models"
 	"cpor/relay"
+	"cpor/scheduler"
+	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/workflow"
@@ -51,6 +54,10 @@ func onEachDialect(t *testing.T, fn func(t *testing.T, f *fx)) {
 
 // at returns the fixture for the subtest t.
 func (f *fx) at(t *testing.T) *fx { c := *f; c.t = t; return &c }
+
+// customerOfClaim is the "handle" of an admin of the claim's own customer
+// tenant (the demo's chloe administers Northwind only).
+const customerOfClaim = "(customer of the claim)"
 
 // anonymous is the "handle" of a caller without identity.
 const anonymous = "(anonymous)"
@@ -184,30 +191,110 @@ func (f *fx) ok(what string) func(*models.Claim, error) *models.Claim {
 
 // claimIn returns a Contoso claim, on a fresh target named name, in the
 // state: a draft with proof, or one moved there by the usual events.
-func (f *fx) claimIn(state models.ClaimStatus, name string) uuid.UUID {
+func (f *fx) claimIn(state workflow.State, name string) uuid.UUID {
 	f.t.Helper()
 	c := f.create("ada", f.fresh(name))
 	f.attach("ada", c.ID)
-	rita, req := testkit.As("rita"), workflow.Request{ClaimID: c.ID}
-	if state != models.Draft {
-		f.ok("submit")(f.w.Workflow.Submit(testkit.As("ada"), req))
+	ada, rita, req := testkit.As("ada"), testkit.As("rita"), workflow.Request{ClaimID: c.ID}
+	steps := map[workflow.State][]workflow.Event{
+		workflow.Submitted:            {workflow.Submit},
+		workflow.UnderReview:          {workflow.Submit, workflow.StartReview},
+		workflow.WaitingInReview:      {workflow.Submit, workflow.StartReview, workflow.RequestInformation},
+		workflow.Arbitration:          {workflow.Submit, workflow.StartReview, workflow.Escalate},
+		workflow.WaitingInArbitration: {workflow.Submit, workflow.StartReview, workflow.Escalate, workflow.RequestInformation},
+		workflow.Approved:             {workflow.Submit, workflow.StartReview, workflow.Approve},
+		workflow.Rejected:             {workflow.Submit, workflow.Reject},
+		workflow.Withdrawn:            {workflow.Submit, workflow.Withdraw},
 	}
-	switch state {
-	case models.UnderReview, models.Arbitration, models.Approved:
-		f.ok("start review")(f.w.Workflow.StartReview(rita, req))
-	case models.Rejected:
-		f.ok("reject")(f.w.Workflow.Reject(rita, workflow.Request{ClaimID: c.ID, Reason: "Not enough proof."}))
+	wf := f.w.Workflow
+	for _, ev := range steps[state] {
+		r := req
+		var err error
+		switch ev {
+		case workflow.Submit:
+			_, err = wf.Submit(ada, r)
+		case workflow.StartReview:
+			_, err = wf.StartReview(rita, r)
+		case workflow.RequestInformation:
+			r.Reason = "Send the signed statement of work."
+			_, err = wf.RequestInformation(rita, r)
+		case workflow.Escalate:
+			_, err = wf.Escalate(rita, r)
+		case workflow.Approve:
+			_, err = wf.Approve(rita, r)
+		case workflow.Reject:
+			r.Reason = "Not enough proof."
+			_, err = wf.Reject(rita, r)
+		case workflow.Withdraw:
+			_, err = wf.Withdraw(ada, r)
+		}
+		if err != nil {
+			f.t.Fatalf("claimIn(%s): %s: %v", state, ev, err)
+		}
 	}
-	switch state {
-	case models.Arbitration:
-		f.ok("escalate")(f.w.Workflow.Escalate(rita, req))
-	case models.Approved:
-		f.ok("approve")(f.w.Workflow.Approve(rita, req))
+	if state == workflow.Expired {
+		f.due(workflow.JobExpire, c.ID, f.w.Clock.Now().Add(31*24*time.Hour))
 	}
-	if got := f.claim(c.ID).Status; got != state {
+	cl := f.claim(c.ID)
+	if got := workflow.StateOf(&cl); got != state {
 		f.t.Fatalf("claimIn(%s) made a %s claim", state, got)
 	}
 	return c.ID
+}
+
+// due runs the workflow's due work of the kind on one claim as the
+// scheduler would at the moment at, without moving the world's clock, and
+// returns what became of it.
+func (f *fx) due(kind string, id uuid.UUID, at time.Time) scheduler.Outcome {
+	f.t.Helper()
+	var out scheduler.Outcome
+	err := storage.InTx(context.Background(), f.w.DB, func(tx *storage.Tx) error {
+		var err error
+		out, err = f.w.Workflow.DueWork()[kind](context.Background(), tx, scheduler.Job{Kind: kind, Subject: id}, at)
+		return err
+	})
+	if err != nil {
+		f.t.Fatalf("%s on %s: %v", kind, id, err)
+	}
+	return out
+}
+
+// lapsed is a claim whose information request went unanswered past its
+// deadline, rejected by the scheduler's lapse.
+func lapsed(f *fx) uuid.UUID {
+	id := f.claimIn(workflow.WaitingInReview, "lapsed")
+	f.due(workflow.JobLapse, id, f.claim(id).ResponseDueAt.Add(time.Minute))
+	return id
+}
+
+// endedAssociation is an approved claim whose association its partner ended.
+func endedAssociation(f *fx) uuid.UUID {
+	id := f.claimIn(workflow.Approved, "ended-association")
+	if _, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, "The customer moved to another partner."); err != nil {
+		f.t.Fatalf("end association: %v", err)
+	}
+	return id
+}
+
+// oldProof is a draft whose only proof was executed 13 months ago.
+func oldProof(f *fx) uuid.UUID {
+	c := f.create("ada", f.fresh("old-proof"))
+	old := models.DateOf(time.Now().AddDate(0, -13, 0))
+	if _, err := f.w.Claims.Attach(testkit.As("ada"), c.ID, claims.Upload{FileName: "proof.pdf",
+		Content: bytes.NewReader(testkit.PDF), ExecutedOn: &old}); err != nil {
+		f.t.Fatalf("attach old proof: %v", err)
+	}
+	return c.ID
+}
+
+// associationOf is the association the claim's approval created.
+func (f *fx) associationOf(claimID uuid.UUID) models.Association {
+	f.t.Helper()
+	var a models.Association
+	if err := f.w.DB.Where("claim_id = ?", claimID).Take(&a).Error; err != nil {
+		f.t.Fatalf("association of %s: %v", claimID, err)
+	}
+	return a
 }
 
 // claim reads a claim's row directly.
@@ -731,7 +818,14 @@ func atVersion(id uuid.UUID, v int) workflow.Request {
 // fire returns a call of a transition as the user.
 func fire(handle string, event workflow.Event, r func(f *fx, id uuid.UUID) workflow.Request) func(f *fx, id uuid.UUID) error {
 	return func(f *fx, id uuid.UUID) error {
-		ctx, wf, rq := ctxOf(handle), f.w.Workflow, r(f, id)
+		wf, rq := f.w.Workflow, r(f, id)
+		var ctx context.Context
+		if handle == customerOfClaim {
+			ctx = testkit.AsIdentity(auth.Identity{UserID: "cora@customer.example", Name: "Cora Customer",
+				Roles: []auth.Role{auth.CustomerAdmin}, TenantID: f.claim(id).CustomerTenantID})
+		} else {
+			ctx = ctxOf(handle)
+		}
 		var err error
 		switch event {
 		case workflow.Submit:
@@ -746,6 +840,12 @@ func fire(handle string, event workflow.Event, r func(f *fx, id uuid.UUID) workf
 			_, err = wf.Approve(ctx, rq)
 		case workflow.Reject:
 			_, err = wf.Reject(ctx, rq)
+		case workflow.Respond:
+			_, err = wf.Respond(ctx, rq)
+		case workflow.Withdraw:
+			_, err = wf.Withdraw(ctx, rq)
+		case workflow.CustomerDecline:
+			_, err = wf.CustomerDecline(ctx, rq)
 		default:
 			f.t.Fatalf("no event %s", event)
 		}
@@ -892,7 +992,7 @@ func actionCases() []actionCase {
 		{"reviewer reclaims", fb, "", rejected, reclaim("rita")},
 		{"customer admin submits", fb, "", draft, fire("chloe", workflow.Submit, noReason)},
 		{"customer admin approves", fb, "", underReview, fire("chloe", workflow.Approve, plain)},
-		{"customer admin reads a claim", fb, "", approved, get("chloe")},
+		{"customer admin reads another tenant's claim", nf, "claimId", underReview, get("chloe")},
 		{"operator approves", fb, "", underReview, fire("oscar", workflow.Approve, plain)},
 		// No identity at all.
 		{"anonymous edit", ua, "", draft, update(anonymous, current)},
@@ -940,7 +1040,19 @@ func actionCases() []actionCase {
 			_, err := f.w.Workflow.DeclineAssociation(testkit.AsIdentity(id), a.ID, "")
 			return err
 		}},
+		// The second release's refusals.
+		{"withdraw an approved claim", apperr.NotWithdrawable, "claimId", approved, fire("ada", workflow.Withdraw, plain)},
+		{"answer after the request lapsed", apperr.ResponseOverdue, "claimId", lapsed, fire("ada", workflow.Respond, plain)},
+		{"end an ended association", apperr.AssociationNotActive, "associationId", endedAssociation, func(f *fx, id uuid.UUID) error {
+			_, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, "Ended twice.")
+			return err
+		}},
+		{"submit with only old proof", apperr.ProofOfExecutionTooOld, "proofOfExecution", oldProof, fire("ada", workflow.Submit, noReason)},
 		// Malformed input.
+		{"end an association without a reason", inv, "reason", approved, func(f *fx, id uuid.UUID) error {
+			_, err := f.w.Workflow.EndAssociation(testkit.As("ada"), f.associationOf(id).ID, " ")
+			return err
+		}},
 		{"reject without a reason", inv, "reason", submitted, fire("rita", workflow.Reject, noReason)},
 		{"reject with a blank reason", inv, "reason", submitted, fire("rita", workflow.Reject,
 			func(f *fx, id uuid.UUID) workflow.Request { return withReason(id, " \n\t ") })},

@@ -32,8 +32,8 @@ var badReasons = map[string]string{
 
 func TestDecisionTextIsChecked(t *testing.T) {
 	onEachDialect(t, func(t *testing.T, f *fx) {
-		underReview := f.claimIn(models.UnderReview, "text-review")
-		arbitrated := f.claimIn(models.Arbitration, "text-arbitration")
+		underReview := f.claimIn(workflow.UnderReview, "text-review")
+		arbitrated := f.claimIn(workflow.Arbitration, "text-arbitration")
 		caseID := *f.claim(arbitrated).ArbitrationCaseID
 		assoc := f.declinable()
 		rita, chloe := testkit.As("rita"), testkit.As("chloe")
@@ -85,7 +85,7 @@ func TestDecisionTextIsChecked(t *testing.T) {
 // learns nothing from it.
 func TestDecisionTextIsCheckedAfterTheRole(t *testing.T) {
 	onEachDialect(t, func(t *testing.T, f *fx) {
-		id := f.claimIn(models.UnderReview, "text-role")
+		id := f.claimIn(workflow.UnderReview, "text-role")
 		for _, fire := range []func(context.Context, workflow.Request) (*models.Claim, error){
 			f.w.Workflow.RequestInformation, f.w.Workflow.Escalate, f.w.Workflow.Approve, f.w.Workflow.Reject,
 		} {

@@ -19,11 +19,11 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/live"
 	"cpor/models"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/wiring"
 	"cpor/workflow"
 )
 
@@ -99,7 +99,7 @@ func prepare(ctx context.Context, cfg storage.Config, wantClaims, wantSpares int
 	if err != nil {
 		return nil, err
 	}
-	services := graph.NewServices(db, live.NewHub(db, live.DefaultConfig, log), calendar, claims.DefaultDocumentLimits)
+	services := wiring.New(db, live.NewHub(db, live.DefaultConfig, log), calendar, claims.DefaultDocumentLimits, workflow.Config{})
 	s := &seeder{db: db, products: map[string]uuid.UUID{}, workers: 1,
 		svc: demo.Services{Catalog: services.Catalog, Claims: services.Claims, Workflow: services.Workflow}}
 	if cfg.DatabaseURL != "" {

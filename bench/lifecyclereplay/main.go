@@ -41,13 +41,14 @@ import (
 	"cpor/auth"
 	"cpor/claims"
 	"cpor/demo"
-	"cpor/graph"
 	"cpor/httpapi"
 	"cpor/live"
 	"cpor/models"
 	"cpor/relay"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/wiring"
+	"cpor/workflow"
 )
 
 type options struct {
@@ -222,7 +223,7 @@ func start(ctx context.Context, dbURL string, conns int, withLive bool) (*env, e
 	e := &env{db: db, rec: &recorder{ConnPool: db.Statement.ConnPool}}
 	db.Statement.ConnPool, db.ConnPool = e.rec, e.rec
 	hub := live.NewHub(db, live.DefaultConfig, quiet)
-	svc := graph.NewServices(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits)
+	svc := wiring.New(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits, workflow.Config{})
 	liveCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	if withLive {
@@ -242,7 +243,7 @@ var secret = []byte("lifecyclereplay-secret-of-32-bytes-or-more")
 
 // serve starts the HTTP API as the server runs it (access log at info,
 // written nowhere), without budgets, which a benchmark's two users spend.
-func (e *env) serve(ctx context.Context, svc graph.Services) error {
+func (e *env) serve(ctx context.Context, svc wiring.Services) error {
 	v, err := auth.NewVerifier(ctx, auth.VerifierConfig{HS256Secret: secret, Issuer: "cpor"})
 	if err != nil {
 		return err

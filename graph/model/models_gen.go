@@ -76,6 +76,17 @@ type ClaimFilter struct {
 	OrganizationID *string `json:"organizationId,omitempty"`
 	// Open claims past their review deadline (true) or the others (false).
 	Overdue *bool `json:"overdue,omitempty"`
+	// Claims whose name, customer domain (the claim's, or any domain of its
+	// customer tenant), customer tenant name or partner organisation name
+	// contains this text, ignoring case; or the claim with this ID (global ID or
+	// UUID). One line, at most 200 characters; blank means no search.
+	Search *string `json:"search,omitempty"`
+	// Submitted within this range; drafts, never submitted, never match.
+	Submitted *TimeRange `json:"submitted,omitempty"`
+	// Approved or rejected within this range; undecided claims never match.
+	Decided *TimeRange `json:"decided,omitempty"`
+	// Last changed within this range.
+	Updated *TimeRange `json:"updated,omitempty"`
 }
 
 type ClaimOrder struct {
@@ -110,9 +121,24 @@ type CreateClaimInput struct {
 	// At most 4,000 characters; may span lines.
 	Notes            *string `json:"notes,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
+	// Your own name for the claim, shown in lists: one line, at most 200 characters.
+	Name *string `json:"name,omitempty"`
 }
 
 type CreateClaimPayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
+type CustomerDeclineInput struct {
+	ClaimID string `json:"claimId"`
+	// Your words to the partner. At most 2,000 characters; may span lines.
+	Reason           *string `json:"reason,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type CustomerDeclinePayload struct {
 	Claim            *models.Claim   `json:"claim,omitempty"`
 	UserErrors       []*apperr.Error `json:"userErrors"`
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
@@ -126,6 +152,19 @@ type DeclineAssociationInput struct {
 }
 
 type DeclineAssociationPayload struct {
+	Association      *models.Association `json:"association,omitempty"`
+	UserErrors       []*apperr.Error     `json:"userErrors"`
+	ClientMutationID *string             `json:"clientMutationId,omitempty"`
+}
+
+type EndAssociationInput struct {
+	AssociationID string `json:"associationId"`
+	// Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters.
+	Reason           string  `json:"reason"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type EndAssociationPayload struct {
 	Association      *models.Association `json:"association,omitempty"`
 	UserErrors       []*apperr.Error     `json:"userErrors"`
 	ClientMutationID *string             `json:"clientMutationId,omitempty"`
@@ -223,6 +262,20 @@ type ResolveArbitrationPayload struct {
 	ClientMutationID *string                 `json:"clientMutationId,omitempty"`
 }
 
+type RespondToInformationRequestInput struct {
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Your answer, posted to the comment thread. At most 2,000 characters; may span lines.
+	Message          string  `json:"message"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type RespondToInformationRequestPayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 type StartReviewInput struct {
 	ClaimID          string  `json:"claimId"`
 	ExpectedVersion  *int    `json:"expectedVersion,omitempty"`
@@ -254,6 +307,14 @@ type SubmitClaimPayload struct {
 type Subscription struct {
 }
 
+// A span of time. Either end may be left out: `from` alone is "since",
+// `to` alone is "before". `from` is inclusive, `to` exclusive, so consecutive
+// ranges (a month, the next month) never count a claim twice.
+type TimeRange struct {
+	From *time.Time `json:"from,omitempty"`
+	To   *time.Time `json:"to,omitempty"`
+}
+
 // Changes to a draft; fields left out keep their value, an empty subscriptionId clears it.
 type UpdateClaimInput struct {
 	ClaimID          string               `json:"claimId"`
@@ -270,6 +331,8 @@ type UpdateClaimInput struct {
 	// At most 4,000 characters; may span lines.
 	Notes            *string `json:"notes,omitempty"`
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
+	// Your own name for the claim: one line, at most 200 characters; empty clears it.
+	Name *string `json:"name,omitempty"`
 }
 
 type UpdateClaimPayload struct {
@@ -331,6 +394,20 @@ type UpsertSubscriptionPayload struct {
 	ClientMutationID *string              `json:"clientMutationId,omitempty"`
 }
 
+type WithdrawClaimInput struct {
+	ClaimID         string `json:"claimId"`
+	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// Why you withdraw the claim. At most 2,000 characters; may span lines.
+	Reason           *string `json:"reason,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type WithdrawClaimPayload struct {
+	Claim            *models.Claim   `json:"claim,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 // An event of the claim workflow that the viewer may fire now.
 type ClaimAction string
 
@@ -338,23 +415,29 @@ const (
 	ClaimActionSubmit             ClaimAction = "SUBMIT"
 	ClaimActionStartReview        ClaimAction = "START_REVIEW"
 	ClaimActionRequestInformation ClaimAction = "REQUEST_INFORMATION"
+	ClaimActionRespond            ClaimAction = "RESPOND"
 	ClaimActionEscalate           ClaimAction = "ESCALATE"
 	ClaimActionApprove            ClaimAction = "APPROVE"
 	ClaimActionReject             ClaimAction = "REJECT"
+	ClaimActionWithdraw           ClaimAction = "WITHDRAW"
+	ClaimActionCustomerDecline    ClaimAction = "CUSTOMER_DECLINE"
 )
 
 var AllClaimAction = []ClaimAction{
 	ClaimActionSubmit,
 	ClaimActionStartReview,
 	ClaimActionRequestInformation,
+	ClaimActionRespond,
 	ClaimActionEscalate,
 	ClaimActionApprove,
 	ClaimActionReject,
+	ClaimActionWithdraw,
+	ClaimActionCustomerDecline,
 }
 
 func (e ClaimAction) IsValid() bool {
 	switch e {
-	case ClaimActionSubmit, ClaimActionStartReview, ClaimActionRequestInformation, ClaimActionEscalate, ClaimActionApprove, ClaimActionReject:
+	case ClaimActionSubmit, ClaimActionStartReview, ClaimActionRequestInformation, ClaimActionRespond, ClaimActionEscalate, ClaimActionApprove, ClaimActionReject, ClaimActionWithdraw, ClaimActionCustomerDecline:
 		return true
 	}
 	return false
@@ -400,16 +483,22 @@ type ClaimOrderField string
 const (
 	ClaimOrderFieldCreatedAt ClaimOrderField = "CREATED_AT"
 	ClaimOrderFieldUpdatedAt ClaimOrderField = "UPDATED_AT"
+	// Submission time; claims not yet submitted (drafts) come last in either direction.
+	ClaimOrderFieldSubmittedAt ClaimOrderField = "SUBMITTED_AT"
+	// Decision time; claims not yet decided come last in either direction.
+	ClaimOrderFieldDecidedAt ClaimOrderField = "DECIDED_AT"
 )
 
 var AllClaimOrderField = []ClaimOrderField{
 	ClaimOrderFieldCreatedAt,
 	ClaimOrderFieldUpdatedAt,
+	ClaimOrderFieldSubmittedAt,
+	ClaimOrderFieldDecidedAt,
 }
 
 func (e ClaimOrderField) IsValid() bool {
 	switch e {
-	case ClaimOrderFieldCreatedAt, ClaimOrderFieldUpdatedAt:
+	case ClaimOrderFieldCreatedAt, ClaimOrderFieldUpdatedAt, ClaimOrderFieldSubmittedAt, ClaimOrderFieldDecidedAt:
 		return true
 	}
 	return false

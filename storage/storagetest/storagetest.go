@@ -28,10 +28,21 @@ var Dialects = []storage.Dialect{storage.SQLite, storage.Postgres}
 // Each runs fn as a subtest on every dialect.
 func Each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Helper()
+	EachDialect(t, func(t *testing.T, d storage.Dialect) { fn(t, Open(t, d)) })
+}
+
+// Runner is a test or a benchmark: what runs subtests of its own kind.
+type Runner[T any] interface {
+	testing.TB
+	Run(name string, fn func(T)) bool
+}
+
+// EachDialect runs fn as a subtest (or sub-benchmark) named for each
+// dialect, for tests that open their database themselves.
+func EachDialect[T Runner[T]](t T, fn func(t T, d storage.Dialect)) {
+	t.Helper()
 	for _, d := range Dialects {
-		t.Run(string(d), func(t *testing.T) {
-			fn(t, Open(t, d))
-		})
+		t.Run(string(d), func(t T) { fn(t, d) })
 	}
 }
 

@@ -1,0 +1,244 @@
+package workflow
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"gorm.io/gorm"
+
+	"cpor/apperr"
+	"cpor/auth"
+	"cpor/models"
+	"cpor/storage"
+	"cpor/textrule"
+)
+
+// The association's events and states.
+const (
+	Decline         Event = "decline"
+	End             Event = "end"
+	Supersede       Event = "supersede"
+	LoseArbitration Event = "loseArbitration"
+
+	AssociationActive State = "ACTIVE"
+	AssociationEnded  State = "ENDED"
+)
+
+// endReasons records why each event ends an association.
+var endReasons = map[Event]models.AssociationEndReason{
+	Decline:         models.EndCustomerDecline,
+	End:             models.EndByPartner,
+	Supersede:       models.EndSuperseded,
+	LoseArbitration: models.EndArbitrationLost,
+}
+
+// associationChange is the end of one association in progress; notice is
+// what the association's claim's thread is told.
+type associationChange struct {
+	*change
+	a      *models.Association
+	notice string
+}
+
+// associationMachine declares the partner-of-record association: active
+// from its claim's approval until the customer declines it, its partner
+// ends it, a newer claim of the same partner supersedes it, or it loses an
+// arbitration.
+func (s *Service) associationMachine() *Machine[*associationChange] {
+	ends := func(e Event, by Role, verb, done string) Transition[*associationChange] {
+		return Transition[*associationChange]{Event: e, From: []State{AssociationActive}, To: AssociationEnded, By: []Role{by},
+			Verb: verb, Done: done, Effect: s.afterAssociationEnded, Refusal: refuseEndedAssociation}
+	}
+	return &Machine[*associationChange]{
+		Noun: "association", Field: "associationId", Initial: AssociationActive,
+		States: []State{AssociationActive, AssociationEnded},
+		Enter:  map[State]func(*associationChange, Fired) error{AssociationEnded: enterAssociationEnded},
+		Write:  s.writeAssociation,
+		Transitions: []Transition[*associationChange]{
+			ends(Decline, RoleCustomer, "decline", "declined"),
+			ends(End, RolePartner, "end", "ended"),
+			ends(Supersede, RoleSystem, "supersede", "superseded"),
+			ends(LoseArbitration, RoleSystem, "end", "ended by arbitration"),
+		},
+	}
+}
+
+func associationState(a *models.Association) State {
+	if a.Active() {
+		return AssociationActive
+	}
+	return AssociationEnded
+}
+
+func refuseEndedAssociation(*associationChange, State) error {
+	return apperr.New(apperr.AssociationNotActive, "associationId", "This association has already ended.")
+}
+
+func enterAssociationEnded(ac *associationChange, f Fired) error {
+	why := endReasons[f.Event]
+	ac.a.EndedAt, ac.a.EndReason = &ac.now, &why
+	return nil
+}
+
+// writeAssociation stores the end and records it in the history of the
+// association's claim.
+func (s *Service) writeAssociation(ac *associationChange, _ Fired) error {
+	a := ac.a
+	if err := ac.tx.Model(a).Updates(map[string]any{"ended_at": a.EndedAt, "end_reason": a.EndReason}).Error; err != nil {
+		return fmt.Errorf("end association: %w", err)
+	}
+	c, err := associationClaim(ac.change, a)
+	if err != nil {
+		return err
+	}
+	ev := ac.eventOn(c, models.EventAssociationEnded)
+	ev.Reason = string(*a.EndReason)
+	ac.events = append(ac.events, ev)
+	return nil
+}
+
+func (s *Service) afterAssociationEnded(ac *associationChange) error {
+	c, err := associationClaim(ac.change, ac.a)
+	if err != nil {
+		return err
+	}
+	return s.systemComment(ac.change, c, ac.notice)
+}
+
+func associationClaim(ch *change, a *models.Association) (*models.Claim, error) {
+	var c models.Claim
+	if err := ch.tx.Where("id = ?", a.ClaimID).Take(&c).Error; err != nil {
+		return nil, fmt.Errorf("load association's claim: %w", err)
+	}
+	return &c, nil
+}
+
+// endAssociation ends an active association as part of another transition
+// (superseded, lost in arbitration), unless it belongs to the claim keep.
+func (s *Service) endAssociation(ch *change, assocID, keep uuid.UUID, event Event, notice string) error {
+	var a models.Association
+	if err := storage.ForUpdate(ch.tx.DB).Where("id = ?", assocID).Take(&a).Error; err != nil {
+		return fmt.Errorf("lock association: %w", err)
+	}
+	if !a.Active() || a.ClaimID == keep {
+		return nil
+	}
+	_, err := s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: &a, notice: notice}, AssociationActive, event, RoleSystem)
+	return err
+}
+
+// associate records the approved claim's partner-of-record association. An
+// earlier association of the same organisation on the same customer,
+// product and activity (another subscription, say) is superseded by it.
+func (s *Service) associate(cc *claimChange) error {
+	c := cc.claim
+	var active []models.Association
+	if err := storage.ForUpdate(cc.tx.DB).Where("customer_tenant_id = ? AND product_id = ? AND activity = ? AND ended_at IS NULL",
+		c.CustomerTenantID, *c.ProductID, c.Activity).Find(&active).Error; err != nil {
+		return fmt.Errorf("find active association: %w", err)
+	}
+	for _, a := range active {
+		if a.OrganizationID != c.OrganizationID {
+			return apperr.New(apperr.InvalidTransition, "claimId",
+				"Another partner organisation holds this association; escalate the claim to arbitration and resolve the case.")
+		}
+	}
+	return s.associateOver(cc, active)
+}
+
+// associateOver is associate when the key's active associations are known
+// (read under the key's lock in this transaction) and all are the claim's
+// organisation's: they end, superseded, and the claim's begins.
+func (s *Service) associateOver(cc *claimChange, own []models.Association) error {
+	c := cc.claim
+	for _, a := range own {
+		if err := s.endAssociation(cc.change, a.ID, c.ID, Supersede, "Superseded by a newer approved claim of your organisation."); err != nil {
+			return err
+		}
+	}
+	a := models.Association{
+		ID: uuid.New(), ClaimID: c.ID, OrganizationID: c.OrganizationID, CustomerTenantID: c.CustomerTenantID,
+		ProductID: *c.ProductID, SubscriptionID: c.SubscriptionID, Activity: c.Activity, StartedAt: cc.now,
+	}
+	if err := cc.tx.Create(&a).Error; err != nil {
+		if storage.IsUniqueViolation(err, "associations_one_active") {
+			return apperr.New(apperr.InvalidTransition, "claimId",
+				"Another association became active for this customer, product and activity; reload the claim.")
+		}
+		return fmt.Errorf("create association: %w", err)
+	}
+	return nil
+}
+
+// DeclineAssociation lets a customer's admin end an association on its
+// tenant at any time.
+func (s *Service) DeclineAssociation(ctx context.Context, assocID uuid.UUID, reason string) (*models.Association, error) {
+	if err := authorize(ctx, RoleCustomer); err != nil {
+		return nil, err
+	}
+	reason, err := textrule.Reason.Clean(reason, "reason")
+	if err != nil {
+		return nil, err
+	}
+	notice := "The customer declined this association, so it has ended."
+	if reason != "" {
+		notice += " The customer said: " + reason
+	}
+	return s.fireAssociation(ctx, assocID, Decline, RoleCustomer, notice)
+}
+
+// EndAssociation lets a partner admin of the owning organisation end its
+// own association (disassociate the customer); the reason is required and
+// kept in the claim's history.
+func (s *Service) EndAssociation(ctx context.Context, assocID uuid.UUID, reason string) (*models.Association, error) {
+	if err := authorize(ctx, RolePartner); err != nil {
+		return nil, err
+	}
+	reason, err := textrule.Reason.Require(reason, "reason", "Say why your organisation ends this association; it is kept in the claim's history.")
+	if err != nil {
+		return nil, err
+	}
+	return s.fireAssociation(ctx, assocID, End, RolePartner, "Your organisation ended this association: "+reason)
+}
+
+// fireAssociation runs an association event through the skeleton: the
+// association is found among those the caller may end (NOT_FOUND
+// otherwise), its competition key locked, then its row.
+func (s *Service) fireAssociation(ctx context.Context, assocID uuid.UUID, event Event, by Role, notice string) (*models.Association, error) {
+	id, err := caller(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	var out models.Association
+	err = s.run(ctx, id, func(ch *change) error {
+		if err := ownAssociation(ch, id, by, assocID).Take(&out).Error; err != nil {
+			if storage.IsNotFound(err) {
+				return apperr.NotFoundf("associationId", "No such association of yours.")
+			}
+			return fmt.Errorf("load association: %w", err)
+		}
+		if err := lockKey(ch.tx, out.CustomerTenantID, out.ProductID, out.Activity); err != nil {
+			return err
+		}
+		if err := storage.ForUpdate(ch.tx.DB).Where("id = ?", assocID).Take(&out).Error; err != nil {
+			return fmt.Errorf("lock association: %w", err)
+		}
+		_, err := s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: &out, notice: notice}, associationState(&out), event, by)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ownAssociation scopes an association to the one who may end it: the
+// customer admin of its tenant, or a partner admin of its organisation.
+func ownAssociation(ch *change, id *auth.Identity, by Role, assocID uuid.UUID) *gorm.DB {
+	q := ch.tx.Where("id = ?", assocID)
+	if by == RoleCustomer {
+		return q.Where("customer_tenant_id = ?", id.TenantID)
+	}
+	return q.Where("organization_id = ?", id.OrganizationID)
+}
