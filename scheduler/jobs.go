@@ -118,6 +118,24 @@ func moveOrAdd(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) (b
 	return added.RowsAffected > 0, nil
 }
 
+// Add is Schedule for a subject that is new in the caller's transaction
+// (a draft being created), which can have no job yet: one statement where
+// Schedule sends two. Should a job exist after all, it is moved.
+func Add(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) error {
+	if kind == "" || subject == uuid.Nil {
+		return fmt.Errorf("add: job kind %q or subject %s missing", kind, subject)
+	}
+	added := tx.Exec("INSERT INTO scheduled_jobs (kind, subject, due_at, created_at) VALUES (?, ?, ?, ?) "+
+		"ON CONFLICT (kind, subject) WHERE "+pending+" DO NOTHING", kind, subject, normalize(due), storage.Now())
+	if added.Error != nil {
+		return fmt.Errorf("add %s job of %s: %w", kind, subject, added.Error)
+	}
+	if added.RowsAffected == 0 {
+		return Schedule(tx, kind, subject, due)
+	}
+	return nil
+}
+
 // Cancel ends the pending job of (kind, subject), if any, with the outcome
 // "cancelled", in the caller's transaction. Like Schedule it leaves a job
 // being run to its handler, which will find it obsolete.

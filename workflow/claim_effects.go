@@ -8,6 +8,7 @@ import (
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/models"
+	"cpor/scheduler"
 )
 
 // The claim machine's enter_<state> callbacks: what being in a state means,
@@ -103,7 +104,7 @@ func (s *Service) afterSubmit(cc *claimChange) error {
 	ev := claims.SystemEvent(c, models.EventCustomerNotified)
 	ev.Reason = "The customer " + cc.tenant.DisplayName + " was told of this association request."
 	cc.events = append(cc.events, ev)
-	if err := s.cancelDraftDeadlines(cc); err != nil {
+	if err := s.cancelDeadlines(cc, Draft); err != nil {
 		return err
 	}
 	return s.systemComment(cc.change, c, fmt.Sprintf(
@@ -166,7 +167,7 @@ func (s *Service) afterRespond(cc *claimChange) error {
 	if err := s.comment(cc.change, cc.claim, cc.id, models.CommentPartner, cc.reason); err != nil {
 		return err
 	}
-	return s.cancelResponse(cc)
+	return scheduler.Cancel(cc.tx, JobLapse, cc.claim.ID)
 }
 
 func (s *Service) afterDeescalate(cc *claimChange) error {
@@ -234,7 +235,7 @@ func refuseWithdraw(_ *claimChange, from State) error {
 }
 
 func (s *Service) afterWithdraw(cc *claimChange) error {
-	if err := s.cancelAllDeadlines(cc); err != nil {
+	if err := s.cancelDeadlines(cc, cc.fired.From); err != nil {
 		return err
 	}
 	return s.leaveCaseEarly(cc)
@@ -264,7 +265,7 @@ func (s *Service) checkCustomerDecline(cc *claimChange) error {
 }
 
 func (s *Service) afterCustomerDecline(cc *claimChange) error {
-	if err := s.cancelAllDeadlines(cc); err != nil {
+	if err := s.cancelDeadlines(cc, cc.fired.From); err != nil {
 		return err
 	}
 	if err := s.systemComment(cc.change, cc.claim, cc.reason); err != nil {

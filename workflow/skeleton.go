@@ -91,6 +91,8 @@ type claimChange struct {
 	// compRead says comp was read in this change; joining marks a claim
 	// pulled into arbitration by another's escalation.
 	compRead, joining bool
+	// fired is the transition being made, once it is written.
+	fired Fired
 }
 
 // on is a transition of another claim in the same change (a competitor
@@ -170,6 +172,7 @@ func (s *Service) fireOn(cc *claimChange, event Event, by Role) error {
 // against the version read so that a concurrent writer is STALE_CLAIM
 // rather than lost, and the immutable event row.
 func (s *Service) writeClaim(cc *claimChange, f Fired) error {
+	cc.fired = f
 	c := cc.claim
 	from := c.Status
 	c.Status, c.Version, c.UpdatedAt = StatusOf(f.To), c.Version+1, cc.now
