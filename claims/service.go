@@ -234,7 +234,7 @@ var competitionKeyColumns = []string{
 }
 
 func notFound() error {
-	return apperr.NotFoundf("claimId", "No such claim, or it is not your organisation's; check the claim ID.")
+	return apperr.NotFoundf("claimId", "No such claim, or not one you may see (another organisation's, or for a customer admin another tenant's or a draft); check the claim ID.")
 }
 
 // checkVersion fails with STALE_CLAIM when the client read an older version.

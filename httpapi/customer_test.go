@@ -231,3 +231,24 @@ func TestCustomerAdminFollowsItsTenantsStatusChanges(t *testing.T) {
 		quiet(t, ws)
 	})
 }
+
+// TestCustomerAdminExportsItsTenantsSubmittedClaims: the CSV export starts
+// from the claims list's scope, so a customer admin exports exactly the
+// claims the claims query shows it, and none of their detail (the export
+// has no detail column).
+func TestCustomerAdminExportsItsTenantsSubmittedClaims(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		createDraft(t, srv.Client(t, "ada"), map[string]any{"solutionArea": "BUSINESS_APPLICATIONS", "activity": "USAGE",
+			"customerTenantId": demo.Northwind.String(), "customerDomain": "northwindtraders.com"})
+		want := northwindClaims(t, w)
+		rows := exportRows(t, exportGet(t, srv, "chloe", nil))
+		if len(rows) != len(want) {
+			t.Fatalf("chloe exported %d claims; want %d", len(rows), len(want))
+		}
+		for _, id := range column(rows, 0) { // global IDs, as the claims query gives
+			if _, ok := want[id]; !ok {
+				t.Errorf("chloe exported claim %s", id)
+			}
+		}
+	})
+}
