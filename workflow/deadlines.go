@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-
 	"cpor/claims"
 	"cpor/models"
 	"cpor/scheduler"
