@@ -563,3 +563,37 @@ func BenchmarkClaimSearch(b *testing.B) {
 		})
 	}
 }
+
+// Exports beyond MaxExports are refused with 429 and Retry-After while the
+// others run, and taken again once one ends.
+func TestExportsAreBoundedPerInstance(t *testing.T) {
+	w := testkit.New(t, storage.Postgres)
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) { c.MaxExports = 1 })
+	// Enough rows that the first export is still streaming while the
+	// client holds it.
+	bulkClaims(t, w.DB, 30_000)
+	first := exportGet(t, srv, "rita", nil)
+	if _, err := io.ReadFull(first.Body, make([]byte, 4<<10)); err != nil {
+		t.Fatal(err)
+	}
+	second := exportGet(t, srv, "rita", nil)
+	if second.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	exportError(t, second, http.StatusTooManyRequests, "RATE_LIMITED")
+	if _, err := io.Copy(io.Discard, first.Body); err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	// The slot is given back when the handler returns, just after the body ends.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		again := exportGet(t, srv, "fiona", nil)
+		if again.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			exportRows(t, again)
+			return
+		}
+		again.Body.Close()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
