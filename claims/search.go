@@ -138,8 +138,9 @@ func searchOr() string {
 // migration 00003, and the claims' tenant and organisation indexes), are
 // collected first (ARRAY makes it an InitPlan), then the claims are read by
 // primary key. A search that matches few claims among many, the usual one,
-// reads only those; the OR form above read every claim (measured in
-// docs/search-and-export.md).
+// reads only those; with the OR form above PostgreSQL walks the claims in
+// page order testing each, which reads every claim when few match
+// (measured in docs/search-and-export.md).
 func searchIndexed() string {
 	return "claims.id = ANY(ARRAY(" + strings.Join([]string{
 		"SELECT id FROM claims AS searched WHERE name ILIKE ? ESCAPE '\\'",

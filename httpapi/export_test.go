@@ -122,6 +122,18 @@ func TestExportAuthorisation(t *testing.T) {
 		if rows := exportRows(t, exportGet(t, srv, "rita", nil)); int64(len(rows)) != total {
 			t.Errorf("rita exported %d claims of %d", len(rows), total)
 		}
+		// A customer admin exports its tenant's submitted claims.
+		var northwind []string
+		srv.World.DB.Model(&models.Claim{}).Where("customer_tenant_id = ? AND submitted_at IS NOT NULL", demo.Northwind).Pluck("id", &northwind)
+		chloe := column(exportRows(t, exportGet(t, srv, "chloe", nil)), 6)
+		if len(chloe) != len(northwind) || len(chloe) == 0 {
+			t.Errorf("chloe exported %d claims; Northwind has %d submitted", len(chloe), len(northwind))
+		}
+		for _, tenant := range chloe {
+			if tenant != demo.Northwind.String() {
+				t.Errorf("chloe's export holds a claim of tenant %s", tenant)
+			}
+		}
 		exportError(t, exportGet(t, srv, "", nil), http.StatusUnauthorized, "UNAUTHENTICATED")
 		exportError(t, exportGet(t, srv, "carl", nil), http.StatusForbidden, "FORBIDDEN")
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+httpapi.ExportPath, nil)
@@ -212,7 +224,9 @@ func TestExportMatchesTheClaimsQuery(t *testing.T) {
 			{map[string]any{"organizationId": relay.UUIDGlobalID(relay.TypeOrganization, demo.Contoso), "overdue": false},
 				nil, url.Values{"organizationId": {relay.UUIDGlobalID(relay.TypeOrganization, demo.Contoso)}, "overdue": {"false"}}},
 		}
-		for _, who := range []string{"rita", "ada"} {
+		// A customer admin too: the export follows whatever rule the list
+		// follows (claims.Service.visible), and holds no @claimDetail field.
+		for _, who := range []string{"rita", "ada", "chloe"} {
 			c := srv.Client(t, who)
 			for _, tc := range cases {
 				want := queryIDs(t, c, tc.filter, tc.order)
@@ -547,5 +561,39 @@ func BenchmarkClaimSearch(b *testing.B) {
 				})
 			}
 		})
+	}
+}
+
+// Exports beyond MaxExports are refused with 429 and Retry-After while the
+// others run, and taken again once one ends.
+func TestExportsAreBoundedPerInstance(t *testing.T) {
+	w := testkit.New(t, storage.Postgres)
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) { c.MaxExports = 1 })
+	// Enough rows that the first export is still streaming while the
+	// client holds it.
+	bulkClaims(t, w.DB, 30_000)
+	first := exportGet(t, srv, "rita", nil)
+	if _, err := io.ReadFull(first.Body, make([]byte, 4<<10)); err != nil {
+		t.Fatal(err)
+	}
+	second := exportGet(t, srv, "rita", nil)
+	if second.Header.Get("Retry-After") == "" {
+		t.Error("429 without Retry-After")
+	}
+	exportError(t, second, http.StatusTooManyRequests, "RATE_LIMITED")
+	if _, err := io.Copy(io.Discard, first.Body); err != nil {
+		t.Fatal(err)
+	}
+	first.Body.Close()
+	// The slot is given back when the handler returns, just after the body ends.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		again := exportGet(t, srv, "fiona", nil)
+		if again.StatusCode == http.StatusOK || time.Now().After(deadline) {
+			exportRows(t, again)
+			return
+		}
+		again.Body.Close()
+		time.Sleep(10 * time.Millisecond)
 	}
 }
