@@ -66,9 +66,43 @@ type Upload struct {
 // Attach stores a proof-of-execution document on a claim of the caller's
 // organisation. The content type is detected from the bytes (the client's
 // claim is not trusted) and must be on the allow-list; the file must not be
-// empty or over the size limit. Proof may be added until a claim is
-// rejected, including after approval, to show ongoing work.
+// empty or over the size limit. Proof may be added until a claim ends
+// without approval, including after approval, to show ongoing work.
 func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*Attached, error) {
+	p, err := s.ReadProof(ctx, up)
+	if err != nil {
+		return nil, err
+	}
+	var claim *models.Claim
+	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
+		locked, err := LoadForChange(tx.DB, p.by, claimID, Change{CountDocuments: true})
+		if err != nil {
+			return err
+		}
+		claim = &locked.Claim
+		ev, err := s.StoreProof(tx, claim, locked.Documents, p)
+		if err != nil {
+			return err
+		}
+		return s.log.Append(tx, ev)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Attached{Document: p.doc, Claim: claim}, nil
+}
+
+// Proof is an upload read and checked outside any transaction, so that a
+// slow client holds no lock, ready to be stored with a claim's change
+// (attachProofOfExecution, or an answer to an information request).
+type Proof struct {
+	by      *auth.Identity
+	doc     *models.Document
+	content []byte
+}
+
+// ReadProof reads and checks an upload by a partner admin.
+func (s *Service) ReadProof(ctx context.Context, up Upload) (*Proof, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
@@ -86,9 +120,8 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*At
 		return nil, err
 	}
 	sum := sha256.Sum256(content)
-	doc := &models.Document{
+	return &Proof{by: id, content: content, doc: &models.Document{
 		ID:          uuid.New(),
-		ClaimID:     claimID,
 		FileName:    textrule.FileName(up.FileName),
 		ContentType: contentType,
 		SizeBytes:   int64(len(content)),
@@ -96,36 +129,34 @@ func (s *Service) Attach(ctx context.Context, claimID uuid.UUID, up Upload) (*At
 		UploadedBy:  id.UserID,
 		UploadedAt:  now,
 		ExecutedOn:  executedOn,
-	}
-	var claim *models.Claim
-	err = storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		locked, err := LoadForChange(tx.DB, id, claimID, Change{CountDocuments: true})
-		if err != nil {
-			return err
-		}
-		c := &locked.Claim
-		claim = c
-		if c.Status == models.Rejected {
-			return apperr.New(apperr.InvalidTransition, "claimId", "This claim was rejected; reclaim it to start a new claim with new proof.")
-		}
-		if int(locked.Documents) >= s.limits.MaxPerClaim {
-			return apperr.Invalidf("file", "A claim holds at most %d documents; combine files into one PDF.", s.limits.MaxPerClaim)
-		}
-		if err := tx.Create(doc).Error; err != nil {
-			return fmt.Errorf("save document: %w", err)
-		}
-		if err := tx.Create(&models.DocumentContent{DocumentID: doc.ID, Content: content}).Error; err != nil {
-			return fmt.Errorf("save document content: %w", err)
-		}
-		ev := EventFor(c, id, models.EventDocumentAttached)
-		ev.DocumentID = &doc.ID
-		return s.log.Append(tx, ev)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &Attached{Document: doc, Claim: claim}, nil
+	}}, nil
 }
+
+// StoreProof stores the proof on c, which the caller has locked in tx with
+// its document count, and returns the DOCUMENT_ATTACHED event for the
+// caller to append with its others.
+func (s *Service) StoreProof(tx *storage.Tx, c *models.Claim, documents int64, p *Proof) (*models.ClaimEvent, error) {
+	if c.Status.IsFinal() && c.Status != models.Approved {
+		return nil, apperr.New(apperr.InvalidTransition, "claimId",
+			"This claim is %s; reclaim it to start a new claim with new proof.", c.Status)
+	}
+	if int(documents) >= s.limits.MaxPerClaim {
+		return nil, apperr.Invalidf("file", "A claim holds at most %d documents; combine files into one PDF.", s.limits.MaxPerClaim)
+	}
+	p.doc.ClaimID = c.ID
+	if err := tx.Create(p.doc).Error; err != nil {
+		return nil, fmt.Errorf("save document: %w", err)
+	}
+	if err := tx.Create(&models.DocumentContent{DocumentID: p.doc.ID, Content: p.content}).Error; err != nil {
+		return nil, fmt.Errorf("save document content: %w", err)
+	}
+	ev := EventFor(c, p.by, models.EventDocumentAttached)
+	ev.DocumentID = &p.doc.ID
+	return ev, nil
+}
+
+// Document is the stored document of the proof, once stored.
+func (p *Proof) Document() *models.Document { return p.doc }
 
 // Attached is an attached document with its claim as the attaching
 // transaction read it (attaching does not change the claim), so that the

@@ -12,6 +12,7 @@ import (
 	"cpor/loaders"
 	"cpor/models"
 	"cpor/relay"
+	"cpor/workflow"
 	"time"
 
 	"github.com/google/uuid"
@@ -110,8 +111,24 @@ func (r *claimResolver) History(ctx context.Context, obj *models.Claim, first *i
 
 // RespondToInformationRequest is the resolver for the respondToInformationRequest field.
 func (r *mutationResolver) RespondToInformationRequest(ctx context.Context, input model.RespondToInformationRequestInput) (*model.RespondToInformationRequestPayload, error) {
-	c, errs, err := r.transition(ctx, r.svc.Workflow.Respond, input.ClaimID, input.ExpectedVersion, &input.Message)
-	return &model.RespondToInformationRequestPayload{Claim: c, UserErrors: errs, ClientMutationID: input.ClientMutationID}, err
+	var proof *claims.Proof
+	respond := func(ctx context.Context, req workflow.Request) (*models.Claim, error) {
+		if input.File != nil {
+			var err error
+			up := claims.Upload{FileName: input.File.Filename, Content: input.File.File, ExecutedOn: input.ExecutedOn}
+			if proof, err = r.svc.Claims.ReadProof(ctx, up); err != nil {
+				return nil, err
+			}
+			req.Proof = proof
+		}
+		return r.svc.Workflow.Respond(ctx, req)
+	}
+	c, errs, err := r.transition(ctx, respond, input.ClaimID, input.ExpectedVersion, &input.Message)
+	out := &model.RespondToInformationRequestPayload{Claim: c, UserErrors: errs, ClientMutationID: input.ClientMutationID}
+	if c != nil && proof != nil {
+		out.ProofOfExecution = proof.Document()
+	}
+	return out, err
 }
 
 // WithdrawClaim is the resolver for the withdrawClaim field.

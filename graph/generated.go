@@ -445,6 +445,7 @@ type ComplexityRoot struct {
 	RespondToInformationRequestPayload struct {
 		Claim            func(childComplexity int) int
 		ClientMutationID func(childComplexity int) int
+		ProofOfExecution func(childComplexity int) int
 		UserErrors       func(childComplexity int) int
 	}
 
@@ -2403,6 +2404,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RespondToInformationRequestPayload.ClientMutationID(childComplexity), true
+	case "RespondToInformationRequestPayload.proofOfExecution":
+		if e.ComplexityRoot.RespondToInformationRequestPayload.ProofOfExecution == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RespondToInformationRequestPayload.ProofOfExecution(childComplexity), true
 	case "RespondToInformationRequestPayload.userErrors":
 		if e.ComplexityRoot.RespondToInformationRequestPayload.UserErrors == nil {
 			break
@@ -3407,11 +3414,17 @@ input RespondToInformationRequestInput {
   expectedVersion: Int
   "Your answer, posted to the comment thread. At most 2,000 characters; may span lines."
   message: String!
+  "New proof of execution sent with the answer (GraphQL multipart upload), stored in the same transaction: the answer and the proof are kept together or not at all. The limits of attachProofOfExecution apply."
+  file: Upload
+  "The day the work the new proof shows was done; today (UTC) when left out. Not in the future."
+  executedOn: Date
   clientMutationId: String
 }
 
 type RespondToInformationRequestPayload {
   claim: Claim
+  "The proof of execution sent with the answer, if any."
+  proofOfExecution: ProofOfExecution
   userErrors: [UserError!]!
   clientMutationId: String
 }
@@ -3444,7 +3457,7 @@ type CustomerDeclinePayload {
 }
 
 extend type Mutation {
-  "Answer a reviewer's information request (partner admins) before ` + "`" + `responseDueAt` + "`" + `: the claim goes back to review or arbitration and the review clock restarts. Attach new proof of execution with attachProofOfExecution. Errors: RESPONSE_OVERDUE, INVALID_TRANSITION, STALE_CLAIM."
+  "Answer a reviewer's information request (partner admins) before ` + "`" + `responseDueAt` + "`" + `, optionally with new proof of execution: the claim goes back to review or arbitration and the review clock restarts with the time that was left. Errors: RESPONSE_OVERDUE, INVALID_TRANSITION, STALE_CLAIM, INVALID_INPUT (the file or the day)."
   respondToInformationRequest(input: RespondToInformationRequestInput!): RespondToInformationRequestPayload!
   "Withdraw a claim that is not decided yet (partner admins); a claim in arbitration leaves its case. Errors: NOT_WITHDRAWABLE, STALE_CLAIM."
   withdrawClaim(input: WithdrawClaimInput!): WithdrawClaimPayload!
@@ -4576,6 +4589,8 @@ func (ec *executionContext) childFields_RespondToInformationRequestPayload(ctx c
 	switch field.Name {
 	case "claim":
 		return ec.fieldContext_RespondToInformationRequestPayload_claim(ctx, field)
+	case "proofOfExecution":
+		return ec.fieldContext_RespondToInformationRequestPayload_proofOfExecution(ctx, field)
 	case "userErrors":
 		return ec.fieldContext_RespondToInformationRequestPayload_userErrors(ctx, field)
 	case "clientMutationId":
@@ -12974,6 +12989,38 @@ func (ec *executionContext) fieldContext_RespondToInformationRequestPayload_clai
 	return fc, nil
 }
 
+func (ec *executionContext) _RespondToInformationRequestPayload_proofOfExecution(ctx context.Context, field graphql.CollectedField, obj *model.RespondToInformationRequestPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RespondToInformationRequestPayload_proofOfExecution(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProofOfExecution, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Document) graphql.Marshaler {
+			return ec.marshalOProofOfExecution2ᚖcporᚋmodelsᚐDocument(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RespondToInformationRequestPayload_proofOfExecution(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RespondToInformationRequestPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProofOfExecution(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _RespondToInformationRequestPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.RespondToInformationRequestPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16138,7 +16185,7 @@ func (ec *executionContext) unmarshalInputRespondToInformationRequestInput(ctx c
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"claimId", "expectedVersion", "message", "clientMutationId"}
+	fieldsInOrder := [...]string{"claimId", "expectedVersion", "message", "file", "executedOn", "clientMutationId"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16166,6 +16213,20 @@ func (ec *executionContext) unmarshalInputRespondToInformationRequestInput(ctx c
 				return it, err
 			}
 			it.Message = data
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
+		case "executedOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("executedOn"))
+			data, err := ec.unmarshalODate2ᚖcporᚋmodelsᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExecutedOn = data
 		case "clientMutationId":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -19561,6 +19622,11 @@ func (ec *executionContext) _RespondToInformationRequestPayload(ctx context.Cont
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "proofOfExecution":
+			out.Values[i] = ec._RespondToInformationRequestPayload_proofOfExecution(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "userErrors":
 			out.Values[i] = ec._RespondToInformationRequestPayload_userErrors(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22307,6 +22373,24 @@ func (ec *executionContext) unmarshalOTimeRange2ᚖcporᚋgraphᚋmodelᚐTimeRa
 	}
 	res, err := ec.unmarshalInputTimeRange(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUpload(*v)
+	return res
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -26,10 +26,14 @@ func (s *Service) enterSubmitted(cc *claimChange, _ Fired) error {
 // sets the partner's response deadline.
 func (s *Service) enterWaiting(cc *claimChange, f Fired) error {
 	c := cc.claim
-	if c.Status == models.ActionRequired {
-		return nil // deescalated while waiting: the clock is already stopped
+	resume := models.UnderReview // where the answer takes the claim back to
+	if f.To == WaitingInArbitration {
+		resume = models.Arbitration
 	}
-	resume := StatusOf(f.From)
+	if c.Status == models.ActionRequired {
+		c.ResumeStatus = &resume // deescalated while waiting: the clock is already stopped
+		return nil
+	}
 	left := int64(0)
 	if c.ReviewDueAt != nil {
 		left = int64(s.calendar.BusinessTimeBetween(cc.now, *c.ReviewDueAt) / time.Second)
@@ -166,6 +170,13 @@ func refuseRespond(cc *claimChange, _ State) error {
 func (s *Service) afterRespond(cc *claimChange) error {
 	if err := s.comment(cc.change, cc.claim, cc.id, models.CommentPartner, cc.reason); err != nil {
 		return err
+	}
+	if cc.proof != nil {
+		ev, err := s.claimsSvc.StoreProof(cc.tx, cc.claim, cc.documents, cc.proof)
+		if err != nil {
+			return err
+		}
+		cc.events = append(cc.events, ev)
 	}
 	return scheduler.Cancel(cc.tx, JobLapse, cc.claim.ID)
 }

@@ -100,7 +100,7 @@ func (s *Service) DueWork() map[string]scheduler.Handler {
 func (s *Service) dueDeadline(ctx context.Context, tx *storage.Tx, job scheduler.Job, now time.Time, event Event,
 	moments func(*models.Claim) (warnAt, deadline time.Time, text string)) (scheduler.Outcome, error) {
 	ch := &change{tx: tx, now: now}
-	cc, err := s.lockClaim(ch, job.Subject, event)
+	cc, err := s.lockClaim(ch, job.Subject, event, false)
 	if err != nil {
 		return scheduler.Outcome{}, err
 	}

@@ -6,12 +6,16 @@ package workflow_test
 // instances' schedulers over one PostgreSQL.
 
 import (
+	"bytes"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"cpor/apperr"
+	"cpor/claims"
 	"cpor/live"
 	"cpor/models"
 	"cpor/storage"
@@ -174,4 +178,75 @@ func TestTwoSchedulersLapseEachClaimOnce(t *testing.T) {
 			t.Errorf("claim %s lapsed %d times; want once", id, n)
 		}
 	}
+}
+
+// TestWithdrawalClosesACaseLeftWithOneClaim: when one of two competing
+// claims is withdrawn (here while the other waits for its partner's
+// answer), the case closes undecided and the other claim goes back to
+// review, still waiting for its answer; the answer then takes it to plain
+// review, not to arbitration.
+func TestWithdrawalClosesACaseLeftWithOneClaim(t *testing.T) {
+	onEachDialect(t, func(t *testing.T, f *fx) {
+		rita := testkit.As("rita")
+		a := f.submitted("ada", f.woodgroveFor("ada"))
+		b := f.submitted("fiona", f.woodgroveFor("fiona"))
+		f.ok("start review A")(f.w.Workflow.StartReview(rita, req(a.ID)))
+		cb := f.ok("start review B")(f.w.Workflow.StartReview(rita, req(b.ID)))
+		caseID := *cb.ArbitrationCaseID
+		f.ok("ask B")(f.w.Workflow.RequestInformation(rita, withReason(b.ID, "Send the signed plan.")))
+
+		f.ok("withdraw A")(f.w.Workflow.Withdraw(testkit.As("ada"), withReason(a.ID, "We were not involved after all.")))
+		var cs models.ArbitrationCase
+		if err := f.w.DB.Where("id = ?", caseID).Take(&cs).Error; err != nil {
+			t.Fatal(err)
+		}
+		if cs.Status != models.ArbitrationClosed || cs.WinningClaimID != nil || cs.ResolvedAt == nil {
+			t.Errorf("case after the withdrawal: %+v; want CLOSED without a winner", cs)
+		}
+		left := f.claim(b.ID)
+		if workflow.StateOf(&left) != workflow.WaitingInReview {
+			t.Fatalf("the remaining claim is %s; want ACTION_REQUIRED in review", workflow.StateOf(&left))
+		}
+		c := f.ok("respond")(f.w.Workflow.Respond(testkit.As("fiona"), withReason(b.ID, "Plan attached.")))
+		if c.Status != models.UnderReview {
+			t.Errorf("after the answer the claim is %s; want UNDER_REVIEW", c.Status)
+		}
+		for _, id := range []uuid.UUID{a.ID, b.ID} {
+			concCheckHistory(t, f.w.DB, f.claim(id))
+		}
+	})
+}
+
+// TestAnswerWithProofIsOneTransaction: new proof sent with an answer is
+// stored with it, and an answer refused (after its deadline) keeps none.
+func TestAnswerWithProofIsOneTransaction(t *testing.T) {
+	onEachDialect(t, func(t *testing.T, f *fx) {
+		ada := testkit.As("ada")
+		upload := func() *claims.Proof {
+			p, err := f.w.Claims.ReadProof(ada, claims.Upload{FileName: "plan.pdf", Content: bytes.NewReader(testkit.PDF)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		on := f.claimIn(workflow.WaitingInReview, "answer-with-proof")
+		before := f.count(&models.Document{}, "claim_id = ?", on)
+		r := withReason(on, "The plan is attached.")
+		r.Proof = upload()
+		f.ok("respond with proof")(f.w.Workflow.Respond(ada, r))
+		if n := f.count(&models.Document{}, "claim_id = ?", on); n != before+1 {
+			t.Errorf("%d documents after the answer; want %d", n, before+1)
+		}
+		if n := f.count(&models.ClaimEvent{}, "claim_id = ? AND type = ? AND document_id = ?", on, models.EventDocumentAttached, r.Proof.Document().ID); n != 1 {
+			t.Errorf("%d DOCUMENT_ATTACHED events for the answer's proof", n)
+		}
+
+		late := lapsed(f)
+		snap := f.snap(late)
+		r = withReason(late, "Too late.")
+		r.Proof = upload()
+		_, err := f.w.Workflow.Respond(ada, r)
+		expectError(t, err, apperr.ResponseOverdue, "claimId")
+		f.unchanged(late, snap)
+	})
 }

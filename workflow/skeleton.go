@@ -82,6 +82,8 @@ type claimChange struct {
 	// locked when the event needs them (submit).
 	documents   int64
 	newestProof *models.Date
+	// proof is new proof of execution an answer brings.
+	proof *claims.Proof
 	// tenant is the customer tenant submit's checks read.
 	tenant *models.CustomerTenant
 	// comp is the competition approve read under the key's lock, and
@@ -111,6 +113,9 @@ type Request struct {
 	// customer's refusal, or is the text of an information request or of an
 	// answer.
 	Reason string
+	// Proof is new proof of execution sent with an answer, stored in the
+	// answer's transaction.
+	Proof *claims.Proof
 }
 
 // fireClaim runs one event on one claim through the skeleton: the claim is
@@ -124,14 +129,14 @@ func (s *Service) fireClaim(ctx context.Context, req Request, event Event, by Ro
 	}
 	var out *models.Claim
 	err = s.run(ctx, id, func(ch *change) error {
-		cc, err := s.lockClaim(ch, req.ClaimID, event)
+		cc, err := s.lockClaim(ch, req.ClaimID, event, req.Proof != nil)
 		if err != nil {
 			return err
 		}
 		if req.ExpectedVersion != nil && *req.ExpectedVersion != cc.claim.Version {
 			return claims.StaleClaim(cc.claim, *req.ExpectedVersion)
 		}
-		cc.reason = req.Reason
+		cc.reason, cc.proof = req.Reason, req.Proof
 		if _, err := s.claims.Fire(ch.ctx(), cc, StateOf(cc.claim), event, by); err != nil {
 			return err
 		}
@@ -142,9 +147,9 @@ func (s *Service) fireClaim(ctx context.Context, req Request, event Event, by Ro
 }
 
 // lockClaim reads and locks the claim with its competition key in one
-// statement, counting its proof when the event checks it.
-func (s *Service) lockClaim(ch *change, claimID uuid.UUID, event Event) (*claimChange, error) {
-	what := claims.Change{CompetitionLock: true, CountDocuments: event == Submit}
+// statement, counting its proof when the event checks it or adds to it.
+func (s *Service) lockClaim(ch *change, claimID uuid.UUID, event Event, addsProof bool) (*claimChange, error) {
+	what := claims.Change{CompetitionLock: true, CountDocuments: event == Submit || addsProof}
 	var (
 		locked *claims.Changing
 		err    error

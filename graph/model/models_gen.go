@@ -266,14 +266,20 @@ type RespondToInformationRequestInput struct {
 	ClaimID         string `json:"claimId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
 	// Your answer, posted to the comment thread. At most 2,000 characters; may span lines.
-	Message          string  `json:"message"`
-	ClientMutationID *string `json:"clientMutationId,omitempty"`
+	Message string `json:"message"`
+	// New proof of execution sent with the answer (GraphQL multipart upload), stored in the same transaction: the answer and the proof are kept together or not at all. The limits of attachProofOfExecution apply.
+	File *graphql.Upload `json:"file,omitempty"`
+	// The day the work the new proof shows was done; today (UTC) when left out. Not in the future.
+	ExecutedOn       *models.Date `json:"executedOn,omitempty"`
+	ClientMutationID *string      `json:"clientMutationId,omitempty"`
 }
 
 type RespondToInformationRequestPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	Claim *models.Claim `json:"claim,omitempty"`
+	// The proof of execution sent with the answer, if any.
+	ProofOfExecution *models.Document `json:"proofOfExecution,omitempty"`
+	UserErrors       []*apperr.Error  `json:"userErrors"`
+	ClientMutationID *string          `json:"clientMutationId,omitempty"`
 }
 
 type StartReviewInput struct {
