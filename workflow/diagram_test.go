@@ -16,8 +16,15 @@ var update = flag.Bool("update", false, "rewrite docs/state-machines.md from the
 // docs/state-machines.md are what looplab/fsm draws from the declarations
 // the service runs; a changed declaration fails here until the picture is
 // regenerated with go test ./workflow -run TestStateMachineDoc -update.
+// The README shows the same pictures and is checked the same way.
 func TestStateMachineDocMatchesTheDeclarations(t *testing.T) {
-	const path = "../docs/state-machines.md"
+	for _, path := range []string{"../docs/state-machines.md", "../README.md"} {
+		checkDiagrams(t, path)
+	}
+}
+
+func checkDiagrams(t *testing.T, path string) {
+	t.Helper()
 	doc, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
