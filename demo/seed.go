@@ -268,6 +268,15 @@ func (s *seeder) claims(ctx context.Context) error {
 		Reason: "Claimed under the wrong workload; we will claim Exchange instead."}); err != nil {
 		return err
 	}
+	// REJECTED by the customer: Northwind's admin refuses a request
+	refused, err := s.submitted(ctx, claimSpec{"fiona", m365, models.Usage, Northwind, "northwindtraders.com", "TEAMS", "", 5000001})
+	if err != nil {
+		return err
+	}
+	if _, err := s.svc.Workflow.CustomerDecline(as(ctx, "chloe"), workflow.Request{ClaimID: refused.ID,
+		Reason: "Fabrikam did not work on our Teams rollout."}); err != nil {
+		return err
+	}
 	// EXPIRED: a draft nobody touched for longer than drafts live
 	if err := s.expiredDraft(ctx, claimSpec{"ben", m365, models.Usage, AdventureWorks, "adventure-works.com", "EXCHANGE", "", 4000003}); err != nil {
 		return err

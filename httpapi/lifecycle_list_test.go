@@ -181,8 +181,8 @@ func TestClaimsConnectionPagingAndFilters(t *testing.T) {
 			t.Errorf("claims on Tailspin: %d, want the two in arbitration", p.TotalCount)
 		}
 		p = claimsOf(t, rita, map[string]any{"filter": map[string]any{"solutionArea": "MICROSOFT_365"}, "first": 100})
-		if p.TotalCount != 4 {
-			t.Errorf("Microsoft 365 claims: %d, want 4 (under review, waiting, withdrawn, expired)", p.TotalCount)
+		if p.TotalCount != 5 {
+			t.Errorf("Microsoft 365 claims: %d, want 5 (under review, waiting, withdrawn, declined, expired)", p.TotalCount)
 		}
 		p = claimsOf(t, rita, map[string]any{"filter": map[string]any{"activity": []string{"REVENUE_ASSOCIATION"}}, "first": 100})
 		if p.TotalCount != 1 || p.Nodes[0].Organization.Name != "Fabrikam Solutions" {
