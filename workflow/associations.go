@@ -2,15 +2,12 @@ package workflow
 
 import (
 	"context"
-	"fmt"
+	"errors"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"cpor/apperr"
-	"cpor/auth"
 	"cpor/models"
-	"cpor/storage"
 	"cpor/textrule"
 )
 
@@ -85,10 +82,10 @@ func enterAssociationEnded(ac *associationChange, f Fired) error {
 // association's claim.
 func (s *Service) writeAssociation(ac *associationChange, _ Fired) error {
 	a := ac.a
-	if err := ac.tx.Model(a).Updates(map[string]any{"ended_at": a.EndedAt, "end_reason": a.EndReason}).Error; err != nil {
-		return fmt.Errorf("end association: %w", err)
+	if err := s.associationRows.end(ac.tx.DB, a); err != nil {
+		return err
 	}
-	c, err := associationClaim(ac.change, a)
+	c, err := s.associationRows.claimOf(ac.tx.DB, a)
 	if err != nil {
 		return err
 	}
@@ -99,32 +96,21 @@ func (s *Service) writeAssociation(ac *associationChange, _ Fired) error {
 }
 
 func (s *Service) afterAssociationEnded(ac *associationChange) error {
-	c, err := associationClaim(ac.change, ac.a)
+	c, err := s.associationRows.claimOf(ac.tx.DB, ac.a)
 	if err != nil {
 		return err
 	}
 	return s.systemComment(ac.change, c, ac.notice)
 }
 
-func associationClaim(ch *change, a *models.Association) (*models.Claim, error) {
-	var c models.Claim
-	if err := ch.tx.Where("id = ?", a.ClaimID).Take(&c).Error; err != nil {
-		return nil, fmt.Errorf("load association's claim: %w", err)
-	}
-	return &c, nil
-}
-
 // endAssociation ends an active association as part of another transition
 // (superseded, lost in arbitration), unless it belongs to the claim keep.
 func (s *Service) endAssociation(ch *change, assocID, keep uuid.UUID, event Event, notice string) error {
-	var a models.Association
-	if err := storage.ForUpdate(ch.tx.DB).Where("id = ?", assocID).Take(&a).Error; err != nil {
-		return fmt.Errorf("lock association: %w", err)
+	a, err := s.associationRows.lock(ch.tx.DB, assocID)
+	if err != nil || !a.Active() || a.ClaimID == keep {
+		return err
 	}
-	if !a.Active() || a.ClaimID == keep {
-		return nil
-	}
-	_, err := s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: &a, notice: notice}, AssociationActive, event, RoleSystem)
+	_, err = s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: a, notice: notice}, AssociationActive, event, RoleSystem)
 	return err
 }
 
@@ -133,10 +119,9 @@ func (s *Service) endAssociation(ch *change, assocID, keep uuid.UUID, event Even
 // product and activity (another subscription, say) is superseded by it.
 func (s *Service) associate(cc *claimChange) error {
 	c := cc.claim
-	var active []models.Association
-	if err := storage.ForUpdate(cc.tx.DB).Where("customer_tenant_id = ? AND product_id = ? AND activity = ? AND ended_at IS NULL",
-		c.CustomerTenantID, *c.ProductID, c.Activity).Find(&active).Error; err != nil {
-		return fmt.Errorf("find active association: %w", err)
+	active, err := s.associationRows.activeOnKey(cc.tx.DB, c)
+	if err != nil {
+		return err
 	}
 	for _, a := range active {
 		if a.OrganizationID != c.OrganizationID {
@@ -161,14 +146,12 @@ func (s *Service) associateOver(cc *claimChange, own []models.Association) error
 		ID: uuid.New(), ClaimID: c.ID, OrganizationID: c.OrganizationID, CustomerTenantID: c.CustomerTenantID,
 		ProductID: *c.ProductID, SubscriptionID: c.SubscriptionID, Activity: c.Activity, StartedAt: cc.now,
 	}
-	if err := cc.tx.Create(&a).Error; err != nil {
-		if storage.IsUniqueViolation(err, "associations_one_active") {
-			return apperr.New(apperr.InvalidTransition, "claimId",
-				"Another association became active for this customer, product and activity; reload the claim.")
-		}
-		return fmt.Errorf("create association: %w", err)
+	err := s.associationRows.create(cc.tx.DB, &a)
+	if errors.Is(err, errOneActive) {
+		return apperr.New(apperr.InvalidTransition, "claimId",
+			"Another association became active for this customer, product and activity; reload the claim.")
 	}
-	return nil
+	return err
 }
 
 // DeclineAssociation lets a customer's admin end an association on its
@@ -210,35 +193,34 @@ func (s *Service) fireAssociation(ctx context.Context, assocID uuid.UUID, event 
 	if err != nil {
 		return nil, err
 	}
-	var out models.Association
+	var out *models.Association
 	err = s.run(ctx, id, func(ch *change) error {
-		if err := ownAssociation(ch, id, by, assocID).Take(&out).Error; err != nil {
-			if storage.IsNotFound(err) {
-				return apperr.NotFoundf("associationId", "No such association of yours.")
-			}
-			return fmt.Errorf("load association: %w", err)
+		// A customer admin ends those on its tenant, a partner admin its
+		// organisation's.
+		var tenant, org *uuid.UUID
+		if by == RoleCustomer {
+			tenant = &id.TenantID
+		} else {
+			org = &id.OrganizationID
 		}
-		if err := lockKey(ch.tx, out.CustomerTenantID, out.ProductID, out.Activity); err != nil {
+		a, err := s.associationRows.owned(ch.tx.DB, assocID, tenant, org)
+		if isNotFound(err) {
+			return apperr.NotFoundf("associationId", "No such association of yours.")
+		}
+		if err != nil {
 			return err
 		}
-		if err := storage.ForUpdate(ch.tx.DB).Where("id = ?", assocID).Take(&out).Error; err != nil {
-			return fmt.Errorf("lock association: %w", err)
+		if err := lockKey(ch.tx, a.CustomerTenantID, a.ProductID, a.Activity); err != nil {
+			return err
 		}
-		_, err := s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: &out, notice: notice}, associationState(&out), event, by)
+		if out, err = s.associationRows.lock(ch.tx.DB, assocID); err != nil {
+			return err
+		}
+		_, err = s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: out, notice: notice}, associationState(out), event, by)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &out, nil
-}
-
-// ownAssociation scopes an association to the one who may end it: the
-// customer admin of its tenant, or a partner admin of its organisation.
-func ownAssociation(ch *change, id *auth.Identity, by Role, assocID uuid.UUID) *gorm.DB {
-	q := ch.tx.Where("id = ?", assocID)
-	if by == RoleCustomer {
-		return q.Where("customer_tenant_id = ?", id.TenantID)
-	}
-	return q.Where("organization_id = ?", id.OrganizationID)
+	return out, nil
 }

@@ -2,10 +2,8 @@ package workflow
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/uuid"
-	"gorm.io/gorm"
 
 	"cpor/apperr"
 	"cpor/claims"
@@ -76,26 +74,7 @@ func enterCaseEnded(cc *caseChange, f Fired) error {
 	return nil
 }
 
-func (s *Service) writeCase(cc *caseChange, _ Fired) error {
-	cs := cc.cs
-	err := cc.tx.Model(cs).Updates(map[string]any{
-		"status": cs.Status, "winning_claim_id": cs.WinningClaimID, "resolution": cs.Resolution,
-		"resolved_by": cs.ResolvedBy, "resolved_at": cs.ResolvedAt,
-	}).Error
-	if err != nil {
-		return fmt.Errorf("write case: %w", err)
-	}
-	return nil
-}
-
-// lockCase reads and locks a case in the change; the caller holds the key.
-func lockCase(ch *change, caseID uuid.UUID) (*models.ArbitrationCase, error) {
-	var cs models.ArbitrationCase
-	if err := storage.ForUpdate(ch.tx.DB).Where("id = ?", caseID).Take(&cs).Error; err != nil {
-		return nil, fmt.Errorf("lock case: %w", err)
-	}
-	return &cs, nil
-}
+func (s *Service) writeCase(cc *caseChange, _ Fired) error { return s.caseRows.write(cc.tx.DB, cc.cs) }
 
 func (s *Service) fireCase(ch *change, cs *models.ArbitrationCase, event Event, by Role, winner *uuid.UUID, reason string) (*caseChange, error) {
 	cc := &caseChange{change: ch, cs: cs, winner: winner, reason: reason}
@@ -129,12 +108,13 @@ func (s *Service) ResolveArbitration(ctx context.Context, caseID, winnerID uuid.
 			return err
 		}
 		inCase := winner.ArbitrationCaseID != nil && *winner.ArbitrationCaseID == cs.ID
-		switch holder, err := isHolder(ch.tx.DB, cs, winner); {
+		holder, err := s.caseRows.holder(ch.tx.DB, cs)
+		switch {
 		case err != nil:
 			return err
 		case inCase && winner.Status == models.Arbitration && cs.Status == models.ArbitrationOpen:
 			return s.fireOn(&claimChange{change: ch, claim: winner, reason: reason}, Approve, RoleReviewer)
-		case holder:
+		case holder != nil && holder.ClaimID == winner.ID:
 			_, err := s.fireCase(ch, cs, Resolve, RoleReviewer, &winner.ID, reason)
 			return err
 		case cs.Status != models.ArbitrationOpen:
@@ -154,37 +134,26 @@ func (s *Service) ResolveArbitration(ctx context.Context, caseID, winnerID uuid.
 // lockCaseWithKey takes the lock of the case's competition key, then reads
 // the case under it, so that a resolution that committed meanwhile is seen.
 func (s *Service) lockCaseWithKey(ch *change, caseID uuid.UUID) (*models.ArbitrationCase, error) {
-	var cs models.ArbitrationCase
-	if err := ch.tx.Where("id = ?", caseID).Take(&cs).Error; err != nil {
-		if storage.IsNotFound(err) {
-			return nil, apperr.NotFoundf("caseId", "No such arbitration case.")
-		}
-		return nil, fmt.Errorf("load case: %w", err)
+	cs, err := s.caseRows.find(ch.tx.DB, caseID)
+	if isNotFound(err) {
+		return nil, apperr.NotFoundf("caseId", "No such arbitration case.")
+	}
+	if err != nil {
+		return nil, err
 	}
 	if err := lockKey(ch.tx, cs.CustomerTenantID, cs.ProductID, cs.Activity); err != nil {
 		return nil, err
 	}
-	return lockCase(ch, caseID)
+	return s.caseRows.lock(ch.tx.DB, caseID)
 }
 
 func lockKey(tx *storage.Tx, tenant, product uuid.UUID, activity models.Activity) error {
 	return storage.LockKey(tx.DB, claims.CompetitionKey(tenant, product, activity)...)
 }
 
-func isHolder(db *gorm.DB, cs *models.ArbitrationCase, c *models.Claim) (bool, error) {
-	if cs.HolderAssociationID == nil {
-		return false, nil
-	}
-	var a models.Association
-	if err := db.Where("id = ?", *cs.HolderAssociationID).Take(&a).Error; err != nil {
-		return false, fmt.Errorf("load holder association: %w", err)
-	}
-	return a.ClaimID == c.ID && a.Active(), nil
-}
-
 // decideCase resolves the case for winner, a claim of it being approved.
 func (s *Service) decideCase(cc *claimChange, caseID uuid.UUID, winner *models.Claim) error {
-	cs, err := lockCase(cc.change, caseID)
+	cs, err := s.caseRows.lock(cc.tx.DB, caseID)
 	if err != nil {
 		return err
 	}
@@ -195,7 +164,7 @@ func (s *Service) decideCase(cc *claimChange, caseID uuid.UUID, winner *models.C
 // settleCase is a resolution's effect: the case's other claims are
 // rejected, and a holder association of another claim ends.
 func (s *Service) settleCase(cc *caseChange) error {
-	losers, err := caseMembers(cc.change, cc.cs.ID, cc.winner)
+	losers, err := s.caseRows.members(cc.tx.DB, cc.cs.ID, cc.winner)
 	if err != nil {
 		return err
 	}
@@ -216,21 +185,6 @@ func (s *Service) settleCase(cc *caseChange) error {
 		"The association ended: arbitration decided for another partner's claim. "+cc.reason)
 }
 
-// caseMembers locks the claims still in the case (in arbitration, or
-// waiting for an answer from it), but the one excepted.
-func caseMembers(ch *change, caseID uuid.UUID, except *uuid.UUID) ([]models.Claim, error) {
-	q := storage.ForUpdate(ch.tx.DB).Where("arbitration_case_id = ? AND (status = ? OR (status = ? AND resume_status = ?))",
-		caseID, models.Arbitration, models.ActionRequired, models.Arbitration)
-	if except != nil {
-		q = q.Where("id <> ?", *except)
-	}
-	var out []models.Claim
-	if err := q.Order("id").Find(&out).Error; err != nil {
-		return nil, fmt.Errorf("lock case claims: %w", err)
-	}
-	return out, nil
-}
-
 // leaveCase is a rejected claim leaving its case: a case none of whose
 // claims is still open is dismissed, and the holder, if any, keeps its
 // association.
@@ -247,15 +201,15 @@ func (s *Service) departCase(cc *claimChange, closeSingle bool) error {
 	if c.ArbitrationCaseID == nil {
 		return nil
 	}
-	cs, err := lockCase(cc.change, *c.ArbitrationCaseID)
+	cs, err := s.caseRows.lock(cc.tx.DB, *c.ArbitrationCaseID)
 	if err != nil || cs.Status != models.ArbitrationOpen {
 		return err
 	}
-	members, err := caseMembers(cc.change, cs.ID, &c.ID)
+	members, err := s.caseRows.members(cc.tx.DB, cs.ID, &c.ID)
 	if err != nil {
 		return err
 	}
-	holder, err := activeHolder(cc.change, cs)
+	holder, err := s.caseRows.holder(cc.tx.DB, cs)
 	if err != nil {
 		return err
 	}
@@ -282,18 +236,4 @@ func (s *Service) closeCase(ch *change, cs *models.ArbitrationCase, remaining *m
 // afterCaseClosed takes the remaining claim back out of arbitration.
 func (s *Service) afterCaseClosed(cc *caseChange) error {
 	return s.fireOn(&claimChange{change: cc.change, claim: cc.remaining, reason: cc.reason}, Deescalate, RoleSystem)
-}
-
-func activeHolder(ch *change, cs *models.ArbitrationCase) (*models.Association, error) {
-	if cs.HolderAssociationID == nil {
-		return nil, nil
-	}
-	var a models.Association
-	if err := ch.tx.Where("id = ?", *cs.HolderAssociationID).Take(&a).Error; err != nil {
-		return nil, fmt.Errorf("load holder association: %w", err)
-	}
-	if !a.Active() {
-		return nil, nil
-	}
-	return &a, nil
 }

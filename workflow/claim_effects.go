@@ -117,7 +117,7 @@ func (s *Service) afterSubmit(cc *claimChange) error {
 }
 
 func (s *Service) afterStartReview(cc *claimChange) error {
-	comp, err := findCompetition(cc.tx.DB, cc.claim)
+	comp, err := s.caseRows.competition(cc.tx.DB, cc.claim)
 	if err != nil || comp.none() {
 		return err
 	}
@@ -192,7 +192,7 @@ func (s *Service) checkApprove(cc *claimChange) error {
 	if cc.arbitrated = cc.claim.Status == models.Arbitration; cc.arbitrated {
 		return nil
 	}
-	comp, err := findCompetition(cc.tx.DB, cc.claim)
+	comp, err := s.caseRows.competition(cc.tx.DB, cc.claim)
 	if err != nil {
 		return err
 	}

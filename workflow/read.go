@@ -16,48 +16,37 @@ import (
 
 // Case returns an arbitration case: reviewers see every case, a partner
 // admin the cases its organisation's claims are in (without the other
-// organisations' claims, see CaseClaims).
+// organisations' claims, see CaseClaims). Any other is NOT_FOUND.
 func (s *Service) Case(ctx context.Context, caseID uuid.UUID) (*models.ArbitrationCase, error) {
 	id, err := auth.FromContext(ctx)
 	if err != nil {
 		return nil, err
 	}
 	db := s.db.WithContext(ctx)
-	var cs models.ArbitrationCase
-	err = db.Where("id = ?", caseID).Take(&cs).Error
+	cs, err := s.caseRows.find(db, caseID)
 	if err == nil && !id.IsReviewer() {
-		err = requireCaseParty(db, id, &cs)
+		err = s.requireCaseParty(db, id, cs)
+	}
+	if isNotFound(err) {
+		return nil, apperr.NotFoundf("caseId", "No such arbitration case.")
 	}
 	if err != nil {
-		if errIsNotFound(err) {
-			return nil, apperr.NotFoundf("caseId", "No such arbitration case.")
-		}
 		return nil, err
 	}
-	return &cs, nil
+	return cs, nil
 }
 
-func errIsNotFound(err error) bool {
-	return err == gorm.ErrRecordNotFound || apperr.Is(err, apperr.NotFound)
-}
-
-// requireCaseParty fails with NOT_FOUND unless a claim of the caller's
-// organisation is in the case, as a challenger or as the holder.
-func requireCaseParty(db *gorm.DB, id *auth.Identity, cs *models.ArbitrationCase) error {
+// requireCaseParty fails unless a claim of the caller's organisation is in
+// the case, as a challenger or as the holder.
+func (s *Service) requireCaseParty(db *gorm.DB, id *auth.Identity, cs *models.ArbitrationCase) error {
 	if err := id.RequirePartnerAdmin(); err != nil {
 		return err
 	}
-	var n int64
-	q := db.Model(&models.Claim{}).Where("organization_id = ?", id.OrganizationID).
-		Where(db.Where("arbitration_case_id = ?", cs.ID).Or("id IN (?)",
-			db.Model(&models.Association{}).Select("claim_id").Where("id = ?", cs.HolderAssociationID)))
-	if err := q.Count(&n).Error; err != nil {
-		return fmt.Errorf("check case party: %w", err)
+	party, err := s.caseRows.hasParty(db, id.OrganizationID, cs)
+	if err == nil && !party {
+		err = &NotFoundError{What: "arbitration case", ID: cs.ID}
 	}
-	if n == 0 {
-		return apperr.NotFoundf("caseId", "No such arbitration case.")
-	}
-	return nil
+	return err
 }
 
 // CaseClaims lists the claims of a case the caller may see: every one for a
@@ -174,15 +163,14 @@ func (s *Service) Association(ctx context.Context, assocID uuid.UUID) (*models.A
 	if err != nil {
 		return nil, err
 	}
-	var a models.Association
-	err = s.db.WithContext(ctx).Where("id = ?", assocID).Take(&a).Error
-	if err == gorm.ErrRecordNotFound || (err == nil && !canSeeAssociation(id, &a)) {
+	a, err := s.associationRows.owned(s.db.WithContext(ctx), assocID, nil, nil)
+	if isNotFound(err) || (err == nil && !canSeeAssociation(id, a)) {
 		return nil, apperr.NotFoundf("associationId", "No such association.")
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load association: %w", err)
+		return nil, err
 	}
-	return &a, nil
+	return a, nil
 }
 
 func canSeeAssociation(id *auth.Identity, a *models.Association) bool {

@@ -26,6 +26,10 @@ type Service struct {
 	claims       *Machine[*claimChange]
 	cases        *Machine[*caseChange]
 	associations *Machine[*associationChange]
+
+	// The SQL of cases and associations; claims keeps that of claims.
+	caseRows        caseStore
+	associationRows associationStore
 }
 
 // Config holds the workflow's deadlines. The zero value of a field means
