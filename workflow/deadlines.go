@@ -99,29 +99,36 @@ func (s *Service) DueWork() map[string]scheduler.Handler {
 // obsolete work.
 func (s *Service) dueDeadline(ctx context.Context, tx *storage.Tx, job scheduler.Job, now time.Time, event Event,
 	moments func(*models.Claim) (warnAt, deadline time.Time, text string)) (scheduler.Outcome, error) {
-	ch := &change{tx: tx, now: now}
-	cc, err := s.lockClaim(ch, job.Subject, event, false)
-	if err != nil {
-		return scheduler.Outcome{}, err
-	}
-	if _, err := s.claims.Next(StateOf(cc.claim), event, RoleSystem); err != nil {
-		return scheduler.Done("obsolete"), nil
-	}
-	warnAt, deadline, text := moments(cc.claim)
-	switch {
-	case now.Before(warnAt):
-		return scheduler.Reschedule(warnAt), nil
-	case now.Before(deadline):
-		ev := claims.SystemEvent(cc.claim, models.EventDeadlineWarning)
-		ev.Reason = text
-		ch.events = append(ch.events, ev)
-		if err := s.systemComment(ch, cc.claim, text); err != nil {
-			return scheduler.Outcome{}, err
+	var out scheduler.Outcome
+	err := s.within(tx, nil, now, func(ch *change) error {
+		cc, err := s.lockClaim(ch, job.Subject, event, false)
+		if err != nil {
+			return err
 		}
-		return scheduler.Reschedule(deadline), s.log.Append(tx, ch.events...)
-	}
-	if _, err := s.claims.Fire(ctx, cc, StateOf(cc.claim), event, RoleSystem); err != nil {
-		return scheduler.Outcome{}, err
-	}
-	return scheduler.Done("fired"), s.log.Append(tx, ch.events...)
+		if _, err := s.claims.Next(StateOf(cc.claim), event, RoleSystem); err != nil {
+			out = scheduler.Done("obsolete")
+			return nil
+		}
+		warnAt, deadline, text := moments(cc.claim)
+		switch {
+		case now.Before(warnAt):
+			out = scheduler.Reschedule(warnAt)
+			return nil
+		case now.Before(deadline):
+			out = scheduler.Reschedule(deadline)
+			return s.warn(ch, cc.claim, text)
+		}
+		out = scheduler.Done("fired")
+		_, err = s.claims.Fire(ctx, cc, StateOf(cc.claim), event, RoleSystem)
+		return err
+	})
+	return out, err
+}
+
+// warn posts a deadline warning in the claim's thread and history.
+func (s *Service) warn(ch *change, c *models.Claim, text string) error {
+	ev := claims.SystemEvent(c, models.EventDeadlineWarning)
+	ev.Reason = text
+	ch.events = append(ch.events, ev)
+	return s.systemComment(ch, c, text)
 }

@@ -27,18 +27,22 @@ type change struct {
 func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
 
 // run is the one transaction skeleton of every transition of every
-// aggregate: open the transaction, let step lock what it changes (the
-// competition key first, then rows) and fire its events, then append the
-// event rows queued on the way, last, and commit. An error anywhere rolls
-// all of it back.
+// aggregate: open the transaction and make the change in it (within).
 func (s *Service) run(ctx context.Context, id *auth.Identity, step func(ch *change) error) error {
-	return storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
-		ch := &change{tx: tx, id: id, now: s.clock()}
-		if err := step(ch); err != nil {
-			return err
-		}
-		return s.log.Append(tx, ch.events...)
-	})
+	return storage.InTx(ctx, s.db, func(tx *storage.Tx) error { return s.within(tx, id, s.clock(), step) })
+}
+
+// within makes one change in a transaction already open (the scheduler
+// opens its own, holding the due job): step locks what it changes (the
+// competition key first, then rows) and fires its events, then the event
+// rows queued on the way are appended, last. An error anywhere rolls all of
+// it back.
+func (s *Service) within(tx *storage.Tx, id *auth.Identity, now time.Time, step func(ch *change) error) error {
+	ch := &change{tx: tx, id: id, now: now}
+	if err := step(ch); err != nil {
+		return err
+	}
+	return s.log.Append(tx, ch.events...)
 }
 
 // caller is the identity that fires an event in the role: FORBIDDEN before
