@@ -221,6 +221,15 @@ func (s *Service) afterApprove(cc *claimChange) error {
 	return s.associate(cc)
 }
 
+// afterReject drops the answer's deadline of a claim rejected while it
+// waited, and takes the claim out of its arbitration case.
+func (s *Service) afterReject(cc *claimChange) error {
+	if err := s.cancelDeadlines(cc, cc.fired.From); err != nil {
+		return err
+	}
+	return s.leaveCase(cc)
+}
+
 func (s *Service) checkLapse(cc *claimChange) error {
 	if due := cc.claim.ResponseDueAt; due == nil || cc.now.Before(*due) {
 		return errNotDue

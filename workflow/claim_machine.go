@@ -112,7 +112,7 @@ func (s *Service) claimMachine() *Machine[*claimChange] {
 			{Event: Approve, From: inReview, To: Approved, By: []Role{RoleReviewer},
 				Verb: "approve", Done: "approved", Check: s.checkApprove, Effect: s.afterApprove},
 			{Event: Reject, From: append(append([]State{}, reviewing...), waiting...), To: Rejected, By: []Role{RoleReviewer},
-				Verb: "reject", Done: "rejected", Effect: s.leaveCase},
+				Verb: "reject", Done: "rejected", Effect: s.afterReject},
 			{Event: Lapse, From: waiting, To: Rejected, By: []Role{RoleSystem},
 				Verb: "lapse", Done: "lapsed", Check: s.checkLapse, Effect: s.afterLapse},
 			{Event: Withdraw, From: append([]State{Draft}, openStates...), To: Withdrawn, By: []Role{RolePartner},
