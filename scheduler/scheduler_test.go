@@ -477,3 +477,30 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestAddIsScheduleForANewSubject: Add inserts the job in one statement;
+// should one be pending already it moves it, as Schedule would, so there
+// is still one pending job per kind and subject.
+func TestAddIsScheduleForANewSubject(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		h := newHarness(t, db, scheduler.Config{}, map[string]scheduler.Handler{"expire": (&counting{}).handle})
+		subject := uuid.New()
+		add := func(due time.Time) int64 {
+			before := storage.StatementsSent(db)
+			if err := storage.InTx(context.Background(), db, func(tx *storage.Tx) error {
+				return scheduler.Add(tx, "expire", subject, due)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return storage.StatementsSent(db) - before - 2 // BEGIN, COMMIT
+		}
+		if n := add(t0.Add(time.Hour)); n != 1 {
+			t.Errorf("adding a new subject's job sent %d statements; want 1", n)
+		}
+		add(t0.Add(3 * time.Hour))
+		rows := h.jobs("expire", subject)
+		if len(rows) != 1 || !rows[0].DueAt.Equal(t0.Add(3*time.Hour)) {
+			t.Errorf("after a second Add: %+v; want one job due at the later time", rows)
+		}
+	})
+}
