@@ -412,8 +412,10 @@ func TestSecondReleaseWithdraw(t *testing.T) {
 				},
 			},
 		}
+		withdrawn := []string{draft.ID}
 		for _, from := range []string{"SUBMITTED", "UNDER_REVIEW", "ACTION_REQUIRED"} {
 			id := gid(testkit.SubmitFreshClaim(t, w, "ada", "sr-withdraw-"+strings.ReplaceAll(strings.ToLower(from), "_", "-")))
+			withdrawn = append(withdrawn, id)
 			for _, step := range steps[from] {
 				step(id)
 			}
@@ -436,9 +438,20 @@ func TestSecondReleaseWithdraw(t *testing.T) {
 			}
 		}
 
-		// A withdrawn claim that waited for an answer does not lapse later.
-		w.Clock.Advance(30 * 24 * time.Hour)
+		// Their deadlines went with them: a withdrawn draft does not expire,
+		// a withdrawn claim that waited for an answer does not lapse, and
+		// neither is warned.
+		w.Clock.Advance(40 * 24 * time.Hour)
 		w.RunDue(t)
+		for _, id := range withdrawn {
+			got := srRead(t, ada, id)
+			if got.Status != "WITHDRAWN" || got.DecisionCode != nil {
+				t.Errorf("withdrawn claim %s forty days on: %s %v", id, got.Status, deref(got.DecisionCode))
+			}
+			if hasHistory(got, "DEADLINE_WARNING") {
+				t.Errorf("withdrawn claim %s was warned of a deadline", id)
+			}
+		}
 
 		// An approved claim cannot be withdrawn.
 		approved := gid(claimWithStatus(t, w, contoso, models.Approved))
@@ -734,6 +747,110 @@ func TestSecondReleaseEndAssociation(t *testing.T) {
 			map[string]any{"input": map[string]any{"associationId": assoc, "reason": "Late."}})
 		wantUserError(t, field[endPayload](t, decl, "declineAssociation").UserErrors, "ASSOCIATION_NOT_ACTIVE")
 		unchanged(t, w, before, "ending an ended association")
+		checkStatusInvariant(t, w)
+	})
+}
+
+// TestSecondReleaseEdges: the review clock stays stopped while a claim
+// waits (never overdue, not listed as overdue); a decline or a rejection of
+// a waiting claim leaves nothing for its deadline to do; a decided claim
+// cannot be declined; the new inputs' text is checked like every other.
+func TestSecondReleaseEdges(t *testing.T) {
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		ada, rita, chloe := srv.Client(t, "ada"), srv.Client(t, "rita"), srv.Client(t, "chloe")
+		wait := func(id string) *srClaim {
+			t.Helper()
+			srFire(t, rita, srStartReview, "startReview", map[string]any{"claimId": id}).ok(t)
+			return srFire(t, rita, srRequestInfo, "requestInformation", map[string]any{"claimId": id, "message": "Send the plan."}).ok(t)
+		}
+		waiting := gid(testkit.SubmitFreshClaim(t, w, "ada", "sr-edge-waiting"))
+		reviewed := gid(testkit.SubmitFreshClaim(t, w, "ada", "sr-edge-reviewed"))
+		srFire(t, rita, srStartReview, "startReview", map[string]any{"claimId": reviewed}).ok(t)
+		wait(waiting)
+		rejected := gid(testkit.SubmitFreshClaim(t, w, "ada", "sr-edge-rejected"))
+		wait(rejected)
+		declined := submitOnNorthwind(t, w, "ada", "TEAMS")
+		wait(declined)
+
+		// Invalid text changes nothing.
+		before := takeSnapshot(t, w)
+		wantUserError(t, srFire(t, ada, srRespond, "respondToInformationRequest", map[string]any{"claimId": waiting, "message": "  "}).UserErrors, "INVALID_INPUT", "input", "message")
+		wantUserError(t, srFire(t, ada, srWithdraw, "withdrawClaim", map[string]any{"claimId": waiting, "reason": "evil\u202etxt"}).UserErrors, "INVALID_INPUT", "input", "reason")
+		wantUserError(t, srFire(t, chloe, srCustomerDecl, "customerDecline", map[string]any{"claimId": declined, "reason": strings.Repeat("x", 2001)}).UserErrors, "INVALID_INPUT", "input", "reason")
+		unchanged(t, w, before, "invalid text")
+
+		// Eight days on: past the review deadline the waiting claim had,
+		// before its answer is due. Waiting is never overdue; the claim in
+		// review is. (overdue, the field and the filter, reads the real
+		// time, not the world's clock, so the claim in review has its
+		// deadline moved into the real past as the demo seed does.)
+		w.Clock.Advance(8 * 24 * time.Hour)
+		if err := w.DB.Model(&models.Claim{}).Where("id = ?", mustParseGlobalUUID(t, reviewed)).
+			Update("review_due_at", time.Now().Add(-time.Hour)).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := srRead(t, ada, waiting); got.Overdue || got.ReviewDueAt != nil || got.Status != "ACTION_REQUIRED" {
+			t.Errorf("a waiting claim eight days on: %s overdue %v review due %v", got.Status, got.Overdue, got.ReviewDueAt)
+		}
+		if got := srRead(t, ada, reviewed); !got.Overdue {
+			t.Errorf("a claim under review eight days on is not overdue (review due %v, now %v)", got.ReviewDueAt, w.Clock.Now())
+		}
+		overdue := claimsOf(t, rita, map[string]any{"filter": map[string]any{"overdue": true}, "first": 100})
+		notOverdue := claimsOf(t, rita, map[string]any{"filter": map[string]any{"overdue": false}, "first": 100})
+		in := func(p claimsPage, id string) bool {
+			return slices.ContainsFunc(p.Nodes, func(n struct {
+				ID, Status, CreatedAt string
+				Overdue               bool
+				Organization          struct{ Name string }
+			}) bool {
+				return n.ID == id
+			})
+		}
+		if in(overdue, waiting) || !in(notOverdue, waiting) {
+			t.Errorf("the waiting claim: in overdue %v, in not overdue %v", in(overdue, waiting), in(notOverdue, waiting))
+		}
+		if !in(overdue, reviewed) || in(notOverdue, reviewed) {
+			t.Errorf("the overdue claim under review: in overdue %v, in not overdue %v", in(overdue, reviewed), in(notOverdue, reviewed))
+		}
+
+		// The customer declines one waiting claim, the reviewer rejects another.
+		if p := srFire(t, chloe, `mutation($input: CustomerDeclineInput!) { customerDecline(input: $input) {
+		  claim { id status } userErrors { code field message } } }`, "customerDecline", map[string]any{"claimId": declined, "reason": "No."}); len(p.UserErrors) > 0 {
+			t.Fatalf("declining a waiting claim: %+v", p.UserErrors)
+		}
+		srFire(t, rita, srMutation("rejectClaim", "RejectClaimInput"), "rejectClaim", map[string]any{"claimId": rejected, "reason": "Out of scope."}).ok(t)
+		// Past every answer's deadline: only the unanswered claim lapses.
+		w.Clock.Advance(10 * 24 * time.Hour)
+		w.RunDue(t)
+		if got := srRead(t, ada, waiting); got.Status != "REJECTED" || deref(got.DecisionCode) != "NO_PARTNER_RESPONSE" {
+			t.Errorf("the unanswered claim: %s %v", got.Status, deref(got.DecisionCode))
+		}
+		for id, code := range map[string]string{declined: "CUSTOMER_DECLINED", rejected: "<nil>"} {
+			got := srRead(t, ada, id)
+			if got.Status != "REJECTED" || deref(got.DecisionCode) != code {
+				t.Errorf("claim %s after its old deadline: %s %v; want REJECTED %s", id, got.Status, deref(got.DecisionCode), code)
+			}
+			for _, e := range got.History.Nodes {
+				if e.Type == "DEADLINE_WARNING" || (e.Type == "STATUS_CHANGED" && deref(e.Event) == "lapse") {
+					t.Errorf("claim %s, decided while waiting, got %s %v", id, e.Type, deref(e.Event))
+				}
+			}
+		}
+
+		// A decided claim on her tenant cannot be declined.
+		approved := gid(claimWithStatus(t, w, contoso, models.Approved))
+		ac := run[*struct{ AvailableActions []string }](t, chloe, srCustomerQuery, map[string]any{"id": approved}, "claim")
+		if ac == nil || slices.Contains(ac.AvailableActions, "CUSTOMER_DECLINE") {
+			t.Errorf("chloe's actions on an approved claim: %+v", ac)
+		}
+		before = takeSnapshot(t, w)
+		r := chloe.Do(t, srCustomerDecl, map[string]any{"input": map[string]any{"claimId": approved, "reason": "Too late?"}})
+		if len(r.Errors) > 0 {
+			t.Errorf("declining an approved claim: GraphQL errors %+v; want a userError", r.Errors)
+		} else {
+			wantUserError(t, field[srPayload](t, r, "customerDecline").UserErrors, "INVALID_TRANSITION", "input", "claimId")
+		}
+		unchanged(t, w, before, "declining an approved claim")
 		checkStatusInvariant(t, w)
 	})
 }
