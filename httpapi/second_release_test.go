@@ -210,9 +210,9 @@ func TestSecondReleaseInformationRequestAndAnswer(t *testing.T) {
 		before := takeSnapshot(t, w)
 		r := fiona.Do(t, srRespond, map[string]any{"input": map[string]any{"claimId": id, "message": "Ours."}})
 		if len(r.Errors) > 0 {
-			wantGQLError(t, r, "NOT_FOUND")
+			t.Errorf("another organisation's answer: GraphQL errors %+v; want a NOT_FOUND userError", r.Errors)
 		} else {
-			wantUserError(t, field[srPayload](t, r, "respondToInformationRequest").UserErrors, "NOT_FOUND")
+			wantUserError(t, field[srPayload](t, r, "respondToInformationRequest").UserErrors, "NOT_FOUND", "input", "claimId")
 		}
 		// A reviewer may not answer for the partner.
 		wantGQLError(t, rita.Do(t, srRespond, map[string]any{"input": map[string]any{"claimId": id, "message": "Me."}}), "FORBIDDEN")
@@ -376,10 +376,10 @@ func TestSecondReleaseWithdraw(t *testing.T) {
 		wantGQLError(t, rita.Do(t, srWithdraw, map[string]any{"input": in}), "FORBIDDEN")
 		wantGQLError(t, carl.Do(t, srWithdraw, map[string]any{"input": in}), "FORBIDDEN")
 		if r := fiona.Do(t, srWithdraw, map[string]any{"input": in}); len(r.Errors) > 0 {
-			wantGQLError(t, r, "NOT_FOUND")
+			t.Errorf("another organisation's withdrawal: GraphQL errors %+v; want a NOT_FOUND userError", r.Errors)
 		} else {
 			p := field[srPayload](t, r, "withdrawClaim")
-			wantUserError(t, p.UserErrors, "NOT_FOUND")
+			wantUserError(t, p.UserErrors, "NOT_FOUND", "input", "claimId")
 			if p.Claim != nil {
 				t.Errorf("another organisation's withdrawal returned the claim %+v", p.Claim)
 			}
@@ -678,10 +678,10 @@ func TestSecondReleaseEndAssociation(t *testing.T) {
 			wantUserError(t, p.UserErrors, "INVALID_INPUT", "input", "reason")
 		}
 		if r := end(fiona, "Not yours."); len(r.Errors) > 0 {
-			wantGQLError(t, r, "NOT_FOUND")
+			t.Errorf("another organisation's end: GraphQL errors %+v; want a NOT_FOUND userError", r.Errors)
 		} else {
 			p := field[endPayload](t, r, "endAssociation")
-			wantUserError(t, p.UserErrors, "NOT_FOUND")
+			wantUserError(t, p.UserErrors, "NOT_FOUND", "input", "associationId")
 			if p.Association != nil {
 				t.Errorf("another organisation's admin got the association: %+v", p.Association)
 			}
