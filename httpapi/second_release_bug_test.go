@@ -1,0 +1,52 @@
+package httpapi_test
+
+// A known bug of the second release, shown over HTTP and skipped so that
+// the suite stays green until it is fixed; remove the t.Skip with the fix.
+
+import (
+	"testing"
+
+	"cpor/models"
+	"cpor/testkit"
+	"cpor/testkit/apitest"
+)
+
+// TestSecondReleaseAnswerAfterCaseClosedGoesToReview: a claim waiting for
+// its partner's answer inside an arbitration case whose other claim is
+// withdrawn is taken out of arbitration (deescalate, ACTION_REQUIRED in
+// arbitration -> ACTION_REQUIRED in review, docs/state-machines.md). Its
+// answer must then take it to UNDER_REVIEW, and a reviewer must be able to
+// approve it.
+//
+// Today the answer takes it back to ARBITRATION, in a case that is CLOSED,
+// and approveClaim answers INVALID_TRANSITION "This arbitration case is
+// already resolved." (resolveArbitration refuses a closed case too): the
+// claim can no longer be approved. The cause: workflow.enterWaiting
+// (workflow/claim_effects.go) returns early for a claim that is already
+// ACTION_REQUIRED ("deescalated while waiting") without changing its
+// ResumeStatus from ARBITRATION to UNDER_REVIEW, so workflow.StateOf still
+// reads the claim as ACTION_REQUIRED_IN_ARBITRATION and respond follows the
+// WaitingInArbitration -> Arbitration transition.
+func TestSecondReleaseAnswerAfterCaseClosedGoesToReview(t *testing.T) {
+	t.Skip("bug: after its case closes, a claim that waited in arbitration answers back into ARBITRATION (workflow.enterWaiting keeps ResumeStatus ARBITRATION on deescalate) and can no longer be approved")
+	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
+		ada, fiona, rita := srv.Client(t, "ada"), srv.Client(t, "fiona"), srv.Client(t, "rita")
+		mine := gid(claimWithStatus(t, w, contoso, models.Arbitration))
+		theirs := gid(claimWithStatus(t, w, fabrikam, models.Arbitration))
+		srFire(t, rita, srRequestInfo, "requestInformation", map[string]any{"claimId": theirs, "message": "Your latest proof."}).ok(t)
+		srFire(t, ada, srWithdraw, "withdrawClaim", map[string]any{"claimId": mine, "reason": "Fabrikam led this one."}).ok(t)
+		if c := srRead(t, fiona, theirs); c.Status != "ACTION_REQUIRED" || c.ArbitrationCase == nil || c.ArbitrationCase.Status != "CLOSED" {
+			t.Fatalf("set-up: %s, case %+v", c.Status, c.ArbitrationCase)
+		}
+
+		c := srFire(t, fiona, srRespond, "respondToInformationRequest", map[string]any{"claimId": theirs, "message": "Attached."}).ok(t)
+		if c.Status != "UNDER_REVIEW" || c.ReviewDueAt == nil {
+			t.Errorf("the answer after the case closed took the claim to %s (case %+v); want UNDER_REVIEW", c.Status, c.ArbitrationCase)
+		}
+		p := srFire(t, rita, srApprove, "approveClaim", map[string]any{"claimId": theirs, "note": "Nothing competes any more."})
+		if len(p.UserErrors) > 0 || p.Claim == nil || p.Claim.Status != "APPROVED" {
+			t.Errorf("approving the remaining claim: %+v", p.UserErrors)
+		}
+		checkStatusInvariant(t, w)
+	})
+}
