@@ -1,7 +1,8 @@
 package httpapi_test
 
-// A known bug of the second release, shown over HTTP and skipped so that
-// the suite stays green until it is fixed; remove the t.Skip with the fix.
+// A bug the HTTP tests of the second release found, kept as its regression
+// test: a claim taken out of a closed case while it waited for its answer
+// must be answered back into plain review.
 
 import (
 	"testing"
@@ -18,17 +19,9 @@ import (
 // answer must then take it to UNDER_REVIEW, and a reviewer must be able to
 // approve it.
 //
-// Today the answer takes it back to ARBITRATION, in a case that is CLOSED,
-// and approveClaim answers INVALID_TRANSITION "This arbitration case is
-// already resolved." (resolveArbitration refuses a closed case too): the
-// claim can no longer be approved. The cause: workflow.enterWaiting
-// (workflow/claim_effects.go) returns early for a claim that is already
-// ACTION_REQUIRED ("deescalated while waiting") without changing its
-// ResumeStatus from ARBITRATION to UNDER_REVIEW, so workflow.StateOf still
-// reads the claim as ACTION_REQUIRED_IN_ARBITRATION and respond follows the
-// WaitingInArbitration -> Arbitration transition.
+// It once went back to ARBITRATION, in a case that was CLOSED, and could no
+// longer be approved: deescalating a waiting claim kept its ResumeStatus.
 func TestSecondReleaseAnswerAfterCaseClosedGoesToReview(t *testing.T) {
-	t.Skip("bug: after its case closes, a claim that waited in arbitration answers back into ARBITRATION (workflow.enterWaiting keeps ResumeStatus ARBITRATION on deescalate) and can no longer be approved")
 	eachDialect(t, func(t *testing.T, w *testkit.World, srv *apitest.Server) {
 		ada, fiona, rita := srv.Client(t, "ada"), srv.Client(t, "fiona"), srv.Client(t, "rita")
 		mine := gid(claimWithStatus(t, w, contoso, models.Arbitration))

@@ -709,9 +709,9 @@ func TestSecondReleaseEndAssociation(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("no ASSOCIATION_ENDED in the claim's history: %+v", after.History.Nodes)
 		}
-		// The entry carries the end reason's code; the partner's words are
-		// kept in the thread, as a SYSTEM comment the history records too.
-		if e := after.History.Nodes[i]; e.Actor.ID != "ada@contoso.example" || deref(e.Reason) != "PARTNER_ENDED" {
+		// The entry carries the end reason's code and the partner's words;
+		// the thread has them too, as a SYSTEM comment the history records.
+		if e := after.History.Nodes[i]; e.Actor.ID != "ada@contoso.example" || deref(e.Reason) != "PARTNER_ENDED: "+why {
 			t.Errorf("ASSOCIATION_ENDED entry: %+v, reason %q", e, deref(e.Reason))
 		}
 		j := slices.IndexFunc(after.Comments.Nodes, func(cm comment) bool { return cm.Kind == "SYSTEM" && strings.Contains(cm.Body, why) })

@@ -511,7 +511,7 @@ func TestDeclineAssociation(t *testing.T) {
 				ended = append(ended, e)
 			}
 		}
-		if len(ended) != 1 || ended[0].Reason != string(models.EndCustomerDecline) ||
+		if len(ended) != 1 || ended[0].Reason != string(models.EndCustomerDecline)+": We no longer work with this partner." ||
 			ended[0].ActorID != "chloe@northwind.example" || ended[0].ActorKind != models.ActorCustomer {
 			t.Errorf("ASSOCIATION_ENDED events: %+v", ended)
 		}

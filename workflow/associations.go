@@ -36,6 +36,9 @@ type associationChange struct {
 	*change
 	a      *models.Association
 	notice string
+	// words are the reason the partner or the customer gave, kept in the
+	// history entry after the end's code.
+	words string
 }
 
 // associationMachine declares the partner-of-record association: active
@@ -91,6 +94,9 @@ func (s *Service) writeAssociation(ac *associationChange, _ Fired) error {
 	}
 	ev := ac.eventOn(c, models.EventAssociationEnded)
 	ev.Reason = string(*a.EndReason)
+	if ac.words != "" {
+		ev.Reason += ": " + ac.words
+	}
 	ac.events = append(ac.events, ev)
 	return nil
 }
@@ -168,7 +174,7 @@ func (s *Service) DeclineAssociation(ctx context.Context, assocID uuid.UUID, rea
 	if reason != "" {
 		notice += " The customer said: " + reason
 	}
-	return s.fireAssociation(ctx, assocID, Decline, RoleCustomer, notice)
+	return s.fireAssociation(ctx, assocID, Decline, RoleCustomer, notice, reason)
 }
 
 // EndAssociation lets a partner admin of the owning organisation end its
@@ -182,13 +188,13 @@ func (s *Service) EndAssociation(ctx context.Context, assocID uuid.UUID, reason 
 	if err != nil {
 		return nil, err
 	}
-	return s.fireAssociation(ctx, assocID, End, RolePartner, "Your organisation ended this association: "+reason)
+	return s.fireAssociation(ctx, assocID, End, RolePartner, "Your organisation ended this association: "+reason, reason)
 }
 
 // fireAssociation runs an association event through the skeleton: the
 // association is found among those the caller may end (NOT_FOUND
 // otherwise), its competition key locked, then its row.
-func (s *Service) fireAssociation(ctx context.Context, assocID uuid.UUID, event Event, by Role, notice string) (*models.Association, error) {
+func (s *Service) fireAssociation(ctx context.Context, assocID uuid.UUID, event Event, by Role, notice, words string) (*models.Association, error) {
 	id, err := caller(ctx, by)
 	if err != nil {
 		return nil, err
@@ -216,7 +222,7 @@ func (s *Service) fireAssociation(ctx context.Context, assocID uuid.UUID, event 
 		if out, err = s.associationRows.lock(ch.tx.DB, assocID); err != nil {
 			return err
 		}
-		_, err = s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: out, notice: notice}, associationState(out), event, by)
+		_, err = s.associations.Fire(ch.ctx(), &associationChange{change: ch, a: out, notice: notice, words: words}, associationState(out), event, by)
 		return err
 	})
 	if err != nil {
