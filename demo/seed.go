@@ -268,15 +268,6 @@ func (s *seeder) claims(ctx context.Context) error {
 		Reason: "Claimed under the wrong workload; we will claim Exchange instead."}); err != nil {
 		return err
 	}
-	// REJECTED by the customer: Northwind's admin refuses a request
-	refused, err := s.submitted(ctx, claimSpec{"fiona", m365, models.Usage, Northwind, "northwindtraders.com", "TEAMS", "", 5000001})
-	if err != nil {
-		return err
-	}
-	if _, err := s.svc.Workflow.CustomerDecline(as(ctx, "chloe"), workflow.Request{ClaimID: refused.ID,
-		Reason: "Fabrikam did not work on our Teams rollout."}); err != nil {
-		return err
-	}
 	// EXPIRED: a draft nobody touched for longer than drafts live
 	if err := s.expiredDraft(ctx, claimSpec{"ben", m365, models.Usage, AdventureWorks, "adventure-works.com", "EXCHANGE", "", 4000003}); err != nil {
 		return err
@@ -315,6 +306,16 @@ func (s *seeder) claims(ctx context.Context) error {
 	}
 	if _, err := s.svc.Workflow.Reject(rita, workflow.Request{ClaimID: no.ID,
 		Reason: "The proof of execution predates the subscription; reclaim with current proof."}); err != nil {
+		return err
+	}
+	// REJECTED by the customer (after the reviewer's rejection above, which tests
+	// take as the organisation's first rejected claim): Northwind's admin refuses a request
+	refused, err := s.submitted(ctx, claimSpec{"fiona", m365, models.Usage, Northwind, "northwindtraders.com", "TEAMS", "", 5000001})
+	if err != nil {
+		return err
+	}
+	if _, err := s.svc.Workflow.CustomerDecline(as(ctx, "chloe"), workflow.Request{ClaimID: refused.ID,
+		Reason: "Fabrikam did not work on our Teams rollout."}); err != nil {
 		return err
 	}
 	return nil
