@@ -108,7 +108,7 @@ func (s *Service) afterSubmit(cc *claimChange) error {
 	ev := claims.SystemEvent(c, models.EventCustomerNotified)
 	ev.Reason = "The customer " + cc.tenant.DisplayName + " was told of this association request."
 	cc.events = append(cc.events, ev)
-	if err := s.cancelDeadlines(cc, Draft); err != nil {
+	if err := s.cancelDeadlines(cc, cc.fired.From); err != nil {
 		return err
 	}
 	return s.systemComment(cc.change, c, fmt.Sprintf(
@@ -230,10 +230,9 @@ func (s *Service) afterReject(cc *claimChange) error {
 	return s.leaveCase(cc)
 }
 
-func (s *Service) checkLapse(cc *claimChange) error {
-	if due := cc.claim.ResponseDueAt; due == nil || cc.now.Before(*due) {
-		return errNotDue
-	}
+// reasonForLapse words the rejection; whether the deadline has come is
+// decided once, by the deadline's job (dueDeadline), which alone fires it.
+func (s *Service) reasonForLapse(cc *claimChange) error {
 	cc.reason = fmt.Sprintf("No answer to the information request by %s.", cc.claim.ResponseDueAt.Format(time.RFC1123))
 	return nil
 }
@@ -247,7 +246,7 @@ func (s *Service) afterLapse(cc *claimChange) error {
 }
 
 func refuseWithdraw(_ *claimChange, from State) error {
-	if from == Approved || from == Rejected || from == Withdrawn || from == Expired {
+	if StatusOf(from).IsFinal() {
 		return apperr.New(apperr.NotWithdrawable, "claimId",
 			"This claim is already %s and can no longer be withdrawn; an approved association can be ended with endAssociation.", StatusOf(from))
 	}
@@ -261,10 +260,8 @@ func (s *Service) afterWithdraw(cc *claimChange) error {
 	return s.leaveCaseEarly(cc)
 }
 
-func (s *Service) checkExpire(cc *claimChange) error {
-	if cc.now.Before(cc.claim.UpdatedAt.Add(s.cfg.DraftLifetime)) {
-		return errNotDue
-	}
+// reasonForExpiry words the end; see reasonForLapse.
+func (s *Service) reasonForExpiry(cc *claimChange) error {
 	cc.reason = fmt.Sprintf("The draft was not changed for %d days.", int(s.cfg.DraftLifetime.Hours()/24))
 	return nil
 }

@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -19,11 +18,6 @@ const (
 	JobLapse  = "claim.response-deadline"
 	JobExpire = "claim.draft-deadline"
 )
-
-// errNotDue refuses a system event whose moment has not come (the draft
-// was touched, the deadline moved); dueDeadline reschedules before it
-// fires, so this guards the machine itself.
-var errNotDue = errors.New("not due")
 
 // scheduleResponse leaves the answer's deadline with the scheduler, due
 // first at its warning.

@@ -195,7 +195,6 @@ func (f *fx) claimIn(state workflow.State, name string) uuid.UUID {
 	f.t.Helper()
 	c := f.create("ada", f.fresh(name))
 	f.attach("ada", c.ID)
-	ada, rita, req := testkit.As("ada"), testkit.As("rita"), workflow.Request{ClaimID: c.ID}
 	steps := map[workflow.State][]workflow.Event{
 		workflow.Submitted:            {workflow.Submit},
 		workflow.UnderReview:          {workflow.Submit, workflow.StartReview},
@@ -206,29 +205,13 @@ func (f *fx) claimIn(state workflow.State, name string) uuid.UUID {
 		workflow.Rejected:             {workflow.Submit, workflow.Reject},
 		workflow.Withdrawn:            {workflow.Submit, workflow.Withdraw},
 	}
-	wf := f.w.Workflow
+	reasons := map[workflow.Event]string{
+		workflow.RequestInformation: "Send the signed statement of work.",
+		workflow.Reject:             "Not enough proof.",
+	}
 	for _, ev := range steps[state] {
-		r := req
-		var err error
-		switch ev {
-		case workflow.Submit:
-			_, err = wf.Submit(ada, r)
-		case workflow.StartReview:
-			_, err = wf.StartReview(rita, r)
-		case workflow.RequestInformation:
-			r.Reason = "Send the signed statement of work."
-			_, err = wf.RequestInformation(rita, r)
-		case workflow.Escalate:
-			_, err = wf.Escalate(rita, r)
-		case workflow.Approve:
-			_, err = wf.Approve(rita, r)
-		case workflow.Reject:
-			r.Reason = "Not enough proof."
-			_, err = wf.Reject(rita, r)
-		case workflow.Withdraw:
-			_, err = wf.Withdraw(ada, r)
-		}
-		if err != nil {
+		step := fire(handleFor(ev), ev, func(_ *fx, id uuid.UUID) workflow.Request { return withReason(id, reasons[ev]) })
+		if err := step(f, c.ID); err != nil {
 			f.t.Fatalf("claimIn(%s): %s: %v", state, ev, err)
 		}
 	}
