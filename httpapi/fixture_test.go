@@ -214,7 +214,13 @@ const addCommentMutation = `mutation($claimId: ID!, $body: String!) {
 // transitionMutation is the mutation of a workflow event whose input takes
 // claimId and expectedVersion, plus the extra input fields given.
 func transitionMutation(name, inputType string) string {
-	return fmt.Sprintf(`mutation($input: %s!) { %s(input: $input) { claim {`+claimFields+`} userErrors { code field message } } }`, inputType, name)
+	return claimMutation(name, inputType, claimFields)
+}
+
+// claimMutation is a mutation whose payload is a claim, read as fields, and
+// userErrors.
+func claimMutation(name, inputType, fields string) string {
+	return fmt.Sprintf(`mutation($input: %s!) { %s(input: $input) { claim {`+fields+`} userErrors { code field message } } }`, inputType, name)
 }
 
 var (

@@ -10,7 +10,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -52,8 +51,21 @@ func (p srPayload) ok(t testing.TB) *srClaim {
 	return p.Claim
 }
 
-func srMutation(name, inputType string) string {
-	return fmt.Sprintf(`mutation($input: %s!) { %s(input: $input) { claim {`+srClaimFields+`} userErrors { code field message } } }`, inputType, name)
+func srMutation(name, inputType string) string { return claimMutation(name, inputType, srClaimFields) }
+
+// wantHiddenClaim: a mutation on a claim the caller may not see answers a
+// NOT_FOUND userError on input.claimId, not a GraphQL error, and no claim.
+func wantHiddenClaim(t testing.TB, r *apitest.Response, mutation, what string) {
+	t.Helper()
+	if len(r.Errors) > 0 {
+		t.Errorf("%s: GraphQL errors %+v; want a NOT_FOUND userError", what, r.Errors)
+		return
+	}
+	p := field[srPayload](t, r, mutation)
+	wantUserError(t, p.UserErrors, "NOT_FOUND", "input", "claimId")
+	if p.Claim != nil {
+		t.Errorf("%s returned the claim %+v", what, p.Claim)
+	}
 }
 
 var (
@@ -208,12 +220,8 @@ func TestSecondReleaseInformationRequestAndAnswer(t *testing.T) {
 		}
 		// Another organisation cannot answer it, nor learn that it exists.
 		before := takeSnapshot(t, w)
-		r := fiona.Do(t, srRespond, map[string]any{"input": map[string]any{"claimId": id, "message": "Ours."}})
-		if len(r.Errors) > 0 {
-			t.Errorf("another organisation's answer: GraphQL errors %+v; want a NOT_FOUND userError", r.Errors)
-		} else {
-			wantUserError(t, field[srPayload](t, r, "respondToInformationRequest").UserErrors, "NOT_FOUND", "input", "claimId")
-		}
+		wantHiddenClaim(t, fiona.Do(t, srRespond, map[string]any{"input": map[string]any{"claimId": id, "message": "Ours."}}),
+			"respondToInformationRequest", "another organisation's answer")
 		// A reviewer may not answer for the partner.
 		wantGQLError(t, rita.Do(t, srRespond, map[string]any{"input": map[string]any{"claimId": id, "message": "Me."}}), "FORBIDDEN")
 		// A stale answer is refused.
@@ -375,15 +383,7 @@ func TestSecondReleaseWithdraw(t *testing.T) {
 		in := map[string]any{"claimId": draft.ID, "reason": "Not needed."}
 		wantGQLError(t, rita.Do(t, srWithdraw, map[string]any{"input": in}), "FORBIDDEN")
 		wantGQLError(t, carl.Do(t, srWithdraw, map[string]any{"input": in}), "FORBIDDEN")
-		if r := fiona.Do(t, srWithdraw, map[string]any{"input": in}); len(r.Errors) > 0 {
-			t.Errorf("another organisation's withdrawal: GraphQL errors %+v; want a NOT_FOUND userError", r.Errors)
-		} else {
-			p := field[srPayload](t, r, "withdrawClaim")
-			wantUserError(t, p.UserErrors, "NOT_FOUND", "input", "claimId")
-			if p.Claim != nil {
-				t.Errorf("another organisation's withdrawal returned the claim %+v", p.Claim)
-			}
-		}
+		wantHiddenClaim(t, fiona.Do(t, srWithdraw, map[string]any{"input": in}), "withdrawClaim", "another organisation's withdrawal")
 		p := srFire(t, ada, srWithdraw, "withdrawClaim", map[string]any{"claimId": draft.ID, "expectedVersion": draft.Version + 1, "reason": "Stale."})
 		wantUserError(t, p.UserErrors, "STALE_CLAIM")
 		unchanged(t, w, before, "refused withdrawals")
@@ -569,22 +569,10 @@ func TestSecondReleaseCustomerDecline(t *testing.T) {
 		wantGQLError(t, ada.Do(t, srCustomerDecl, map[string]any{"input": in}), "FORBIDDEN")
 		wantGQLError(t, rita.Do(t, srCustomerDecl, map[string]any{"input": in}), "FORBIDDEN")
 		tailspin := gid(claimWithStatus(t, w, contoso, models.Arbitration))
-		r := chloe.Do(t, srCustomerDecl, map[string]any{"input": map[string]any{"claimId": tailspin, "reason": "Not ours."}})
-		if len(r.Errors) > 0 {
-			t.Errorf("another tenant's claim: a GraphQL error %+v; want a NOT_FOUND userError", r.Errors)
-		} else {
-			p := field[srPayload](t, r, "customerDecline")
-			wantUserError(t, p.UserErrors, "NOT_FOUND", "input", "claimId")
-			if p.Claim != nil {
-				t.Errorf("another tenant's claim returned to chloe: %+v", p.Claim)
-			}
-		}
-		r = chloe.Do(t, srCustomerDecl, map[string]any{"input": map[string]any{"claimId": draft, "reason": "Not yet."}})
-		if len(r.Errors) > 0 {
-			t.Errorf("a draft on her tenant: a GraphQL error %+v; want a NOT_FOUND userError", r.Errors)
-		} else {
-			wantUserError(t, field[srPayload](t, r, "customerDecline").UserErrors, "NOT_FOUND")
-		}
+		wantHiddenClaim(t, chloe.Do(t, srCustomerDecl, map[string]any{"input": map[string]any{"claimId": tailspin, "reason": "Not ours."}}),
+			"customerDecline", "chloe's decline of another tenant's claim")
+		wantHiddenClaim(t, chloe.Do(t, srCustomerDecl, map[string]any{"input": map[string]any{"claimId": draft, "reason": "Not yet."}}),
+			"customerDecline", "chloe's decline of a draft on her tenant")
 		unchanged(t, w, before, "refused declines")
 
 		const words = "We never worked with this partner on Teams."
