@@ -189,7 +189,7 @@ func loadDeadlines(env func(string, string) string, c *config) error {
 		dest *time.Duration
 		def  time.Duration
 	}{
-		{"CPOR_DRAFT_LIFETIME", &c.workflow.DraftLifetime, 30 * 24 * time.Hour},
+		{"CPOR_DRAFT_LIFETIME", &c.workflow.DraftLifetime, workflow.DefaultDraftLifetime},
 		{"CPOR_SCHEDULER_INTERVAL", &c.scheduler.Interval, scheduler.DefaultInterval},
 		{"CPOR_SCHEDULER_BACKOFF_BASE", &c.scheduler.BackoffBase, scheduler.DefaultBackoffBase},
 		{"CPOR_SCHEDULER_BACKOFF_MAX", &c.scheduler.BackoffMax, scheduler.DefaultBackoffMax},
@@ -200,9 +200,6 @@ func loadDeadlines(env func(string, string) string, c *config) error {
 		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
 			return err
 		}
-	}
-	if c.workflow.DraftWarning = 7 * 24 * time.Hour; c.workflow.DraftLifetime <= c.workflow.DraftWarning {
-		c.workflow.DraftWarning = c.workflow.DraftLifetime / 4
 	}
 	return nil
 }

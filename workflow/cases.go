@@ -87,17 +87,16 @@ func (s *Service) fireCase(ch *change, cs *models.ArbitrationCase, event Event, 
 // case is rejected and a losing holder's association ends, all in one
 // transaction.
 func (s *Service) ResolveArbitration(ctx context.Context, caseID, winnerID uuid.UUID, reason string) (*models.ArbitrationCase, error) {
-	if err := authorize(ctx, RoleReviewer); err != nil {
+	id, err := caller(ctx, RoleReviewer)
+	if err != nil {
 		return nil, err
 	}
-	reason, err := textrule.Reason.Clean(reason, "reason")
-	if err != nil {
+	if reason, err = textrule.Reason.Clean(reason, "reason"); err != nil {
 		return nil, err
 	}
 	if reason == "" {
 		reason = "The reviewer resolved the arbitration case."
 	}
-	id, _ := caller(ctx, RoleReviewer)
 	err = s.run(ctx, id, func(ch *change) error {
 		cs, err := s.lockCaseWithKey(ch, caseID)
 		if err != nil {

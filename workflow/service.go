@@ -32,6 +32,10 @@ type Service struct {
 	associationRows associationStore
 }
 
+// DefaultDraftLifetime is how long an untouched draft lives unless
+// configured otherwise.
+const DefaultDraftLifetime = 30 * 24 * time.Hour
+
 // Config holds the workflow's deadlines. The zero value of a field means
 // its default.
 type Config struct {
@@ -43,7 +47,7 @@ type Config struct {
 	ResponseWarningBusinessDays int
 	// DraftLifetime is how long an untouched draft lives (default 30 days)
 	// and DraftWarning how long before its end the partner is warned
-	// (default 7 days).
+	// (default 7 days, or a quarter of a lifetime that short).
 	DraftLifetime, DraftWarning time.Duration
 	// Clock is the time transitions happen at (default storage.Now);
 	// tests move it instead of sleeping.
@@ -58,10 +62,13 @@ func (c Config) withDefaults() Config {
 		c.ResponseWarningBusinessDays = 2
 	}
 	if c.DraftLifetime == 0 {
-		c.DraftLifetime = 30 * 24 * time.Hour
+		c.DraftLifetime = DefaultDraftLifetime
 	}
 	if c.DraftWarning == 0 {
 		c.DraftWarning = 7 * 24 * time.Hour
+	}
+	if c.DraftWarning >= c.DraftLifetime {
+		c.DraftWarning = c.DraftLifetime / 4
 	}
 	if c.Clock == nil {
 		c.Clock = storage.Now
