@@ -44,7 +44,7 @@ var WebhookKinds = []NotificationKind{
 // Notification is one message to an audience, in the words the inbox, the
 // e-mail and the webhook use.
 type Notification struct {
-	ID         uuid.UUID  `gorm:"type:uuid;primaryKey"`
+	ID         uuid.UUID `gorm:"type:uuid;primaryKey"`
 	Audience   Audience
 	AudienceID *uuid.UUID `gorm:"type:uuid"`
 	Kind       NotificationKind
