@@ -43,6 +43,9 @@ const (
 	ResponseOverdue Code = "RESPONSE_OVERDUE"
 	// AssociationNotActive: the association has already ended.
 	AssociationNotActive Code = "ASSOCIATION_NOT_ACTIVE"
+	// WebhookURLInvalid: a webhook endpoint's URL is not an absolute HTTPS
+	// URL of a public host (or resolves, at delivery, to a private one).
+	WebhookURLInvalid Code = "WEBHOOK_URL_INVALID"
 	// Internal is never produced by a rule: it stands for a failure whose
 	// details stay in the server log.
 	Internal Code = "INTERNAL"
@@ -70,7 +73,7 @@ var Codes = []Code{
 	SubscriptionNotActive, SubscriptionAlreadyClaimed, ActivityNotAllowed, MpnNotEnrolled,
 	MpnNotFound, ProofOfExecutionRequired, ProofOfExecutionTooOld, InvalidTransition, StaleClaim, Forbidden,
 	Unauthenticated, NotFound, InvalidInput,
-	NotWithdrawable, ResponseOverdue, AssociationNotActive,
+	NotWithdrawable, ResponseOverdue, AssociationNotActive, WebhookURLInvalid,
 }
 
 // Error is one rule violation or access failure.
