@@ -110,12 +110,11 @@ func moveOrAdd(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) (b
 	// A pending job only locked (by a running handler) conflicts at once;
 	// one being updated (its failure recorded) makes the insert wait for
 	// that update to commit.
-	added := tx.Exec("INSERT INTO scheduled_jobs (kind, subject, due_at, created_at) VALUES (?, ?, ?, ?) "+
-		"ON CONFLICT (kind, subject) WHERE "+pending+" DO NOTHING", kind, subject, due, storage.Now())
-	if added.Error != nil {
-		return false, fmt.Errorf("add %s job of %s: %w", kind, subject, added.Error)
+	added, err := insertPending(tx, kind, subject, due)
+	if err != nil {
+		return false, fmt.Errorf("add %s job of %s: %w", kind, subject, err)
 	}
-	return added.RowsAffected > 0, nil
+	return added, nil
 }
 
 // Add is Schedule for a subject that is new in the caller's transaction
@@ -125,13 +124,32 @@ func Add(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) error {
 	if kind == "" || subject == uuid.Nil {
 		return fmt.Errorf("add: job kind %q or subject %s missing", kind, subject)
 	}
+	added, err := insertPending(tx, kind, subject, due)
+	if err != nil {
+		return fmt.Errorf("add %s job of %s: %w", kind, subject, err)
+	}
+	if !added {
+		return Schedule(tx, kind, subject, due)
+	}
+	return nil
+}
+
+// insertPending adds the job unless one of (kind, subject) is pending.
+func insertPending(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) (bool, error) {
 	added := tx.Exec("INSERT INTO scheduled_jobs (kind, subject, due_at, created_at) VALUES (?, ?, ?, ?) "+
 		"ON CONFLICT (kind, subject) WHERE "+pending+" DO NOTHING", kind, subject, normalize(due), storage.Now())
-	if added.Error != nil {
-		return fmt.Errorf("add %s job of %s: %w", kind, subject, added.Error)
+	return added.RowsAffected > 0, added.Error
+}
+
+// Ensure adds the pending job of (kind, subject) due at due unless one is
+// already pending, which it leaves as it is: a recurring job (the daily
+// digest) is ensured at every start without moving it.
+func Ensure(tx *storage.Tx, kind string, subject uuid.UUID, due time.Time) error {
+	if kind == "" || subject == uuid.Nil {
+		return fmt.Errorf("ensure: job kind %q or subject %s missing", kind, subject)
 	}
-	if added.RowsAffected == 0 {
-		return Schedule(tx, kind, subject, due)
+	if _, err := insertPending(tx, kind, subject, due); err != nil {
+		return fmt.Errorf("ensure %s job of %s: %w", kind, subject, err)
 	}
 	return nil
 }

@@ -124,5 +124,6 @@ func (s *Service) warn(ch *change, c *models.Claim, text string) error {
 	ev := claims.SystemEvent(c, models.EventDeadlineWarning)
 	ev.Reason = text
 	ch.events = append(ch.events, ev)
+	ch.noticed(ev, c)
 	return s.systemComment(ch, c, text)
 }

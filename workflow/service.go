@@ -10,6 +10,7 @@ import (
 	"cpor/claims"
 	"cpor/events"
 	"cpor/models"
+	"cpor/notify"
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/textrule"
@@ -30,7 +31,18 @@ type Service struct {
 	// The SQL of cases and associations; claims keeps that of claims.
 	caseRows        caseStore
 	associationRows associationStore
+
+	notifier Notifier
 }
+
+// Notifier writes, in a change's transaction, what its events notify.
+type Notifier interface {
+	Record(tx *storage.Tx, causes []notify.Cause) error
+}
+
+// NotifyWith makes every change record its notifications with n, in the
+// change's own transaction.
+func (s *Service) NotifyWith(n Notifier) { s.notifier = n }
 
 // DefaultDraftLifetime is how long an untouched draft lives unless
 // configured otherwise.

@@ -11,6 +11,7 @@ import (
 	"cpor/auth"
 	"cpor/claims"
 	"cpor/models"
+	"cpor/notify"
 	"cpor/storage"
 )
 
@@ -22,6 +23,14 @@ type change struct {
 	id     *auth.Identity
 	now    time.Time
 	events []*models.ClaimEvent
+	// causes are the events of the change that may notify someone, with
+	// their claims as the events left them.
+	causes []notify.Cause
+}
+
+// noticed queues ev on c (as it is now) for the notifier.
+func (ch *change) noticed(ev *models.ClaimEvent, c *models.Claim) {
+	ch.causes = append(ch.causes, notify.Cause{Event: ev, Claim: *c})
 }
 
 func (ch *change) ctx() context.Context { return ch.tx.Statement.Context }
@@ -42,7 +51,13 @@ func (s *Service) within(tx *storage.Tx, id *auth.Identity, now time.Time, step 
 	if err := step(ch); err != nil {
 		return err
 	}
-	return s.log.Append(tx, ch.events...)
+	if err := s.log.Append(tx, ch.events...); err != nil {
+		return err
+	}
+	if s.notifier == nil || len(ch.causes) == 0 {
+		return nil
+	}
+	return s.notifier.Record(tx, ch.causes)
 }
 
 // caller is the identity that fires an event in the role: FORBIDDEN before
@@ -209,6 +224,7 @@ func (s *Service) writeClaim(cc *claimChange, f Fired) error {
 	to := c.Status // not &c.Status: a later transition in the change moves it
 	ev.Event, ev.FromStatus, ev.ToStatus, ev.Reason = string(f.Event), &from, &to, cc.reason
 	cc.events = append(cc.events, ev)
+	cc.noticed(ev, c)
 	return nil
 }
 
