@@ -406,7 +406,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	limits.MaxBytes = cfg.http.MaxUploadBytes
 	limits.ProofMaxAgeMonths = int(cfg.proofMaxAgeMonths)
 	hub := live.NewHub(db, live.DefaultConfig, log)
-	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow)}, nil
+	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow, wiring.Notifications{Log: log})}, nil
 }
 
 // startScheduler runs the deadlines that come due (lapses, expiries and

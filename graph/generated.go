@@ -10,6 +10,7 @@ import (
 	"cpor/catalog"
 	"cpor/graph/model"
 	"cpor/models"
+	"cpor/notify"
 	"cpor/relay"
 	"errors"
 	"fmt"
@@ -43,6 +44,8 @@ type ResolverRoot interface {
 	CustomerTenant() CustomerTenantResolver
 	Mpn() MpnResolver
 	Mutation() MutationResolver
+	Notification() NotificationResolver
+	NotificationConnection() NotificationConnectionResolver
 	PartnerOrganization() PartnerOrganizationResolver
 	Product() ProductResolver
 	ProofOfExecution() ProofOfExecutionResolver
@@ -320,6 +323,13 @@ type ComplexityRoot struct {
 		UserErrors       func(childComplexity int) int
 	}
 
+	MarkNotificationsReadPayload struct {
+		ClientMutationID func(childComplexity int) int
+		Marked           func(childComplexity int) int
+		UnreadCount      func(childComplexity int) int
+		UserErrors       func(childComplexity int) int
+	}
+
 	Mpn struct {
 		Enrolled   func(childComplexity int) int
 		EnrolledAt func(childComplexity int) int
@@ -330,27 +340,58 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddComment                  func(childComplexity int, input model.AddCommentInput) int
-		ApproveClaim                func(childComplexity int, input model.ApproveClaimInput) int
-		AttachProofOfExecution      func(childComplexity int, input model.AttachProofOfExecutionInput) int
-		CreateClaim                 func(childComplexity int, input model.CreateClaimInput) int
-		CustomerDecline             func(childComplexity int, input model.CustomerDeclineInput) int
-		DeclineAssociation          func(childComplexity int, input model.DeclineAssociationInput) int
-		EndAssociation              func(childComplexity int, input model.EndAssociationInput) int
-		EnrollMpn                   func(childComplexity int, input model.EnrollMpnInput) int
-		EscalateClaim               func(childComplexity int, input model.EscalateClaimInput) int
-		Reclaim                     func(childComplexity int, input model.ReclaimInput) int
-		RejectClaim                 func(childComplexity int, input model.RejectClaimInput) int
-		RequestInformation          func(childComplexity int, input model.RequestInformationInput) int
-		ResolveArbitration          func(childComplexity int, input model.ResolveArbitrationInput) int
-		RespondToInformationRequest func(childComplexity int, input model.RespondToInformationRequestInput) int
-		StartReview                 func(childComplexity int, input model.StartReviewInput) int
-		SubmitClaim                 func(childComplexity int, input model.SubmitClaimInput) int
-		UpdateClaim                 func(childComplexity int, input model.UpdateClaimInput) int
-		UpsertCustomerTenant        func(childComplexity int, input model.UpsertCustomerTenantInput) int
-		UpsertProduct               func(childComplexity int, input model.UpsertProductInput) int
-		UpsertSubscription          func(childComplexity int, input model.UpsertSubscriptionInput) int
-		WithdrawClaim               func(childComplexity int, input model.WithdrawClaimInput) int
+		AddComment                    func(childComplexity int, input model.AddCommentInput) int
+		ApproveClaim                  func(childComplexity int, input model.ApproveClaimInput) int
+		AttachProofOfExecution        func(childComplexity int, input model.AttachProofOfExecutionInput) int
+		CreateClaim                   func(childComplexity int, input model.CreateClaimInput) int
+		CustomerDecline               func(childComplexity int, input model.CustomerDeclineInput) int
+		DeclineAssociation            func(childComplexity int, input model.DeclineAssociationInput) int
+		EndAssociation                func(childComplexity int, input model.EndAssociationInput) int
+		EnrollMpn                     func(childComplexity int, input model.EnrollMpnInput) int
+		EscalateClaim                 func(childComplexity int, input model.EscalateClaimInput) int
+		MarkNotificationsRead         func(childComplexity int, input model.MarkNotificationsReadInput) int
+		Reclaim                       func(childComplexity int, input model.ReclaimInput) int
+		RejectClaim                   func(childComplexity int, input model.RejectClaimInput) int
+		RequestInformation            func(childComplexity int, input model.RequestInformationInput) int
+		ResolveArbitration            func(childComplexity int, input model.ResolveArbitrationInput) int
+		RespondToInformationRequest   func(childComplexity int, input model.RespondToInformationRequestInput) int
+		StartReview                   func(childComplexity int, input model.StartReviewInput) int
+		SubmitClaim                   func(childComplexity int, input model.SubmitClaimInput) int
+		UpdateClaim                   func(childComplexity int, input model.UpdateClaimInput) int
+		UpdateNotificationPreferences func(childComplexity int, input model.UpdateNotificationPreferencesInput) int
+		UpsertCustomerTenant          func(childComplexity int, input model.UpsertCustomerTenantInput) int
+		UpsertProduct                 func(childComplexity int, input model.UpsertProductInput) int
+		UpsertSubscription            func(childComplexity int, input model.UpsertSubscriptionInput) int
+		WithdrawClaim                 func(childComplexity int, input model.WithdrawClaimInput) int
+	}
+
+	Notification struct {
+		Body        func(childComplexity int) int
+		Claim       func(childComplexity int) int
+		ClaimStatus func(childComplexity int) int
+		CreatedAt   func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Kind        func(childComplexity int) int
+		NextStep    func(childComplexity int) int
+		ReadAt      func(childComplexity int) int
+		Title       func(childComplexity int) int
+	}
+
+	NotificationConnection struct {
+		Edges       func(childComplexity int) int
+		Nodes       func(childComplexity int) int
+		PageInfo    func(childComplexity int) int
+		UnreadCount func(childComplexity int) int
+	}
+
+	NotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	NotificationPreferences struct {
+		Delivery func(childComplexity int) int
+		Email    func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -464,6 +505,7 @@ type ComplexityRoot struct {
 	Subscription struct {
 		ClaimStatusChanged func(childComplexity int, claimID *string, after *string) int
 		CommentAdded       func(childComplexity int, claimID string, after *string) int
+		NotificationAdded  func(childComplexity int) int
 	}
 
 	TenantDomain struct {
@@ -475,6 +517,12 @@ type ComplexityRoot struct {
 		Claim            func(childComplexity int) int
 		ClientMutationID func(childComplexity int) int
 		UserErrors       func(childComplexity int) int
+	}
+
+	UpdateNotificationPreferencesPayload struct {
+		ClientMutationID        func(childComplexity int) int
+		NotificationPreferences func(childComplexity int) int
+		UserErrors              func(childComplexity int) int
 	}
 
 	UpsertCustomerTenantPayload struct {
@@ -502,12 +550,14 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		CustomerTenant func(childComplexity int) int
-		Email          func(childComplexity int) int
-		Name           func(childComplexity int) int
-		Organization   func(childComplexity int) int
-		Roles          func(childComplexity int) int
-		UserID         func(childComplexity int) int
+		CustomerTenant          func(childComplexity int) int
+		Email                   func(childComplexity int) int
+		Name                    func(childComplexity int) int
+		NotificationPreferences func(childComplexity int) int
+		Notifications           func(childComplexity int, first *int, after *string) int
+		Organization            func(childComplexity int) int
+		Roles                   func(childComplexity int) int
+		UserID                  func(childComplexity int) int
 	}
 
 	WithdrawClaimPayload struct {
@@ -618,7 +668,19 @@ type MutationResolver interface {
 	Reclaim(ctx context.Context, input model.ReclaimInput) (*model.ReclaimPayload, error)
 	AddComment(ctx context.Context, input model.AddCommentInput) (*model.AddCommentPayload, error)
 	AttachProofOfExecution(ctx context.Context, input model.AttachProofOfExecutionInput) (*model.AttachProofOfExecutionPayload, error)
+	MarkNotificationsRead(ctx context.Context, input model.MarkNotificationsReadInput) (*model.MarkNotificationsReadPayload, error)
+	UpdateNotificationPreferences(ctx context.Context, input model.UpdateNotificationPreferencesInput) (*model.UpdateNotificationPreferencesPayload, error)
 	EnrollMpn(ctx context.Context, input model.EnrollMpnInput) (*model.EnrollMpnPayload, error)
+}
+type NotificationResolver interface {
+	ID(ctx context.Context, obj *notify.Item) (string, error)
+
+	NextStep(ctx context.Context, obj *notify.Item) (*string, error)
+	Claim(ctx context.Context, obj *notify.Item) (*models.Claim, error)
+	ClaimStatus(ctx context.Context, obj *notify.Item) (*models.ClaimStatus, error)
+}
+type NotificationConnectionResolver interface {
+	UnreadCount(ctx context.Context, obj *model.NotificationConnection) (int, error)
 }
 type PartnerOrganizationResolver interface {
 	ID(ctx context.Context, obj *models.PartnerOrganization) (string, error)
@@ -651,6 +713,7 @@ type QueryResolver interface {
 type SubscriptionResolver interface {
 	ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *model.ClaimStatusChange, error)
 	CommentAdded(ctx context.Context, claimID string, after *string) (<-chan *model.CommentAdded, error)
+	NotificationAdded(ctx context.Context) (<-chan *notify.Item, error)
 }
 type UserErrorResolver interface {
 	Field(ctx context.Context, obj *apperr.Error) ([]string, error)
@@ -661,6 +724,8 @@ type ViewerResolver interface {
 	Roles(ctx context.Context, obj *auth.Identity) ([]string, error)
 	Organization(ctx context.Context, obj *auth.Identity) (*models.PartnerOrganization, error)
 	CustomerTenant(ctx context.Context, obj *auth.Identity) (*models.CustomerTenant, error)
+	Notifications(ctx context.Context, obj *auth.Identity, first *int, after *string) (*model.NotificationConnection, error)
+	NotificationPreferences(ctx context.Context, obj *auth.Identity) (*model.NotificationPreferences, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -1747,6 +1812,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EscalateClaimPayload.UserErrors(childComplexity), true
 
+	case "MarkNotificationsReadPayload.clientMutationId":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.ClientMutationID(childComplexity), true
+	case "MarkNotificationsReadPayload.marked":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.Marked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.Marked(childComplexity), true
+	case "MarkNotificationsReadPayload.unreadCount":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.UnreadCount(childComplexity), true
+	case "MarkNotificationsReadPayload.userErrors":
+		if e.ComplexityRoot.MarkNotificationsReadPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MarkNotificationsReadPayload.UserErrors(childComplexity), true
+
 	case "Mpn.enrolled":
 		if e.ComplexityRoot.Mpn.Enrolled == nil {
 			break
@@ -1883,6 +1973,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.EscalateClaim(childComplexity, args["input"].(model.EscalateClaimInput)), true
+	case "Mutation.markNotificationsRead":
+		if e.ComplexityRoot.Mutation.MarkNotificationsRead == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markNotificationsRead_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkNotificationsRead(childComplexity, args["input"].(model.MarkNotificationsReadInput)), true
 	case "Mutation.reclaim":
 		if e.ComplexityRoot.Mutation.Reclaim == nil {
 			break
@@ -1971,6 +2072,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateClaim(childComplexity, args["input"].(model.UpdateClaimInput)), true
+	case "Mutation.updateNotificationPreferences":
+		if e.ComplexityRoot.Mutation.UpdateNotificationPreferences == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateNotificationPreferences_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateNotificationPreferences(childComplexity, args["input"].(model.UpdateNotificationPreferencesInput)), true
 	case "Mutation.upsertCustomerTenant":
 		if e.ComplexityRoot.Mutation.UpsertCustomerTenant == nil {
 			break
@@ -2015,6 +2127,112 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawClaim(childComplexity, args["input"].(model.WithdrawClaimInput)), true
+
+	case "Notification.body":
+		if e.ComplexityRoot.Notification.Body == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Body(childComplexity), true
+	case "Notification.claim":
+		if e.ComplexityRoot.Notification.Claim == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Claim(childComplexity), true
+	case "Notification.claimStatus":
+		if e.ComplexityRoot.Notification.ClaimStatus == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ClaimStatus(childComplexity), true
+	case "Notification.createdAt":
+		if e.ComplexityRoot.Notification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.CreatedAt(childComplexity), true
+	case "Notification.id":
+		if e.ComplexityRoot.Notification.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ID(childComplexity), true
+	case "Notification.kind":
+		if e.ComplexityRoot.Notification.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Kind(childComplexity), true
+	case "Notification.nextStep":
+		if e.ComplexityRoot.Notification.NextStep == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.NextStep(childComplexity), true
+	case "Notification.readAt":
+		if e.ComplexityRoot.Notification.ReadAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.ReadAt(childComplexity), true
+	case "Notification.title":
+		if e.ComplexityRoot.Notification.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Notification.Title(childComplexity), true
+
+	case "NotificationConnection.edges":
+		if e.ComplexityRoot.NotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Edges(childComplexity), true
+	case "NotificationConnection.nodes":
+		if e.ComplexityRoot.NotificationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.Nodes(childComplexity), true
+	case "NotificationConnection.pageInfo":
+		if e.ComplexityRoot.NotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.PageInfo(childComplexity), true
+	case "NotificationConnection.unreadCount":
+		if e.ComplexityRoot.NotificationConnection.UnreadCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationConnection.UnreadCount(childComplexity), true
+
+	case "NotificationEdge.cursor":
+		if e.ComplexityRoot.NotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Cursor(childComplexity), true
+	case "NotificationEdge.node":
+		if e.ComplexityRoot.NotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationEdge.Node(childComplexity), true
+
+	case "NotificationPreferences.delivery":
+		if e.ComplexityRoot.NotificationPreferences.Delivery == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationPreferences.Delivery(childComplexity), true
+	case "NotificationPreferences.email":
+		if e.ComplexityRoot.NotificationPreferences.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.NotificationPreferences.Email(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2477,6 +2695,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Subscription.CommentAdded(childComplexity, args["claimId"].(string), args["after"].(*string)), true
+	case "Subscription.notificationAdded":
+		if e.ComplexityRoot.Subscription.NotificationAdded == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.NotificationAdded(childComplexity), true
 
 	case "TenantDomain.name":
 		if e.ComplexityRoot.TenantDomain.Domain == nil {
@@ -2509,6 +2733,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UpdateClaimPayload.UserErrors(childComplexity), true
+
+	case "UpdateNotificationPreferencesPayload.clientMutationId":
+		if e.ComplexityRoot.UpdateNotificationPreferencesPayload.ClientMutationID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateNotificationPreferencesPayload.ClientMutationID(childComplexity), true
+	case "UpdateNotificationPreferencesPayload.notificationPreferences":
+		if e.ComplexityRoot.UpdateNotificationPreferencesPayload.NotificationPreferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateNotificationPreferencesPayload.NotificationPreferences(childComplexity), true
+	case "UpdateNotificationPreferencesPayload.userErrors":
+		if e.ComplexityRoot.UpdateNotificationPreferencesPayload.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateNotificationPreferencesPayload.UserErrors(childComplexity), true
 
 	case "UpsertCustomerTenantPayload.clientMutationId":
 		if e.ComplexityRoot.UpsertCustomerTenantPayload.ClientMutationID == nil {
@@ -2604,6 +2847,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.Name(childComplexity), true
+	case "Viewer.notificationPreferences":
+		if e.ComplexityRoot.Viewer.NotificationPreferences == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.NotificationPreferences(childComplexity), true
+	case "Viewer.notifications":
+		if e.ComplexityRoot.Viewer.Notifications == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Notifications(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Viewer.organization":
 		if e.ComplexityRoot.Viewer.Organization == nil {
 			break
@@ -2663,6 +2923,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EndAssociationInput", ec.unmarshalInputEndAssociationInput),
 			graphql.NewInputUnmarshaler("EnrollMpnInput", ec.unmarshalInputEnrollMpnInput),
 			graphql.NewInputUnmarshaler("EscalateClaimInput", ec.unmarshalInputEscalateClaimInput),
+			graphql.NewInputUnmarshaler("MarkNotificationsReadInput", ec.unmarshalInputMarkNotificationsReadInput),
 			graphql.NewInputUnmarshaler("ReclaimInput", ec.unmarshalInputReclaimInput),
 			graphql.NewInputUnmarshaler("RejectClaimInput", ec.unmarshalInputRejectClaimInput),
 			graphql.NewInputUnmarshaler("RequestInformationInput", ec.unmarshalInputRequestInformationInput),
@@ -2672,6 +2933,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("SubmitClaimInput", ec.unmarshalInputSubmitClaimInput),
 			graphql.NewInputUnmarshaler("TimeRange", ec.unmarshalInputTimeRange),
 			graphql.NewInputUnmarshaler("UpdateClaimInput", ec.unmarshalInputUpdateClaimInput),
+			graphql.NewInputUnmarshaler("UpdateNotificationPreferencesInput", ec.unmarshalInputUpdateNotificationPreferencesInput),
 			graphql.NewInputUnmarshaler("UpsertCustomerTenantInput", ec.unmarshalInputUpsertCustomerTenantInput),
 			graphql.NewInputUnmarshaler("UpsertProductInput", ec.unmarshalInputUpsertProductInput),
 			graphql.NewInputUnmarshaler("UpsertSubscriptionInput", ec.unmarshalInputUpsertSubscriptionInput),
@@ -3674,6 +3936,137 @@ type Subscription {
   commentAdded(claimId: ID!, after: String): CommentAdded!
 }
 `, BuiltIn: false},
+	{Name: "../schema/notifications.graphqls", Input: `"What a notification tells."
+enum NotificationKind {
+  "A claim was submitted (partner admins, reviewers, the customer's admins)."
+  CLAIM_SUBMITTED
+  "A claim moved to another status (partner admins)."
+  CLAIM_STATUS_CHANGED
+  "A reviewer asked the partner for information; the answer is due by the claim's responseDueAt (partner admins)."
+  INFORMATION_REQUESTED
+  "The partner answered an information request (reviewers)."
+  PARTNER_RESPONDED
+  "A deadline is near: an unanswered information request, or a draft about to expire (partner admins)."
+  DEADLINE_WARNING
+  "A claim was approved (partner admins, the customer's admins)."
+  CLAIM_APPROVED
+  "A claim was rejected, by a reviewer, for want of an answer, or because the customer declined (partner admins)."
+  CLAIM_REJECTED
+  "A webhook endpoint failed for days and was disabled (its organisation's partner admins, or the operators)."
+  WEBHOOK_DISABLED
+}
+
+"How you hear of notifications besides the in-app inbox."
+enum NotificationPreference {
+  "The inbox only: no e-mail."
+  IN_APP_ONLY
+  "One e-mail per notification, as it happens (the default)."
+  EMAIL_IMMEDIATE
+  "One e-mail a day listing what reached your inbox since the last one and is still unread."
+  DAILY_DIGEST
+}
+
+"""
+A message in your inbox. Partner admins are told of every status change,
+information request, deadline warning and decision on their organisation's
+claims; reviewers of new submissions and partners' answers; customer admins
+of requests on their tenant and of approvals.
+"""
+type Notification {
+  id: ID!
+  kind: NotificationKind!
+  "A one-line summary."
+  title: String!
+  "What happened."
+  body: String!
+  "What to do next, if anything."
+  nextStep: String
+  "The claim it is about; null when there is none or you may no longer see it."
+  claim: Claim
+  "The claim's status when the notification was written."
+  claimStatus: ClaimStatus
+  createdAt: Time!
+  "When you marked it read; null while unread."
+  readAt: Time
+}
+
+type NotificationEdge {
+  cursor: String!
+  node: Notification!
+}
+
+"Your notifications: unread first, newest first within each part."
+type NotificationConnection {
+  edges: [NotificationEdge!]!
+  nodes: [Notification!]!
+  pageInfo: PageInfo!
+  "How many of your notifications are unread (all of them, not only this page's)."
+  unreadCount: Int!
+}
+
+"How you are told of notifications."
+type NotificationPreferences {
+  delivery: NotificationPreference!
+  "The address e-mail goes to, from your sign-in; null when it gave none (you then receive no e-mail)."
+  email: String
+}
+
+extend type Viewer {
+  """
+  Your in-app notifications. Marking notifications read while paging moves
+  them after the unread ones; page first, then mark.
+  """
+  notifications(
+    "At most 100."
+    first: Int = 20
+    after: String
+  ): NotificationConnection!
+  notificationPreferences: NotificationPreferences!
+}
+
+input MarkNotificationsReadInput {
+  "The notifications to mark read, at most 100; omit and set all to mark every one."
+  ids: [ID!]
+  "Mark every notification in your inbox read."
+  all: Boolean
+  clientMutationId: String
+}
+
+type MarkNotificationsReadPayload {
+  "How many were unread and are now read."
+  marked: Int!
+  "Your unread notifications left."
+  unreadCount: Int!
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
+input UpdateNotificationPreferencesInput {
+  delivery: NotificationPreference!
+  clientMutationId: String
+}
+
+type UpdateNotificationPreferencesPayload {
+  notificationPreferences: NotificationPreferences
+  userErrors: [UserError!]!
+  clientMutationId: String
+}
+
+extend type Mutation {
+  "Mark notifications read. Errors: NOT_FOUND (an ID not in your inbox), INVALID_INPUT."
+  markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload!
+  "Choose how you hear of notifications besides the inbox. Errors: INVALID_INPUT."
+  updateNotificationPreferences(input: UpdateNotificationPreferencesInput!): UpdateNotificationPreferencesPayload!
+}
+
+extend type Subscription {
+  """
+  Notifications for you as they are written. The inbox is the record: after a
+  reconnect, read viewer.notifications for what came meanwhile.
+  """
+  notificationAdded: Notification!
+}
+`, BuiltIn: false},
 	{Name: "../schema/partners.graphqls", Input: `"A Microsoft partner organisation."
 type PartnerOrganization implements Node {
   id: ID!
@@ -4417,6 +4810,20 @@ func (ec *executionContext) childFields_EscalateClaimPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type EscalateClaimPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_MarkNotificationsReadPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "marked":
+		return ec.fieldContext_MarkNotificationsReadPayload_marked(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_MarkNotificationsReadPayload_unreadCount(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_MarkNotificationsReadPayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_MarkNotificationsReadPayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MarkNotificationsReadPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Mpn(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -4433,6 +4840,64 @@ func (ec *executionContext) childFields_Mpn(ctx context.Context, field graphql.C
 		return ec.fieldContext_Mpn_enrolledAt(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Mpn", field.Name)
+}
+
+func (ec *executionContext) childFields_Notification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Notification_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Notification_kind(ctx, field)
+	case "title":
+		return ec.fieldContext_Notification_title(ctx, field)
+	case "body":
+		return ec.fieldContext_Notification_body(ctx, field)
+	case "nextStep":
+		return ec.fieldContext_Notification_nextStep(ctx, field)
+	case "claim":
+		return ec.fieldContext_Notification_claim(ctx, field)
+	case "claimStatus":
+		return ec.fieldContext_Notification_claimStatus(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Notification_createdAt(ctx, field)
+	case "readAt":
+		return ec.fieldContext_Notification_readAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Notification", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_NotificationConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_NotificationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+	case "unreadCount":
+		return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_NotificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_NotificationPreferences(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "delivery":
+		return ec.fieldContext_NotificationPreferences_delivery(ctx, field)
+	case "email":
+		return ec.fieldContext_NotificationPreferences_email(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type NotificationPreferences", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4645,6 +5110,18 @@ func (ec *executionContext) childFields_UpdateClaimPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type UpdateClaimPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_UpdateNotificationPreferencesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "notificationPreferences":
+		return ec.fieldContext_UpdateNotificationPreferencesPayload_notificationPreferences(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_UpdateNotificationPreferencesPayload_userErrors(ctx, field)
+	case "clientMutationId":
+		return ec.fieldContext_UpdateNotificationPreferencesPayload_clientMutationId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateNotificationPreferencesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_UpsertCustomerTenantPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "customerTenant":
@@ -4707,6 +5184,10 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_organization(ctx, field)
 	case "customerTenant":
 		return ec.fieldContext_Viewer_customerTenant(ctx, field)
+	case "notifications":
+		return ec.fieldContext_Viewer_notifications(ctx, field)
+	case "notificationPreferences":
+		return ec.fieldContext_Viewer_notificationPreferences(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -5079,6 +5560,20 @@ func (ec *executionContext) field_Mutation_escalateClaim_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markNotificationsRead_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MarkNotificationsReadInput, error) {
+			return ec.unmarshalNMarkNotificationsReadInput2cporᚋgraphᚋmodelᚐMarkNotificationsReadInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_reclaim_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5183,6 +5678,20 @@ func (ec *executionContext) field_Mutation_updateClaim_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateClaimInput, error) {
 			return ec.unmarshalNUpdateClaimInput2cporᚋgraphᚋmodelᚐUpdateClaimInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateNotificationPreferences_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateNotificationPreferencesInput, error) {
+			return ec.unmarshalNUpdateNotificationPreferencesInput2cporᚋgraphᚋmodelᚐUpdateNotificationPreferencesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5524,6 +6033,28 @@ func (ec *executionContext) field_Subscription_commentAdded_args(ctx context.Con
 		return nil, err
 	}
 	args["claimId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Viewer_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
@@ -10276,6 +10807,107 @@ func (ec *executionContext) fieldContext_EscalateClaimPayload_clientMutationId(_
 	return graphql.NewScalarFieldContext("EscalateClaimPayload", field, false, false, "String")
 }
 
+func (ec *executionContext) _MarkNotificationsReadPayload_marked(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_marked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Marked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_marked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarkNotificationsReadPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarkNotificationsReadPayload_unreadCount(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnreadCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarkNotificationsReadPayload", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MarkNotificationsReadPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MarkNotificationsReadPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MarkNotificationsReadPayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.MarkNotificationsReadPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MarkNotificationsReadPayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MarkNotificationsReadPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MarkNotificationsReadPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _Mpn_id(ctx context.Context, field graphql.CollectedField, obj *models.Mpn) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11294,6 +11926,94 @@ func (ec *executionContext) fieldContext_Mutation_attachProofOfExecution(ctx con
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markNotificationsRead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkNotificationsRead(ctx, fc.Args["input"].(model.MarkNotificationsReadInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MarkNotificationsReadPayload) graphql.Marshaler {
+			return ec.marshalNMarkNotificationsReadPayload2ᚖcporᚋgraphᚋmodelᚐMarkNotificationsReadPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markNotificationsRead(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MarkNotificationsReadPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markNotificationsRead_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateNotificationPreferences(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateNotificationPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateNotificationPreferences(ctx, fc.Args["input"].(model.UpdateNotificationPreferencesInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.UpdateNotificationPreferencesPayload) graphql.Marshaler {
+			return ec.marshalNUpdateNotificationPreferencesPayload2ᚖcporᚋgraphᚋmodelᚐUpdateNotificationPreferencesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateNotificationPreferences(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UpdateNotificationPreferencesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateNotificationPreferences_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_enrollMpn(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11336,6 +12056,442 @@ func (ec *executionContext) fieldContext_Mutation_enrollMpn(ctx context.Context,
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Notification_id(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Notification_kind(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.NotificationKind) graphql.Marshaler {
+			return ec.marshalNNotificationKind2cporᚋmodelsᚐNotificationKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "NotificationKind")
+}
+
+func (ec *executionContext) _Notification_title(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_body(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_body(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Body, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_body(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "String")
+}
+
+func (ec *executionContext) _Notification_nextStep(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_nextStep(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().NextStep(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_nextStep(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "String")
+}
+
+func (ec *executionContext) _Notification_claim(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_claim(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().Claim(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Claim) graphql.Marshaler {
+			return ec.marshalOClaim2ᚖcporᚋmodelsᚐClaim(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_claim(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Notification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Claim(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Notification_claimStatus(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_claimStatus(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Notification().ClaimStatus(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ClaimStatus) graphql.Marshaler {
+			return ec.marshalOClaimStatus2ᚖcporᚋmodelsᚐClaimStatus(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_claimStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, true, true, "ClaimStatus")
+}
+
+func (ec *executionContext) _Notification_createdAt(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Notification_readAt(ctx context.Context, field graphql.CollectedField, obj *notify.Item) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Notification_readAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ReadAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Notification_readAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Notification", field, false, false, "Time")
+}
+
+func (ec *executionContext) _NotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.NotificationEdge) graphql.Marshaler {
+			return ec.marshalNNotificationEdge2ᚕᚖcporᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*notify.Item) graphql.Marshaler {
+			return ec.marshalNNotification2ᚕᚖcporᚋnotifyᚐItemᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *relay.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖcporᚋrelayᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationConnection_unreadCount(ctx context.Context, field graphql.CollectedField, obj *model.NotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationConnection_unreadCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.NotificationConnection().UnreadCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationConnection_unreadCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationConnection", field, true, true, "Int")
+}
+
+func (ec *executionContext) _NotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _NotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.NotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notify.Item) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖcporᚋnotifyᚐItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "NotificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _NotificationPreferences_delivery(ctx context.Context, field graphql.CollectedField, obj *model.NotificationPreferences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationPreferences_delivery(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Delivery, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.NotificationPreference) graphql.Marshaler {
+			return ec.marshalNNotificationPreference2cporᚋmodelsᚐNotificationPreference(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationPreferences_delivery(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationPreferences", field, false, false, "NotificationPreference")
+}
+
+func (ec *executionContext) _NotificationPreferences_email(ctx context.Context, field graphql.CollectedField, obj *model.NotificationPreferences) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_NotificationPreferences_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_NotificationPreferences_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("NotificationPreferences", field, false, false, "String")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *relay.PageInfo) (ret graphql.Marshaler) {
@@ -13338,6 +14494,38 @@ func (ec *executionContext) fieldContext_Subscription_commentAdded(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Subscription_notificationAdded(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_notificationAdded(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Subscription().NotificationAdded(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *notify.Item) graphql.Marshaler {
+			return ec.marshalNNotification2ᚖcporᚋnotifyᚐItem(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_notificationAdded(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Notification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _TenantDomain_name(ctx context.Context, field graphql.CollectedField, obj *models.TenantDomain) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13469,6 +14657,93 @@ func (ec *executionContext) _UpdateClaimPayload_clientMutationId(ctx context.Con
 }
 func (ec *executionContext) fieldContext_UpdateClaimPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("UpdateClaimPayload", field, false, false, "String")
+}
+
+func (ec *executionContext) _UpdateNotificationPreferencesPayload_notificationPreferences(ctx context.Context, field graphql.CollectedField, obj *model.UpdateNotificationPreferencesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateNotificationPreferencesPayload_notificationPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NotificationPreferences, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+			return ec.marshalONotificationPreferences2ᚖcporᚋgraphᚋmodelᚐNotificationPreferences(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateNotificationPreferencesPayload_notificationPreferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateNotificationPreferencesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationPreferences(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateNotificationPreferencesPayload_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.UpdateNotificationPreferencesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateNotificationPreferencesPayload_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*apperr.Error) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖcporᚋapperrᚐErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateNotificationPreferencesPayload_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UpdateNotificationPreferencesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UpdateNotificationPreferencesPayload_clientMutationId(ctx context.Context, field graphql.CollectedField, obj *model.UpdateNotificationPreferencesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UpdateNotificationPreferencesPayload_clientMutationId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClientMutationID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UpdateNotificationPreferencesPayload_clientMutationId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("UpdateNotificationPreferencesPayload", field, false, false, "String")
 }
 
 func (ec *executionContext) _UpsertCustomerTenantPayload_customerTenant(ctx context.Context, field graphql.CollectedField, obj *model.UpsertCustomerTenantPayload) (ret graphql.Marshaler) {
@@ -13952,6 +15227,82 @@ func (ec *executionContext) fieldContext_Viewer_customerTenant(_ context.Context
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_CustomerTenant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_notifications(ctx context.Context, field graphql.CollectedField, obj *auth.Identity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Viewer().Notifications(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+			return ec.marshalNNotificationConnection2ᚖcporᚋgraphᚋmodelᚐNotificationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Viewer_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_notificationPreferences(ctx context.Context, field graphql.CollectedField, obj *auth.Identity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_notificationPreferences(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().NotificationPreferences(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+			return ec.marshalNNotificationPreferences2ᚖcporᚋgraphᚋmodelᚐNotificationPreferences(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_notificationPreferences(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_NotificationPreferences(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15922,6 +17273,62 @@ func UnmarshalEscalateClaimInput(ctx context.Context, raw any) (model.EscalateCl
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMarkNotificationsReadInput(ctx context.Context, obj any) (model.MarkNotificationsReadInput, error) {
+	var it model.MarkNotificationsReadInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"ids", "all", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "ids":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("ids"))
+			data, err := ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Ids = data
+		case "all":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("all"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.All = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMarkNotificationsReadInput unmarshals raw into the MarkNotificationsReadInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMarkNotificationsReadInput(ctx context.Context, raw any) (model.MarkNotificationsReadInput, error) {
+	var out model.MarkNotificationsReadInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MarkNotificationsReadInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputReclaimInput(ctx context.Context, obj any) (model.ReclaimInput, error) {
 	var it model.ReclaimInput
 	if obj == nil {
@@ -16542,6 +17949,55 @@ func (ec *executionContext) unmarshalInputUpdateClaimInput(ctx context.Context, 
 func UnmarshalUpdateClaimInput(ctx context.Context, raw any) (model.UpdateClaimInput, error) {
 	var out model.UpdateClaimInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateClaimInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateNotificationPreferencesInput(ctx context.Context, obj any) (model.UpdateNotificationPreferencesInput, error) {
+	var it model.UpdateNotificationPreferencesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"delivery", "clientMutationId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "delivery":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("delivery"))
+			data, err := ec.unmarshalNNotificationPreference2cporᚋmodelsᚐNotificationPreference(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Delivery = data
+		case "clientMutationId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("clientMutationId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClientMutationID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateNotificationPreferencesInput unmarshals raw into the UpdateNotificationPreferencesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateNotificationPreferencesInput(ctx context.Context, raw any) (model.UpdateNotificationPreferencesInput, error) {
+	var out model.UpdateNotificationPreferencesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateNotificationPreferencesInput", raw, &out)
 	return out, err
 }
 
@@ -18723,6 +20179,54 @@ func (ec *executionContext) _EscalateClaimPayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var markNotificationsReadPayloadImplementors = []string{"MarkNotificationsReadPayload"}
+
+func (ec *executionContext) _MarkNotificationsReadPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MarkNotificationsReadPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, markNotificationsReadPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MarkNotificationsReadPayload")
+		case "marked":
+			out.Values[i] = ec._MarkNotificationsReadPayload_marked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unreadCount":
+			out.Values[i] = ec._MarkNotificationsReadPayload_unreadCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._MarkNotificationsReadPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._MarkNotificationsReadPayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var mpnImplementors = []string{"Mpn", "Node"}
 
 func (ec *executionContext) _Mpn(ctx context.Context, sel ast.SelectionSet, obj *models.Mpn) graphql.Marshaler {
@@ -18942,11 +20446,227 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "markNotificationsRead":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markNotificationsRead(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateNotificationPreferences":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateNotificationPreferences(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "enrollMpn":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_enrollMpn(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationImplementors = []string{"Notification"}
+
+func (ec *executionContext) _Notification(ctx context.Context, sel ast.SelectionSet, obj *notify.Item) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Notification")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_id(ctx, field, obj)
+				})
+		case "kind":
+			out.Values[i] = ec._Notification_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._Notification_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "body":
+			out.Values[i] = ec._Notification_body(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nextStep":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_nextStep(ctx, field, obj)
+				})
+		case "claim":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_claim(ctx, field, obj)
+				})
+		case "claimStatus":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Notification_claimStatus(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._Notification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "readAt":
+			out.Values[i] = ec._Notification_readAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationConnectionImplementors = []string{"NotificationConnection"}
+
+func (ec *executionContext) _NotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationConnection")
+		case "edges":
+			out.Values[i] = ec._NotificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._NotificationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._NotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unreadCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._NotificationConnection_unreadCount(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationEdgeImplementors = []string{"NotificationEdge"}
+
+func (ec *executionContext) _NotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationEdge")
+		case "cursor":
+			out.Values[i] = ec._NotificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._NotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var notificationPreferencesImplementors = []string{"NotificationPreferences"}
+
+func (ec *executionContext) _NotificationPreferences(ctx context.Context, sel ast.SelectionSet, obj *model.NotificationPreferences) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, notificationPreferencesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("NotificationPreferences")
+		case "delivery":
+			out.Values[i] = ec._NotificationPreferences_delivery(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._NotificationPreferences_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -19757,6 +21477,8 @@ func (ec *executionContext) _Subscription(ctx context.Context, sel ast.Selection
 		return ec._Subscription_claimStatusChanged(ctx, fields[0])
 	case "commentAdded":
 		return ec._Subscription_commentAdded(ctx, fields[0])
+	case "notificationAdded":
+		return ec._Subscription_notificationAdded(ctx, fields[0])
 	default:
 		panic("unknown field " + strconv.Quote(fields[0].Name))
 	}
@@ -19823,6 +21545,49 @@ func (ec *executionContext) _UpdateClaimPayload(ctx context.Context, sel ast.Sel
 			}
 		case "clientMutationId":
 			out.Values[i] = ec._UpdateClaimPayload_clientMutationId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var updateNotificationPreferencesPayloadImplementors = []string{"UpdateNotificationPreferencesPayload"}
+
+func (ec *executionContext) _UpdateNotificationPreferencesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.UpdateNotificationPreferencesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, updateNotificationPreferencesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("UpdateNotificationPreferencesPayload")
+		case "notificationPreferences":
+			out.Values[i] = ec._UpdateNotificationPreferencesPayload_notificationPreferences(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._UpdateNotificationPreferencesPayload_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "clientMutationId":
+			out.Values[i] = ec._UpdateNotificationPreferencesPayload_clientMutationId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -20061,6 +21826,18 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_customerTenant(ctx, field, obj)
+				})
+		case "notifications":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_notifications(ctx, field, obj)
+				})
+		case "notificationPreferences":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_notificationPreferences(ctx, field, obj)
 				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -21201,6 +22978,19 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) unmarshalNMarkNotificationsReadInput2cporᚋgraphᚋmodelᚐMarkNotificationsReadInput(ctx context.Context, v any) (model.MarkNotificationsReadInput, error) {
+	res, err := ec.unmarshalInputMarkNotificationsReadInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMarkNotificationsReadPayload2ᚖcporᚋgraphᚋmodelᚐMarkNotificationsReadPayload(ctx context.Context, sel ast.SelectionSet, v *model.MarkNotificationsReadPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MarkNotificationsReadPayload!")
+		return graphql.Null
+	}
+	return ec._MarkNotificationsReadPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMpn2ᚕᚖcporᚋmodelsᚐMpnᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Mpn) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -21235,6 +23025,100 @@ func (ec *executionContext) marshalNNode2ᚕcporᚋgraphᚋmodelᚐNode(ctx cont
 	return ret
 }
 
+func (ec *executionContext) marshalNNotification2ᚕᚖcporᚋnotifyᚐItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*notify.Item) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotification2ᚖcporᚋnotifyᚐItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotification2ᚖcporᚋnotifyᚐItem(ctx context.Context, sel ast.SelectionSet, v *notify.Item) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Notification!")
+		return graphql.Null
+	}
+	return ec._Notification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationConnection2ᚖcporᚋgraphᚋmodelᚐNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.NotificationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationConnection!")
+		return graphql.Null
+	}
+	return ec._NotificationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNNotificationEdge2ᚕᚖcporᚋgraphᚋmodelᚐNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.NotificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNNotificationEdge2ᚖcporᚋgraphᚋmodelᚐNotificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNNotificationEdge2ᚖcporᚋgraphᚋmodelᚐNotificationEdge(ctx context.Context, sel ast.SelectionSet, v *model.NotificationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationEdge!")
+		return graphql.Null
+	}
+	return ec._NotificationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNotificationKind2cporᚋmodelsᚐNotificationKind(ctx context.Context, v any) (models.NotificationKind, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.NotificationKind(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationKind2cporᚋmodelsᚐNotificationKind(ctx context.Context, sel ast.SelectionSet, v models.NotificationKind) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationKind!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNNotificationPreference2cporᚋmodelsᚐNotificationPreference(ctx context.Context, v any) (models.NotificationPreference, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := models.NotificationPreference(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationPreference2cporᚋmodelsᚐNotificationPreference(ctx context.Context, sel ast.SelectionSet, v models.NotificationPreference) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "NotificationPreference!")
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNNotificationPreferences2ᚖcporᚋgraphᚋmodelᚐNotificationPreferences(ctx context.Context, sel ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "NotificationPreferences!")
+		return graphql.Null
+	}
+	return ec._NotificationPreferences(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOrderDirection2cporᚋgraphᚋmodelᚐOrderDirection(ctx context.Context, v any) (model.OrderDirection, error) {
 	var res model.OrderDirection
 	err := res.UnmarshalGQL(v)
@@ -21247,6 +23131,14 @@ func (ec *executionContext) marshalNOrderDirection2cporᚋgraphᚋmodelᚐOrderD
 
 func (ec *executionContext) marshalNPageInfo2cporᚋrelayᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v relay.PageInfo) graphql.Marshaler {
 	return ec._PageInfo(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNPageInfo2ᚖcporᚋrelayᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *relay.PageInfo) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageInfo!")
+		return graphql.Null
+	}
+	return ec._PageInfo(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNPartnerContact2cporᚋmodelsᚐPartnerContact(ctx context.Context, sel ast.SelectionSet, v models.PartnerContact) graphql.Marshaler {
@@ -21629,6 +23521,19 @@ func (ec *executionContext) marshalNUpdateClaimPayload2ᚖcporᚋgraphᚋmodel�
 		return graphql.Null
 	}
 	return ec._UpdateClaimPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNUpdateNotificationPreferencesInput2cporᚋgraphᚋmodelᚐUpdateNotificationPreferencesInput(ctx context.Context, v any) (model.UpdateNotificationPreferencesInput, error) {
+	res, err := ec.unmarshalInputUpdateNotificationPreferencesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpdateNotificationPreferencesPayload2ᚖcporᚋgraphᚋmodelᚐUpdateNotificationPreferencesPayload(ctx context.Context, sel ast.SelectionSet, v *model.UpdateNotificationPreferencesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "UpdateNotificationPreferencesPayload!")
+		return graphql.Null
+	}
+	return ec._UpdateNotificationPreferencesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
@@ -22254,6 +24159,13 @@ func (ec *executionContext) marshalONode2cporᚋgraphᚋmodelᚐNode(ctx context
 		return graphql.Null
 	}
 	return ec._Node(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalONotificationPreferences2ᚖcporᚋgraphᚋmodelᚐNotificationPreferences(ctx context.Context, sel ast.SelectionSet, v *model.NotificationPreferences) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._NotificationPreferences(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPartnerOrganization2ᚖcporᚋmodelsᚐPartnerOrganization(ctx context.Context, sel ast.SelectionSet, v *models.PartnerOrganization) graphql.Marshaler {

@@ -26,6 +26,9 @@ const (
 	TypeSubscription    = "Subscription"
 	TypeAssociation     = "Association"
 	TypeArbitrationCase = "ArbitrationCase"
+	TypeNotification    = "Notification"
+	TypeWebhookEndpoint = "WebhookEndpoint"
+	TypeWebhookDelivery = "WebhookDelivery"
 )
 
 // GlobalID returns the opaque ID of the object of the type with the key.

@@ -42,6 +42,8 @@ type World struct {
 	Clock *Clock
 	// Scheduler runs due deadlines when a test calls RunDue.
 	Scheduler *scheduler.Scheduler
+
+	services wiring.Services
 }
 
 // Clock is a settable clock, starting at the real time.
@@ -144,7 +146,7 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 	cal := sla.NewCalendar()
 	clock := &Clock{}
 	svc := wiring.New(db, live.NewHub(db, liveCfg, log), cal, claims.DefaultDocumentLimits,
-		workflow.Config{Clock: clock.Now})
+		workflow.Config{Clock: clock.Now}, wiring.Notifications{Clock: clock.Now, Log: log})
 	sched, err := scheduler.New(db, scheduler.Config{Clock: clock.Now}, svc.Workflow.DueWork(), log, nil)
 	if err != nil {
 		panic(err) // fixed, valid settings
@@ -155,6 +157,7 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 		Claims:    svc.Claims,
 		Workflow:  svc.Workflow,
 		Live:      svc.Live,
+		services:  svc,
 		Clock:     clock,
 		Scheduler: sched,
 	}
@@ -199,7 +202,7 @@ func (w *World) DemoServices() demo.Services {
 
 // Services are the services as the GraphQL layer takes them.
 func (w *World) Services() wiring.Services {
-	return wiring.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, Live: w.Live}
+	return w.services
 }
 
 // Identity is the demo user with the handle.

@@ -99,7 +99,7 @@ func prepare(ctx context.Context, cfg storage.Config, wantClaims, wantSpares int
 	if err != nil {
 		return nil, err
 	}
-	services := wiring.New(db, live.NewHub(db, live.DefaultConfig, log), calendar, claims.DefaultDocumentLimits, workflow.Config{})
+	services := wiring.New(db, live.NewHub(db, live.DefaultConfig, log), calendar, claims.DefaultDocumentLimits, workflow.Config{}, wiring.Notifications{})
 	s := &seeder{db: db, products: map[string]uuid.UUID{}, workers: 1,
 		svc: demo.Services{Catalog: services.Catalog, Claims: services.Claims, Workflow: services.Workflow}}
 	if cfg.DatabaseURL != "" {

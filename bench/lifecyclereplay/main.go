@@ -223,7 +223,7 @@ func start(ctx context.Context, dbURL string, conns int, withLive bool) (*env, e
 	e := &env{db: db, rec: &recorder{ConnPool: db.Statement.ConnPool}}
 	db.Statement.ConnPool, db.ConnPool = e.rec, e.rec
 	hub := live.NewHub(db, live.DefaultConfig, quiet)
-	svc := wiring.New(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits, workflow.Config{})
+	svc := wiring.New(db, hub, sla.NewCalendar(), claims.DefaultDocumentLimits, workflow.Config{}, wiring.Notifications{})
 	liveCtx, cancel := context.WithCancel(ctx)
 	e.cancel = cancel
 	if withLive {

@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"cpor/apperr"
 	"cpor/models"
+	"cpor/notify"
+	"cpor/relay"
 	"fmt"
 	"io"
 	"strconv"
@@ -196,7 +198,45 @@ type EscalateClaimPayload struct {
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
+type MarkNotificationsReadInput struct {
+	// The notifications to mark read, at most 100; omit and set all to mark every one.
+	Ids []string `json:"ids,omitempty"`
+	// Mark every notification in your inbox read.
+	All              *bool   `json:"all,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type MarkNotificationsReadPayload struct {
+	// How many were unread and are now read.
+	Marked int `json:"marked"`
+	// Your unread notifications left.
+	UnreadCount      int             `json:"unreadCount"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 type Mutation struct {
+}
+
+// Your notifications: unread first, newest first within each part.
+type NotificationConnection struct {
+	Edges    []*NotificationEdge `json:"edges"`
+	Nodes    []*notify.Item      `json:"nodes"`
+	PageInfo *relay.PageInfo     `json:"pageInfo"`
+	// How many of your notifications are unread (all of them, not only this page's).
+	UnreadCount int `json:"unreadCount"`
+}
+
+type NotificationEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *notify.Item `json:"node"`
+}
+
+// How you are told of notifications.
+type NotificationPreferences struct {
+	Delivery models.NotificationPreference `json:"delivery"`
+	// The address e-mail goes to, from your sign-in; null when it gave none (you then receive no e-mail).
+	Email *string `json:"email,omitempty"`
 }
 
 type Query struct {
@@ -345,6 +385,17 @@ type UpdateClaimPayload struct {
 	Claim            *models.Claim   `json:"claim,omitempty"`
 	UserErrors       []*apperr.Error `json:"userErrors"`
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
+type UpdateNotificationPreferencesInput struct {
+	Delivery         models.NotificationPreference `json:"delivery"`
+	ClientMutationID *string                       `json:"clientMutationId,omitempty"`
+}
+
+type UpdateNotificationPreferencesPayload struct {
+	NotificationPreferences *NotificationPreferences `json:"notificationPreferences,omitempty"`
+	UserErrors              []*apperr.Error          `json:"userErrors"`
+	ClientMutationID        *string                  `json:"clientMutationId,omitempty"`
 }
 
 type UpsertCustomerTenantInput struct {
