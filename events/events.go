@@ -75,11 +75,7 @@ func (l *Log) write(tx *storage.Tx, evs []*models.ClaimEvent) error {
 	// Every instance listening hears of the commit (NOTIFY is delivered
 	// only if the transaction commits); the payload is only a hint of what
 	// to read, the event rows are the truth.
-	if postgres {
-		if err := tx.Exec("SELECT pg_notify(?, ?)", Channel, Announce(rows).Encode()).Error; err != nil {
-			return fmt.Errorf("notify claim events: %w", err)
-		}
-	}
+	tx.Notify(Channel, Announce(rows).Encode())
 	if l.publisher != nil {
 		tx.AfterCommit(func() { l.publisher.Published(rows) })
 	}

@@ -35,6 +35,7 @@ func complexity() graph.ComplexityRoot {
 	c.Claim.Comments = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
 	c.Claim.History = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
 	c.Claim.ProofOfExecution = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
+	c.Viewer.Notifications = func(child int, first *int, _ *string) int { return page(child, first, nil) }
 	return c
 }
 

@@ -95,17 +95,14 @@ func (r *Recorder) write(tx *storage.Tx, ns []models.Notification, actorOf map[u
 			return fmt.Errorf("write deliveries: %w", err)
 		}
 	}
-	return r.announce(tx, ns)
+	r.announce(tx, ns)
+	return nil
 }
 
 // deliveries are the e-mails to the audiences' members who want them now
 // and the webhook calls to the endpoints that subscribed.
 func (r *Recorder) deliveries(db *gorm.DB, ns []models.Notification, actorOf map[uuid.UUID]string, now time.Time) ([]models.Delivery, error) {
-	people, err := emailRecipients(db, ns)
-	if err != nil {
-		return nil, err
-	}
-	endpoints, err := subscribedEndpoints(db, ns)
+	receivers, err := receiversOf(db, ns)
 	if err != nil {
 		return nil, err
 	}
@@ -119,39 +116,96 @@ func (r *Recorder) deliveries(db *gorm.DB, ns []models.Notification, actorOf map
 	}
 	for i := range ns {
 		n := &ns[i]
-		for _, p := range people {
-			if p.UserID != actorOf[n.ID] && inAudience(&p, n) {
-				add(n, models.ChannelEmail, p.UserID, p.Email, recipientPayload(p.Name))
-			}
-		}
-		if !webhookNotice(n) {
-			continue
-		}
-		body, err := WebhookBody(n)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range endpoints {
-			if receives(&e, n) {
-				add(n, models.ChannelWebhook, e.ID.String(), WebhookType(n.Kind), body)
+		var body string
+		for _, rc := range receivers {
+			switch {
+			case rc.Channel == models.ChannelEmail && rc.Recipient != actorOf[n.ID] && rc.person().includes(n):
+				add(n, models.ChannelEmail, rc.Recipient, rc.Address, recipientPayload(rc.Name))
+			case rc.Channel == models.ChannelWebhook && webhookNotice(n) && rc.receives(n):
+				if body == "" {
+					if body, err = WebhookBody(n); err != nil {
+						return nil, err
+					}
+				}
+				add(n, models.ChannelWebhook, rc.Recipient, WebhookType(n.Kind), body)
 			}
 		}
 	}
 	return out, nil
 }
 
-// emailRecipients reads, in one statement, the people who want e-mail at
-// once and belong to an audience of ns.
-func emailRecipients(db *gorm.DB, ns []models.Notification) ([]models.NotificationRecipient, error) {
+// receiver is a person who wants e-mail at once, or a webhook endpoint.
+type receiver struct {
+	Channel        models.Channel
+	Recipient      string // user or endpoint ID
+	Address        string // the person's e-mail address
+	Name           string
+	OrganizationID *uuid.UUID
+	TenantID       *uuid.UUID
+	Reviewer       bool
+	Operator       bool
+	EventTypes     string // the endpoint's kinds
+}
+
+func (rc *receiver) person() audiences {
+	a := audiences{reviewer: rc.Reviewer, operator: rc.Operator}
+	if rc.OrganizationID != nil {
+		a.organization = *rc.OrganizationID
+	}
+	if rc.TenantID != nil {
+		a.tenant = *rc.TenantID
+	}
+	return a
+}
+
+// receives reports whether the endpoint wants n: its own organisation's
+// claim (or any, for an operator's) and a kind it chose.
+func (rc *receiver) receives(n *models.Notification) bool {
+	if rc.OrganizationID != nil && (n.AudienceID == nil || *rc.OrganizationID != *n.AudienceID) {
+		return false
+	}
+	return strings.Contains(rc.EventTypes, ","+string(n.Kind)+",")
+}
+
+// receiversOf reads, in one statement, the people of ns's audiences who
+// want e-mail at once and the enabled webhook endpoints of the
+// organisations ns concern, with the operators' endpoints for every claim.
+func receiversOf(db *gorm.DB, ns []models.Notification) ([]receiver, error) {
+	var (
+		parts []string
+		args  []any
+	)
+	if cond, condArgs := audienceCondition(ns); cond != "" {
+		parts = append(parts, "SELECT 'EMAIL' AS channel, user_id AS recipient, email AS address, name, organization_id, tenant_id, reviewer, operator, '' AS event_types"+
+			" FROM notification_recipients WHERE preference = ? AND email <> '' AND "+cond)
+		args = append(append(args, models.PreferEmailImmediate), condArgs...)
+	}
+	if slices.ContainsFunc(ns, func(n models.Notification) bool { return webhookNotice(&n) }) {
+		parts = append(parts, "SELECT 'WEBHOOK', CAST(id AS TEXT), '', '', organization_id, NULL, FALSE, FALSE, event_types"+
+			" FROM webhook_endpoints WHERE disabled_at IS NULL AND (organization_id IS NULL OR organization_id IN ?)")
+		args = append(args, audienceIDs(ns, models.AudiencePartnerAdmins))
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	var out []receiver
+	if err := db.Raw(strings.Join(parts, " UNION ALL ")+" ORDER BY 1, 2", args...).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("read notification receivers: %w", err)
+	}
+	return out, nil
+}
+
+// audienceCondition is the SQL condition (on notification_recipients) of
+// the members of ns's audiences.
+func audienceCondition(ns []models.Notification) (string, []any) {
 	var (
 		conds []string
 		args  []any
 	)
-	orgs, tenants := audienceIDs(ns, models.AudiencePartnerAdmins), audienceIDs(ns, models.AudienceCustomerAdmins)
-	if len(orgs) > 0 {
+	if orgs := audienceIDs(ns, models.AudiencePartnerAdmins); len(orgs) > 0 {
 		conds, args = append(conds, "organization_id IN ?"), append(args, orgs)
 	}
-	if len(tenants) > 0 {
+	if tenants := audienceIDs(ns, models.AudienceCustomerAdmins); len(tenants) > 0 {
 		conds, args = append(conds, "tenant_id IN ?"), append(args, tenants)
 	}
 	if hasAudience(ns, models.AudienceReviewers) {
@@ -161,62 +215,15 @@ func emailRecipients(db *gorm.DB, ns []models.Notification) ([]models.Notificati
 		conds = append(conds, "operator")
 	}
 	if len(conds) == 0 {
-		return nil, nil
+		return "", nil
 	}
-	var people []models.NotificationRecipient
-	err := db.Where("preference = ? AND email <> ''", models.PreferEmailImmediate).
-		Where("("+strings.Join(conds, " OR ")+")", args...).Order("user_id").Find(&people).Error
-	if err != nil {
-		return nil, fmt.Errorf("read e-mail recipients: %w", err)
-	}
-	return people, nil
-}
-
-// subscribedEndpoints reads the enabled endpoints of the organisations ns
-// concern and the operators' endpoints for every claim.
-func subscribedEndpoints(db *gorm.DB, ns []models.Notification) ([]models.WebhookEndpoint, error) {
-	if !slices.ContainsFunc(ns, func(n models.Notification) bool { return webhookNotice(&n) }) {
-		return nil, nil
-	}
-	var eps []models.WebhookEndpoint
-	err := db.Select("id", "organization_id", "event_types").
-		Where("disabled_at IS NULL AND (organization_id IS NULL OR organization_id IN ?)", audienceIDs(ns, models.AudiencePartnerAdmins)).
-		Order("id").Find(&eps).Error
-	if err != nil {
-		return nil, fmt.Errorf("read webhook endpoints: %w", err)
-	}
-	return eps, nil
-}
-
-// inAudience reports whether the person belongs to the notification's
-// audience, as their token last said.
-func inAudience(p *models.NotificationRecipient, n *models.Notification) bool {
-	switch n.Audience {
-	case models.AudiencePartnerAdmins:
-		return p.OrganizationID != nil && n.AudienceID != nil && *p.OrganizationID == *n.AudienceID
-	case models.AudienceCustomerAdmins:
-		return p.TenantID != nil && n.AudienceID != nil && *p.TenantID == *n.AudienceID
-	case models.AudienceReviewers:
-		return p.Reviewer
-	case models.AudienceOperators:
-		return p.Operator
-	}
-	return false
+	return "(" + strings.Join(conds, " OR ") + ")", args
 }
 
 // webhookNotice reports whether webhooks hear of n: what a partner
 // organisation is told of its claims.
 func webhookNotice(n *models.Notification) bool {
 	return n.Audience == models.AudiencePartnerAdmins && n.ClaimID != nil && slices.Contains(models.WebhookKinds, n.Kind)
-}
-
-// receives reports whether the endpoint wants n: its own organisation's
-// claim (or any, for an operator's) and a kind it chose.
-func receives(e *models.WebhookEndpoint, n *models.Notification) bool {
-	if e.OrganizationID != nil && (n.AudienceID == nil || *e.OrganizationID != *n.AudienceID) {
-		return false
-	}
-	return strings.Contains(e.EventTypes, ","+string(n.Kind)+",")
 }
 
 func audienceIDs(ns []models.Notification, a models.Audience) []uuid.UUID {
@@ -246,9 +253,9 @@ func recipientPayload(name string) string {
 // PostgreSQL every instance hears it by NOTIFY (sent only if the
 // transaction commits); on SQLite, a single process, the feed is told
 // directly.
-func (r *Recorder) announce(tx *storage.Tx, ns []models.Notification) error {
+func (r *Recorder) announce(tx *storage.Tx, ns []models.Notification) {
 	if r.feed == nil {
-		return nil
+		return
 	}
 	if storage.DialectOf(tx.DB) == storage.Postgres {
 		// A NOTIFY payload holds under 8,000 bytes: 150 IDs at a time.
@@ -257,13 +264,10 @@ func (r *Recorder) announce(tx *storage.Tx, ns []models.Notification) error {
 			for i, n := range chunk {
 				ids[i] = n.ID.String()
 			}
-			if err := tx.Exec("SELECT pg_notify(?, ?)", Channel, strings.Join(ids, ",")).Error; err != nil {
-				return fmt.Errorf("announce notifications: %w", err)
-			}
+			tx.Notify(Channel, strings.Join(ids, ","))
 		}
-		return nil
+		return
 	}
 	committed := slices.Clone(ns)
 	tx.AfterCommit(func() { r.feed.Publish(committed) })
-	return nil
 }

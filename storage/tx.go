@@ -18,6 +18,32 @@ type Tx struct {
 	beforeCommit []func(*Tx) error
 	afterCommit  []func()
 	state        map[any]any
+	notify       []any // PostgreSQL NOTIFY channel and payload pairs
+}
+
+// Notify sends a PostgreSQL NOTIFY on channel when the transaction commits
+// (never if it rolls back). The transaction's notifications go together,
+// in one statement, after the before-commit work. On SQLite it does
+// nothing: one process has no one else to tell.
+func (tx *Tx) Notify(channel, payload string) {
+	if DialectOf(tx.DB) == Postgres {
+		tx.notify = append(tx.notify, channel, payload)
+	}
+}
+
+// sendNotifications sends the queued NOTIFYs in one statement.
+func (tx *Tx) sendNotifications() error {
+	if len(tx.notify) == 0 {
+		return nil
+	}
+	calls := make([]string, len(tx.notify)/2)
+	for i := range calls {
+		calls[i] = "pg_notify(?, ?)"
+	}
+	if err := tx.Exec("SELECT "+strings.Join(calls, ", "), tx.notify...).Error; err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
 }
 
 // BeforeCommit schedules fn as the transaction's last work, after
@@ -70,7 +96,7 @@ func InTx(ctx context.Context, db *gorm.DB, fn func(tx *Tx) error) error {
 				return err
 			}
 		}
-		return nil
+		return tx.sendNotifications()
 	})
 	if err != nil {
 		return err
