@@ -10,10 +10,12 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"cpor/apperr"
 	"cpor/auth"
 	"cpor/catalog"
 	"cpor/claims"
 	"cpor/models"
+	"cpor/notify"
 	"cpor/scheduler"
 	"cpor/storage"
 	"cpor/workflow"
@@ -24,6 +26,9 @@ type Services struct {
 	Catalog  *catalog.Service
 	Claims   *claims.Service
 	Workflow *workflow.Service
+	// People, when set, learns the demo users (after the demo claims, so
+	// that loading the demo sends no e-mail).
+	People *notify.Directory
 }
 
 // Seeded reports whether the demo data is already there.
@@ -42,7 +47,7 @@ func Seed(ctx context.Context, db *gorm.DB, svc Services) error {
 		return err
 	}
 	s := &seeder{db: db, svc: svc, products: map[string]uuid.UUID{}}
-	steps := []func(context.Context) error{s.partners, s.catalogProducts, s.tenants, s.subscriptions, s.claims}
+	steps := []func(context.Context) error{s.partners, s.catalogProducts, s.tenants, s.subscriptions, s.claims, s.people}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
@@ -55,6 +60,27 @@ type seeder struct {
 	db       *gorm.DB
 	svc      Services
 	products map[string]uuid.UUID
+}
+
+// people makes the demo users known for e-mail, each with the preference
+// the demo shows: Ben wants the inbox only and Fiona a daily digest.
+func (s *seeder) people(ctx context.Context) error {
+	if s.svc.People == nil {
+		return nil
+	}
+	choices := map[string]models.NotificationPreference{"ben": models.PreferInAppOnly, "fiona": models.PreferDailyDigest}
+	for _, u := range Users {
+		pref, ok := choices[u.Handle]
+		if !ok {
+			pref = models.PreferEmailImmediate
+		}
+		_, err := s.svc.People.SetPreference(as(ctx, u.Handle), pref)
+		// A user with no notification role (Carl) has no preference.
+		if err != nil && !apperr.Is(err, apperr.Forbidden) {
+			return fmt.Errorf("demo user %s: %w", u.Handle, err)
+		}
+	}
+	return nil
 }
 
 func as(ctx context.Context, handle string) context.Context {

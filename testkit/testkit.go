@@ -197,7 +197,7 @@ func (w *World) Instance(t testing.TB, liveCfg live.Config) *World {
 
 // DemoServices are the services as the demo seed takes them.
 func (w *World) DemoServices() demo.Services {
-	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow}
+	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, People: w.services.People}
 }
 
 // Services are the services as the GraphQL layer takes them.

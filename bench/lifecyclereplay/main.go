@@ -230,7 +230,7 @@ func start(ctx context.Context, dbURL string, conns int, withLive bool) (*env, e
 		go func() { _ = hub.Run(liveCtx) }()
 		go live.Listen(liveCtx, dbURL, hub, quiet)
 	}
-	if err := demo.Seed(ctx, db, demo.Services{Catalog: svc.Catalog, Claims: svc.Claims, Workflow: svc.Workflow}); err != nil {
+	if err := demo.Seed(ctx, db, demo.Services{Catalog: svc.Catalog, Claims: svc.Claims, Workflow: svc.Workflow, People: svc.People}); err != nil {
 		return nil, err
 	}
 	if err := e.serve(ctx, svc); err != nil {
