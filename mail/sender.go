@@ -210,9 +210,14 @@ func (s *Sender) deliver(ctx context.Context, msg *gomail.Msg) outbox.Result {
 	if err == nil { // not delivered and no error: cannot happen, but never claim success
 		err = errors.New("message not accepted")
 	}
-	res := outbox.Result{Err: s.failure(ctx, "smtp", err)}
 	var se *gomail.SendError
-	if errors.As(err, &se) && ctx.Err() == nil {
+	isSendErr := errors.As(err, &se)
+	what := "smtp"
+	if isSendErr && contextEnded(ctx) != nil {
+		what += ": " + se.Reason.String() // where it stalled
+	}
+	res := outbox.Result{Err: s.failure(ctx, what, err)}
+	if isSendErr && contextEnded(ctx) == nil {
 		switch se.Reason {
 		case gomail.ErrSMTPRcptTo, gomail.ErrSMTPData, gomail.ErrSMTPDataClose:
 			// The relay refuses this recipient or this message: 5xx is final.
@@ -238,13 +243,23 @@ func replyCode(err error) int {
 // failure words err for deliveries.last_error; when the context ended the
 // attempt, that is the cause whatever the connection reports.
 func (s *Sender) failure(ctx context.Context, what string, err error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		if cause := context.Cause(ctx); cause != nil {
-			ctxErr = cause
-		}
-		return s.describe(what, fmt.Errorf("gave up: %w", ctxErr))
+	if ended := contextEnded(ctx); ended != nil {
+		return s.describe(what, fmt.Errorf("gave up: %w", ended))
 	}
 	return s.describe(what, err)
+}
+
+// contextEnded is why ctx has ended, or nil. A passed deadline counts
+// before ctx's timer has fired: the connection's deadlines, which are never
+// earlier, may time out first.
+func contextEnded(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	if deadline, ok := ctx.Deadline(); ok && !time.Now().Before(deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // maxErrorLen keeps last_error readable.
