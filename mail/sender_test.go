@@ -388,6 +388,9 @@ func TestFailures(t *testing.T) {
 	refuse := func(code int, enhanced smtp.EnhancedCode, msg string) func(*relay) {
 		return func(r *relay) { r.RcptErr = &smtp.SMTPError{Code: code, EnhancedCode: enhanced, Message: msg} }
 	}
+	reply := func(code int, msg string) error {
+		return &smtp.SMTPError{Code: code, EnhancedCode: smtp.EnhancedCode{code / 100, 7, 1}, Message: msg}
+	}
 	for _, tc := range []struct {
 		name string
 		// port starts the relay and returns its port.
@@ -409,6 +412,22 @@ func TestFailures(t *testing.T) {
 				return newRelay(t, plainRelay, refuse(451, smtp.EnhancedCode{4, 3, 0}, "try again later")).Port
 			},
 			errHas: "451",
+		},
+		{
+			name: "554 message refused",
+			port: func(t *testing.T) int {
+				return newRelay(t, plainRelay, func(r *relay) { r.DataErr = reply(554, "message refused") }).Port
+			},
+			permanent: true, errHas: "554",
+		},
+		{
+			// The relay refusing our sender is our configuration's fault;
+			// every recipient would fail, so none is given up on.
+			name: "553 sender refused",
+			port: func(t *testing.T) int {
+				return newRelay(t, plainRelay, func(r *relay) { r.MailErr = reply(553, "sender not allowed") }).Port
+			},
+			errHas: "553",
 		},
 		{
 			name: "connection dropped",
@@ -478,6 +497,34 @@ func TestFailures(t *testing.T) {
 			}
 			t.Logf("%v (after %v)", res.Err, elapsed.Round(time.Millisecond))
 		})
+	}
+}
+
+// Cancelling the attempt (the dispatcher stopping) ends a send at once,
+// whatever step waits.
+func TestCancelEndsSend(t *testing.T) {
+	t.Parallel()
+	silent := rawListener(t, func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c)
+		_ = c.Close()
+	})
+	slow := newRelay(t, plainRelay, func(r *relay) { r.DataDelay = time.Minute })
+	for name, port := range map[string]int{"greeting": silent, "message": slow.Port} {
+		cfg := config(port, mail.SecurityNone)
+		cfg.Timeout = 30 * time.Second
+		s := newSender(t, cfg)
+		ctx, cancel := context.WithCancel(t.Context())
+		timer := time.AfterFunc(200*time.Millisecond, cancel)
+		start := time.Now()
+		res := s.Send(ctx, single(notification("Hi", "Body")))
+		timer.Stop()
+		cancel()
+		if res.Err == nil || res.Permanent || !strings.Contains(res.Err.Error(), "canceled") {
+			t.Errorf("%s: %v, permanent %v", name, res.Err, res.Permanent)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%s: Send took %v after a cancel at 200ms", name, d)
+		}
 	}
 }
 

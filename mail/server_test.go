@@ -38,8 +38,9 @@ type relay struct {
 
 	// User and Password, when set, are required (AUTH PLAIN).
 	User, Password string
-	// RcptErr refuses every recipient.
-	RcptErr error
+	// MailErr refuses every sender, RcptErr every recipient, DataErr every
+	// message.
+	MailErr, RcptErr, DataErr error
 	// DataDelay stalls the reply to the message's end.
 	DataDelay time.Duration
 
@@ -129,6 +130,9 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if s.relay.User != "" && s.user == "" {
 		return smtp.ErrAuthRequired
 	}
+	if s.relay.MailErr != nil {
+		return s.relay.MailErr
+	}
 	s.from = from
 	return nil
 }
@@ -152,6 +156,9 @@ func (s *session) Data(r io.Reader) error {
 		case <-s.relay.stop:
 		}
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "too slow"}
+	}
+	if s.relay.DataErr != nil {
+		return s.relay.DataErr
 	}
 	_, isTLS := s.conn.TLSConnectionState()
 	s.relay.mu.Lock()
