@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"strings"
@@ -97,7 +98,7 @@ func (c Config) Validate() error {
 	if d.Host == "" {
 		return errors.Join(errs...)
 	}
-	if strings.ContainsAny(d.Host, " /:") {
+	if strings.ContainsAny(d.Host, " /[]") || (strings.Contains(d.Host, ":") && net.ParseIP(d.Host) == nil) {
 		errs = append(errs, fmt.Errorf("mail: Host %q is not a host name (give the port in Port)", d.Host))
 	}
 	if d.Port < 1 || d.Port > 65535 {

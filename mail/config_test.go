@@ -34,6 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		{"from required", with(func(c *mail.Config) { c.From = "" }), "From is required"},
 		{"from malformed", with(func(c *mail.Config) { c.From = "CPOR noreply" }), "From"},
 		{"port out of range", with(func(c *mail.Config) { c.Port = 70000 }), "Port"},
+		{"ipv6 literal", with(func(c *mail.Config) { c.Host = "::1" }), ""},
 		{"host with port", with(func(c *mail.Config) { c.Host = "smtp.example:587" }), "Host"},
 		{"negative timeout", with(func(c *mail.Config) { c.Timeout = -time.Second }), "Timeout"},
 		{"password without user", with(func(c *mail.Config) { c.Password = "p" }), "Password is set without Username"},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -151,7 +152,9 @@ func (s *Sender) deliver(ctx context.Context, msg *gomail.Msg) outbox.Result {
 			_ = conn.Close() // a no-op after a clean QUIT
 		}
 	}()
-	dial := func(dialCtx context.Context, network, addr string) (net.Conn, error) {
+	// go-mail's own address ("host:port") would garble an IPv6 literal.
+	addr := net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	dial := func(dialCtx context.Context, network, _ string) (net.Conn, error) {
 		var d net.Dialer
 		c, err := d.DialContext(dialCtx, network, addr)
 		if err != nil {
@@ -199,7 +202,7 @@ func (s *Sender) deliver(ctx context.Context, msg *gomail.Msg) outbox.Result {
 	if err != nil {
 		// Anything refused before the message is the relay refusing us, not
 		// the recipient: a later try, or a corrected configuration, delivers.
-		return outbox.Result{Err: s.failure(ctx, "smtp: connecting to "+client.ServerAddr(), err)}
+		return outbox.Result{Err: s.failure(ctx, "smtp: connecting to "+addr, err)}
 	}
 	err = client.SendWithSMTPClient(sc, msg)
 	if msg.IsDelivered() {

@@ -370,6 +370,23 @@ func TestTLSAndAuth(t *testing.T) {
 	}
 }
 
+// An IPv6 literal is a host like any other.
+func TestIPv6Relay(t *testing.T) {
+	t.Parallel()
+	l, err := net.Listen("tcp", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	cfg := config(port, mail.SecurityNone)
+	cfg.Host = "::1"
+	res := send(t, newSender(t, cfg), single(notification("Hi", "Body")))
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "[::1]:") {
+		t.Errorf("Send = %v, want a refusal from [::1]", res.Err)
+	}
+}
+
 // STARTTLS is required unless the configuration says "none".
 func TestStartTLSRequired(t *testing.T) {
 	t.Parallel()
