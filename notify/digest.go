@@ -8,6 +8,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"cpor/mail"
 	"cpor/models"
 	"cpor/scheduler"
 	"cpor/storage"
@@ -20,17 +21,12 @@ const DigestJob = "notify.digest"
 // digestSubject is the digest job's subject: there is one.
 var digestSubject = uuid.MustParse("d19e5700-0000-4000-8000-000000000001")
 
-// DigestEncoder renders a digest's payload for the e-mail sender: the name
-// to greet and the notifications, newest first.
-type DigestEncoder func(name string, ns []models.Notification) (string, error)
-
 // Digests send, once a day at a fixed hour, one e-mail per person who
 // chose the daily digest, with what reached their inbox since the last one
 // and is still unread.
 type Digests struct {
 	hour   int
 	window time.Duration
-	encode DigestEncoder
 }
 
 // Bounds of one digest run: people per pass (the job comes back at once
@@ -42,11 +38,14 @@ const (
 
 // NewDigests sends digests at hour (0–23, UTC); each e-mail is retried for
 // window.
-func NewDigests(hour int, window time.Duration, encode DigestEncoder) (*Digests, error) {
+func NewDigests(hour int, window time.Duration) (*Digests, error) {
 	if hour < 0 || hour > 23 {
 		return nil, fmt.Errorf("digest hour %d is not between 0 and 23", hour)
 	}
-	return &Digests{hour: hour, window: window, encode: encode}, nil
+	if window <= 0 {
+		window = DefaultRetryWindows.Email
+	}
+	return &Digests{hour: hour, window: window}, nil
 }
 
 // Ensure schedules the digest job unless it is already pending.
@@ -138,7 +137,7 @@ func (g *Digests) digestOf(tx *storage.Tx, p *models.NotificationRecipient, now 
 	if len(ns) == 0 {
 		return models.Delivery{}, false, nil
 	}
-	payload, err := g.encode(p.Name, ns)
+	payload, err := mail.EncodeDigest(mail.Digest{Name: p.Name, Notifications: ns})
 	if err != nil {
 		return models.Delivery{}, false, err
 	}

@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"gorm.io/gorm"
 
+	"cpor/mail"
 	"cpor/models"
 	"cpor/storage"
 )
@@ -120,7 +120,7 @@ func (r *Recorder) deliveries(db *gorm.DB, ns []models.Notification, actorOf map
 		for _, rc := range receivers {
 			switch {
 			case rc.Channel == models.ChannelEmail && rc.Recipient != actorOf[n.ID] && rc.person().includes(n):
-				add(n, models.ChannelEmail, rc.Recipient, rc.Address, recipientPayload(rc.Name))
+				add(n, models.ChannelEmail, rc.Recipient, rc.Address, mail.EncodeRecipient(rc.Name))
 			case rc.Channel == models.ChannelWebhook && webhookNotice(n) && rc.receives(n):
 				if body == "" {
 					if body, err = WebhookBody(n); err != nil {
@@ -238,15 +238,6 @@ func audienceIDs(ns []models.Notification, a models.Audience) []uuid.UUID {
 
 func hasAudience(ns []models.Notification, a models.Audience) bool {
 	return slices.ContainsFunc(ns, func(n models.Notification) bool { return n.Audience == a })
-}
-
-// recipientPayload is what an e-mail delivery carries besides its
-// notification: the name to greet.
-func recipientPayload(name string) string {
-	b, _ := json.Marshal(struct {
-		Name string `json:"name"`
-	}{name})
-	return string(b)
 }
 
 // announce tells the live feeds of the notifications once they commit: on
