@@ -26,6 +26,9 @@ type Feed struct {
 
 	mu   sync.Mutex
 	subs map[*subscription]struct{}
+
+	listening sync.Once
+	ready     chan struct{}
 }
 
 // subscriptionBuffer is how many notifications a subscriber may be behind.
@@ -42,7 +45,7 @@ func NewFeed(db *gorm.DB, log *slog.Logger) *Feed {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Feed{db: db, log: log.With("component", "notification-feed"), subs: map[*subscription]struct{}{}}
+	return &Feed{db: db, log: log.With("component", "notification-feed"), subs: map[*subscription]struct{}{}, ready: make(chan struct{})}
 }
 
 // Subscribe returns the notifications committed from now on for the
@@ -105,7 +108,11 @@ func (f *Feed) Publish(ns []models.Notification) {
 	}
 }
 
-func (f *Feed) listening() bool {
+// Listening is closed once Listen first listens: notifications committed
+// after it reach this instance's subscribers.
+func (f *Feed) Listening() <-chan struct{} { return f.ready }
+
+func (f *Feed) subscribed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return len(f.subs) > 0
@@ -114,7 +121,7 @@ func (f *Feed) listening() bool {
 // announced reads the notifications a NOTIFY named and publishes them;
 // with nobody subscribed it reads nothing.
 func (f *Feed) announced(ctx context.Context, payload string) {
-	if !f.listening() {
+	if !f.subscribed() {
 		return
 	}
 	var ids []uuid.UUID
@@ -174,6 +181,7 @@ func (f *Feed) listenOnce(ctx context.Context, databaseURL string, connected fun
 		return fmt.Errorf("listen: %w", err)
 	}
 	connected()
+	f.listening.Do(func() { close(f.ready) })
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {

@@ -75,7 +75,7 @@ func Notices(c Cause) []models.Notification {
 		add(models.AudiencePartnerAdmins, models.NotifyStatusChanged, "Answer sent: "+label,
 			fmt.Sprintf("%s answered the reviewer; the claim is %s again.", actor(ev), words(claim.Status)), "")
 		add(models.AudienceReviewers, models.NotifyPartnerResponded, "The partner answered: "+label,
-			ev.Reason, "Continue the review.")
+			answer(ev, label), "Continue the review.")
 	case *ev.ToStatus == models.Approved:
 		add(models.AudiencePartnerAdmins, models.NotifyApproved, "Claim approved: "+label,
 			label+" was approved: your organisation is the partner of record.", "")
@@ -122,6 +122,13 @@ func answerBy(due *time.Time) string {
 		return "Answer in the claim's thread."
 	}
 	return "Answer in the claim's thread by " + due.UTC().Format("Monday 2 January 2006, 15:04 MST") + ", or the claim is rejected."
+}
+
+func answer(ev *models.ClaimEvent, label string) string {
+	if ev.Reason == "" {
+		return actor(ev) + " answered the information request on " + label + "."
+	}
+	return actor(ev) + " answered: " + ev.Reason
 }
 
 func rejection(c *models.Claim, ev *models.ClaimEvent) string {

@@ -163,12 +163,14 @@ func Wire(db *gorm.DB, liveCfg live.Config, log *slog.Logger) *World {
 	}
 }
 
-// StartLive runs the world's event hub, and on PostgreSQL its listener,
-// until ctx ends.
+// StartLive runs the world's event hub, and on PostgreSQL its listener and
+// the notification feed's, until ctx ends.
 func (w *World) StartLive(ctx context.Context) {
 	go func() { _ = w.Live.Run(ctx) }()
 	if w.Storage.DatabaseURL != "" {
 		go live.Listen(ctx, w.Storage.DatabaseURL, w.Live, slog.New(slog.DiscardHandler))
+		go w.services.Feed.Listen(ctx, w.Storage.DatabaseURL)
+		<-w.services.Feed.Listening()
 	}
 	<-w.Live.Ready()
 }
