@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -44,6 +45,10 @@ import (
 	"cpor/demo"
 	"cpor/httpapi"
 	"cpor/live"
+	"cpor/mail"
+	"cpor/models"
+	"cpor/notify"
+	"cpor/outbox"
 	"cpor/reqlog"
 	"cpor/scheduler"
 	"cpor/sla"
@@ -73,6 +78,7 @@ type config struct {
 	workflow     workflow.Config
 	scheduler    scheduler.Config
 	schedulerOn  bool
+	notify       notifyConfig
 	// proofMaxAgeMonths: CPOR_POE_MAX_AGE_MONTHS (claims.ProofRecency).
 	proofMaxAgeMonths int64
 }
@@ -161,7 +167,70 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := loadDeadlines(env, &c); err != nil {
 		return c, err
 	}
+	if err := loadNotifications(env, &c); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// notifyConfig is how notifications leave the service: the outbox
+// dispatcher, SMTP, the daily digest and webhooks.
+type notifyConfig struct {
+	outboxOn                            bool
+	outbox                              outbox.Config
+	mail                                mail.Config
+	digestHour                          int
+	retryWindow                         time.Duration
+	allowPrivate                        bool
+	webhookTimeout, webhookDisableAfter time.Duration
+}
+
+func loadNotifications(env func(string, string) string, c *config) error {
+	n := &c.notify
+	n.outboxOn = env("CPOR_OUTBOX", "on") == "on"
+	n.allowPrivate = env("CPOR_WEBHOOK_ALLOW_PRIVATE", "false") == "true"
+	n.mail = mail.Config{
+		Host: env("CPOR_SMTP_HOST", ""), Security: env("CPOR_SMTP_SECURITY", ""),
+		Username: env("CPOR_SMTP_USERNAME", ""), Password: env("CPOR_SMTP_PASSWORD", ""),
+		From: env("CPOR_MAIL_FROM", "CPOR claims <cpor@localhost>"), AppURL: env("CPOR_APP_URL", "http://localhost:8080"),
+	}
+	if v := env("CPOR_SMTP_PORT", ""); v != "" {
+		port, err := strconv.Atoi(v)
+		if err != nil || port < 1 || port > 65535 {
+			return fmt.Errorf("CPOR_SMTP_PORT must be a port number, not %q", v)
+		}
+		n.mail.Port = port
+	}
+	hour, err := strconv.Atoi(env("CPOR_DIGEST_HOUR", "7"))
+	if err != nil || hour < 0 || hour > 23 {
+		return fmt.Errorf("CPOR_DIGEST_HOUR must be an hour of the day (UTC) from 0 to 23")
+	}
+	n.digestHour = hour
+	concurrency, err := envInt(env, "CPOR_OUTBOX_CONCURRENCY", outbox.DefaultConcurrency)
+	if err != nil {
+		return err
+	}
+	n.outbox.Concurrency = int(concurrency)
+	for _, d := range []struct {
+		key  string
+		dest *time.Duration
+		def  time.Duration
+	}{
+		{"CPOR_OUTBOX_INTERVAL", &n.outbox.Interval, outbox.DefaultInterval},
+		{"CPOR_OUTBOX_BACKOFF_BASE", &n.outbox.BackoffBase, outbox.DefaultBackoffBase},
+		{"CPOR_OUTBOX_BACKOFF_MAX", &n.outbox.BackoffMax, outbox.DefaultBackoffMax},
+		{"CPOR_NOTIFY_RETRY_WINDOW", &n.retryWindow, 24 * time.Hour},
+		{"CPOR_WEBHOOK_TIMEOUT", &n.webhookTimeout, 10 * time.Second},
+		{"CPOR_WEBHOOK_DISABLE_AFTER", &n.webhookDisableAfter, 5 * 24 * time.Hour},
+	} {
+		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
+			return err
+		}
+	}
+	// An attempt ends before the webhook's own timeout would let it run on.
+	n.outbox.AttemptTimeout = max(n.webhookTimeout+5*time.Second, outbox.DefaultAttemptTimeout)
+	n.outbox.Lease = max(outbox.DefaultLease, 2*n.outbox.AttemptTimeout)
+	return n.mail.Validate()
 }
 
 // loadDeadlines reads the workflow's deadlines and the scheduler that
@@ -406,7 +475,10 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	limits.MaxBytes = cfg.http.MaxUploadBytes
 	limits.ProofMaxAgeMonths = int(cfg.proofMaxAgeMonths)
 	hub := live.NewHub(db, live.DefaultConfig, log)
-	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow, wiring.Notifications{Log: log})}, nil
+	notes := wiring.Notifications{
+		RetryWindows: notify.RetryWindows{Email: cfg.notify.retryWindow, Webhook: cfg.notify.retryWindow}, Log: log,
+	}
+	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow, notes)}, nil
 }
 
 // startScheduler runs the deadlines that come due (lapses, expiries and
@@ -416,7 +488,16 @@ func (a *app) startScheduler(ctx context.Context, cfg config, reg prometheus.Reg
 	if !cfg.schedulerOn {
 		return nil
 	}
-	s, err := scheduler.New(a.db, cfg.scheduler, a.services.Workflow.DueWork(), log, reg)
+	digests, err := notify.NewDigests(cfg.notify.digestHour, cfg.notify.retryWindow)
+	if err != nil {
+		return err
+	}
+	if err := digests.Ensure(ctx, a.db, storage.Now()); err != nil {
+		return fmt.Errorf("schedule the daily digest: %w", err)
+	}
+	work := a.services.Workflow.DueWork()
+	maps.Copy(work, digests.Handlers())
+	s, err := scheduler.New(a.db, cfg.scheduler, work, log, reg)
 	if err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
@@ -426,6 +507,37 @@ func (a *app) startScheduler(ctx context.Context, cfg config, reg prometheus.Reg
 		}
 	}()
 	return nil
+}
+
+// startNotifications runs what makes notifications leave the service:
+// the directory learning people, on PostgreSQL the live feed's listener,
+// and the outbox dispatcher with its e-mail and webhook senders. The
+// returned wait blocks until the dispatcher, once ctx ends, has recorded
+// the attempts in flight.
+func (a *app) startNotifications(ctx context.Context, cfg config, reg prometheus.Registerer, log *slog.Logger) (wait func(), err error) {
+	go a.services.People.Run(ctx)
+	if cfg.storage.DatabaseURL != "" {
+		go a.services.Feed.Listen(ctx, cfg.storage.DatabaseURL)
+	}
+	if !cfg.notify.outboxOn {
+		return func() {}, nil
+	}
+	mailer, err := mail.NewSender(cfg.notify.mail, log)
+	if err != nil {
+		return nil, fmt.Errorf("e-mail: %w", err)
+	}
+	senders := map[models.Channel]outbox.Sender{models.ChannelEmail: mailer}
+	d, err := outbox.New(a.db, cfg.notify.outbox, senders, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.services.Notices.OnCommit(d.Wake)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = d.Run(ctx)
+	}()
+	return func() { <-done }, nil
 }
 
 // startLive runs the event hub and, on PostgreSQL, the listener that hears
@@ -502,6 +614,14 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		_ = ln.Close()
 		return err
 	}
+	waitDispatcher, err := a.startNotifications(work, cfg, api.Metrics(), log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	// Before the database closes: stop the dispatcher and let it record
+	// the sends in flight.
+	defer func() { stopWork(); waitDispatcher() }()
 	srv := &http.Server{
 		Handler:           api,
 		ReadHeaderTimeout: 10 * time.Second,

@@ -43,7 +43,12 @@ func (w RetryWindows) of(ch models.Channel) time.Duration {
 type Recorder struct {
 	windows RetryWindows
 	feed    *Feed
+	wake    func()
 }
+
+// OnCommit has wake called after every commit that wrote deliveries (the
+// dispatcher looks at once rather than at its next interval).
+func (r *Recorder) OnCommit(wake func()) { r.wake = wake }
 
 // NewRecorder returns a recorder whose committed notifications reach feed
 // (which may be nil).
@@ -93,6 +98,9 @@ func (r *Recorder) write(tx *storage.Tx, ns []models.Notification, actorOf map[u
 	if len(deliveries) > 0 {
 		if err := tx.Create(&deliveries).Error; err != nil {
 			return fmt.Errorf("write deliveries: %w", err)
+		}
+		if r.wake != nil {
+			tx.AfterCommit(r.wake)
 		}
 	}
 	r.announce(tx, ns)
