@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -44,7 +46,7 @@ func Notices(c Cause) []models.Notification {
 		n := models.Notification{
 			ID: uuid.New(), Audience: a, Kind: kind,
 			ClaimID: &claim.ID, ClaimName: claim.Name, ClaimStatus: claim.Status,
-			Title: title, Body: body, NextStep: next, CreatedAt: ev.CreatedAt,
+			Title: title, Body: sentence(body), NextStep: next, CreatedAt: ev.CreatedAt,
 		}
 		switch a {
 		case models.AudiencePartnerAdmins:
@@ -90,6 +92,12 @@ func Notices(c Cause) []models.Notification {
 			fmt.Sprintf("%s moved from %s to %s.", label, words(*ev.FromStatus), words(*ev.ToStatus)), "")
 	}
 	return out
+}
+
+// sentence starts s with a capital: a body may open with a claim's label.
+func sentence(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[size:]
 }
 
 func isStatusChange(ev *models.ClaimEvent) bool {
