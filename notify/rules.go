@@ -96,6 +96,9 @@ func Notices(c Cause) []models.Notification {
 
 // sentence starts s with a capital: a body may open with a claim's label.
 func sentence(s string) string {
+	if s == "" {
+		return s
+	}
 	r, size := utf8.DecodeRuneInString(s)
 	return string(unicode.ToUpper(r)) + s[size:]
 }
