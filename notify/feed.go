@@ -108,6 +108,13 @@ func (f *Feed) Publish(ns []models.Notification) {
 	}
 }
 
+// Subscribers counts the live subscriptions.
+func (f *Feed) Subscribers() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs)
+}
+
 // Listening is closed once Listen first listens: notifications committed
 // after it reach this instance's subscribers.
 func (f *Feed) Listening() <-chan struct{} { return f.ready }
