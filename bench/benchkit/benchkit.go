@@ -1,18 +1,25 @@
 // Package benchkit is what the bench commands share to drive the service
 // as a separate process: a free loopback port, waiting for readiness, the
-// admin listener's metrics and profiles.
+// admin listener's metrics and profiles, a fresh database.
 package benchkit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
+
+	"cpor/storage"
 )
 
 // FreePort returns a loopback port nobody listens on now.
@@ -86,4 +93,30 @@ func Fetch(url, path string) error {
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
+}
+
+// FreshDatabase makes an empty database, named prefix and a random
+// suffix, on the PostgreSQL server, and returns its URL and how to drop it.
+func FreshDatabase(ctx context.Context, server, prefix string) (string, func(), error) {
+	quiet := slog.New(slog.DiscardHandler)
+	admin, err := storage.Open(ctx, storage.Config{DatabaseURL: server, MaxOpenConns: 1}, quiet)
+	if err != nil {
+		return "", nil, err
+	}
+	name := prefix + "_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
+		_ = storage.Close(admin)
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(server)
+	if err != nil {
+		_ = storage.Close(admin)
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		_ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error
+		_ = storage.Close(admin)
+	}
+	return u.String(), drop, nil
 }

@@ -24,7 +24,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -39,6 +38,7 @@ import (
 	"gorm.io/gorm"
 
 	"cpor/auth"
+	"cpor/bench/benchkit"
 	"cpor/claims"
 	"cpor/demo"
 	"cpor/httpapi"
@@ -95,7 +95,7 @@ func fatal(err error) {
 }
 
 func run(ctx context.Context, o options) error {
-	dbURL, drop, err := createDatabase(ctx, o.url)
+	dbURL, drop, err := benchkit.FreshDatabase(ctx, o.url, "cpor_replay")
 	if err != nil {
 		return err
 	}
@@ -171,31 +171,6 @@ func startProfile(path string, clients int) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }, nil
-}
-
-// createDatabase makes an empty database on the server and returns its URL
-// and how to drop it.
-func createDatabase(ctx context.Context, server string) (string, func(), error) {
-	quiet := slog.New(slog.DiscardHandler)
-	admin, err := storage.Open(ctx, storage.Config{DatabaseURL: server, MaxOpenConns: 1}, quiet)
-	if err != nil {
-		return "", nil, err
-	}
-	name := "cpor_replay_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	if err := admin.Exec("CREATE DATABASE " + name).Error; err != nil {
-		_ = storage.Close(admin)
-		return "", nil, fmt.Errorf("create database: %w", err)
-	}
-	u, err := url.Parse(server)
-	if err != nil {
-		return "", nil, err
-	}
-	u.Path = "/" + name
-	drop := func() {
-		_ = admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)").Error
-		_ = storage.Close(admin)
-	}
-	return u.String(), drop, nil
 }
 
 // env is the service over its own database, served on a loopback port.
