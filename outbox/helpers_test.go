@@ -259,6 +259,21 @@ func series(t *testing.T, reg prometheus.Gatherer, name string, labels map[strin
 	return nil
 }
 
+// seriesCount is how many series the family name has.
+func seriesCount(t *testing.T, reg prometheus.Gatherer, name string) int {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name {
+			return len(f.GetMetric())
+		}
+	}
+	return 0
+}
+
 // waitFor polls cond until it holds, failing after a few seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
