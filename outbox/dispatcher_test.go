@@ -175,24 +175,51 @@ func TestTemporaryFailureBacksOff(t *testing.T) {
 	})
 }
 
-// TestBackoffIsJittered: rows failing together are not all retried at the
-// same moment.
+// TestBackoffIsJittered: rows failing together are spread over [d/2, d] of
+// their delay, not retried at one moment; the delay stops at BackoffMax
+// however many attempts came before.
 func TestBackoffIsJittered(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		const base, maxDelay, perCase = 10 * time.Second, 60 * time.Second, 20
 		c := newClock()
+		now := c.Now()
 		fake := newFake()
-		fake.FailNext(20, temporary(503))
-		d, _ := newDispatcher(t, db, c, outbox.Config{}, map[models.Channel]outbox.Sender{models.ChannelWebhook: fake})
-		for range 20 {
-			insert(t, db, due(models.ChannelWebhook, c.Now()))
+		d, _ := newDispatcher(t, db, c, outbox.Config{BackoffBase: base, BackoffMax: maxDelay},
+			map[models.Channel]outbox.Sender{models.ChannelWebhook: fake})
+		cases := []struct {
+			before int // failed attempts before this one
+			delay  time.Duration
+		}{{0, base}, {2, 4 * base}, {3, maxDelay}, {5, maxDelay}, {80, maxDelay}}
+		ids := make([][]uuid.UUID, len(cases))
+		for i, tc := range cases {
+			for range perCase {
+				row := due(models.ChannelWebhook, now)
+				row.Attempts = tc.before
+				row.GiveUpAt = now.Add(365 * 24 * time.Hour)
+				insert(t, db, row)
+				ids[i] = append(ids[i], row.ID)
+			}
 		}
-		dispatch(t, d, 100)
-		var nexts []time.Time
-		if err := db.Model(&models.Delivery{}).Distinct().Pluck("next_attempt_at", &nexts).Error; err != nil {
-			t.Fatal(err)
+		fake.FailNext(len(cases)*perCase, temporary(503))
+		if n := dispatch(t, d, 1000); n != len(cases)*perCase {
+			t.Fatalf("took %d rows", n)
 		}
-		if len(nexts) < 2 {
-			t.Errorf("20 failures retried at %d distinct moments, want jitter", len(nexts))
+		for i, tc := range cases {
+			distinct := map[time.Time]bool{}
+			for _, id := range ids[i] {
+				got := delivery(t, db, id)
+				if got.Status != models.DeliveryPending || got.Attempts != tc.before+1 {
+					t.Fatalf("after %d failures: %+v", tc.before+1, got)
+				}
+				if lo, hi := now.Add(tc.delay/2), now.Add(tc.delay); got.NextAttemptAt.Before(lo) || got.NextAttemptAt.After(hi) {
+					t.Errorf("after %d failures: next attempt in %v, want within [%v, %v]",
+						tc.before+1, got.NextAttemptAt.Sub(now), tc.delay/2, tc.delay)
+				}
+				distinct[got.NextAttemptAt.UTC()] = true
+			}
+			if len(distinct) < 2 {
+				t.Errorf("after %d failures: %d rows retried at %d distinct moments, want jitter", tc.before+1, perCase, len(distinct))
+			}
 		}
 	})
 }
