@@ -23,6 +23,7 @@ package outbox
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -387,7 +388,7 @@ func (d *Dispatcher) refreshDepth(ctx context.Context) {
 	var rows []struct {
 		Channel string
 		N       int64
-		Oldest  *time.Time
+		Oldest  aggregateTime
 	}
 	err := d.db.WithContext(ctx).Model(&models.Delivery{}).Select("channel, COUNT(*) AS n, MIN(created_at) AS oldest").
 		Where("status = ?", models.DeliveryPending).Group("channel").Scan(&rows).Error
@@ -404,8 +405,34 @@ func (d *Dispatcher) refreshDepth(ctx context.Context) {
 	}
 	for _, r := range rows {
 		d.metrics.pending.WithLabelValues(r.Channel).Set(float64(r.N))
-		if r.Oldest != nil {
-			d.metrics.oldest.WithLabelValues(r.Channel).Set(now.Sub(*r.Oldest).Seconds())
+		if !r.Oldest.IsZero() {
+			d.metrics.oldest.WithLabelValues(r.Channel).Set(now.Sub(r.Oldest.Time).Seconds())
 		}
 	}
+}
+
+// aggregateTime reads a timestamp an aggregate returns: a time from
+// PostgreSQL, but the stored text from SQLite, whose MIN keeps no column
+// type for its driver to parse by. (GORM scans into a struct only if it is
+// a Valuer too.)
+type aggregateTime struct{ time.Time }
+
+func (a aggregateTime) Value() (driver.Value, error) { return a.Time, nil }
+
+func (a *aggregateTime) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		a.Time = time.Time{}
+	case time.Time:
+		a.Time = v
+	case string:
+		t, err := time.Parse("2006-01-02 15:04:05.999999999-07:00", v)
+		if err != nil {
+			return fmt.Errorf("read a timestamp: %w", err)
+		}
+		a.Time = t
+	default:
+		return fmt.Errorf("read a timestamp: unexpected %T", src)
+	}
+	return nil
 }
