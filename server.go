@@ -53,6 +53,7 @@ import (
 	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/webhooks"
 	"cpor/wiring"
 	"cpor/workflow"
 )
@@ -176,19 +177,25 @@ func loadConfig(getenv func(string) string) (config, error) {
 // notifyConfig is how notifications leave the service: the outbox
 // dispatcher, SMTP, the daily digest and webhooks.
 type notifyConfig struct {
-	outboxOn                            bool
-	outbox                              outbox.Config
-	mail                                mail.Config
-	digestHour                          int
-	retryWindow                         time.Duration
-	allowPrivate                        bool
-	webhookTimeout, webhookDisableAfter time.Duration
+	outboxOn    bool
+	outbox      outbox.Config
+	mail        mail.Config
+	digestHour  int
+	retryWindow time.Duration
+	webhookURLs webhooks.URLPolicy
+	webhook     webhooks.SenderConfig
 }
 
 func loadNotifications(env func(string, string) string, c *config) error {
 	n := &c.notify
 	n.outboxOn = env("CPOR_OUTBOX", "on") == "on"
-	n.allowPrivate = env("CPOR_WEBHOOK_ALLOW_PRIVATE", "false") == "true"
+	// Deliveries go only to public HTTPS hosts in production; development
+	// allows plain http to public hosts too. Internal hosts need the
+	// operator's word either way.
+	n.webhookURLs = webhooks.URLPolicy{
+		RequireHTTPS: c.production,
+		AllowPrivate: env("CPOR_WEBHOOK_ALLOW_PRIVATE", "false") == "true",
+	}
 	n.mail = mail.Config{
 		Host: env("CPOR_SMTP_HOST", ""), Security: env("CPOR_SMTP_SECURITY", ""),
 		Username: env("CPOR_SMTP_USERNAME", ""), Password: env("CPOR_SMTP_PASSWORD", ""),
@@ -220,15 +227,15 @@ func loadNotifications(env func(string, string) string, c *config) error {
 		{"CPOR_OUTBOX_BACKOFF_BASE", &n.outbox.BackoffBase, outbox.DefaultBackoffBase},
 		{"CPOR_OUTBOX_BACKOFF_MAX", &n.outbox.BackoffMax, outbox.DefaultBackoffMax},
 		{"CPOR_NOTIFY_RETRY_WINDOW", &n.retryWindow, 24 * time.Hour},
-		{"CPOR_WEBHOOK_TIMEOUT", &n.webhookTimeout, 10 * time.Second},
-		{"CPOR_WEBHOOK_DISABLE_AFTER", &n.webhookDisableAfter, 5 * 24 * time.Hour},
+		{"CPOR_WEBHOOK_TIMEOUT", &n.webhook.Timeout, 10 * time.Second},
+		{"CPOR_WEBHOOK_DISABLE_AFTER", &n.webhook.DisableAfter, 5 * 24 * time.Hour},
 	} {
 		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
 			return err
 		}
 	}
 	// An attempt ends before the webhook's own timeout would let it run on.
-	n.outbox.AttemptTimeout = max(n.webhookTimeout+5*time.Second, outbox.DefaultAttemptTimeout)
+	n.outbox.AttemptTimeout = max(n.webhook.Timeout+5*time.Second, outbox.DefaultAttemptTimeout)
 	n.outbox.Lease = max(outbox.DefaultLease, 2*n.outbox.AttemptTimeout)
 	return n.mail.Validate()
 }
@@ -477,6 +484,7 @@ func wire(db *gorm.DB, cfg config, log *slog.Logger) (*app, error) {
 	hub := live.NewHub(db, live.DefaultConfig, log)
 	notes := wiring.Notifications{
 		RetryWindows: notify.RetryWindows{Email: cfg.notify.retryWindow, Webhook: cfg.notify.retryWindow}, Log: log,
+		Webhooks: cfg.notify.webhookURLs,
 	}
 	return &app{db: db, services: wiring.New(db, hub, calendar, limits, cfg.workflow, notes)}, nil
 }
@@ -526,7 +534,8 @@ func (a *app) startNotifications(ctx context.Context, cfg config, reg prometheus
 	if err != nil {
 		return nil, fmt.Errorf("e-mail: %w", err)
 	}
-	senders := map[models.Channel]outbox.Sender{models.ChannelEmail: mailer}
+	hooks := webhooks.NewSender(a.db, cfg.notify.webhookURLs, cfg.notify.webhook, nil, a.services.Notices, log)
+	senders := map[models.Channel]outbox.Sender{models.ChannelEmail: mailer, models.ChannelWebhook: hooks}
 	d, err := outbox.New(a.db, cfg.notify.outbox, senders, log, reg)
 	if err != nil {
 		return nil, err

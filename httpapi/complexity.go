@@ -36,6 +36,8 @@ func complexity() graph.ComplexityRoot {
 	c.Claim.History = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
 	c.Claim.ProofOfExecution = func(child int, first *int, _ *string, last *int, _ *string) int { return page(child, first, last) }
 	c.Viewer.Notifications = func(child int, first *int, _ *string) int { return page(child, first, nil) }
+	c.Query.WebhookDeliveries = func(child int, _ string, first *int, _ *string) int { return page(child, first, nil) }
+	c.WebhookEndpoint.Deliveries = func(child int, first *int, _ *string) int { return page(child, first, nil) }
 	return c
 }
 

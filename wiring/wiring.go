@@ -15,6 +15,7 @@ import (
 	"cpor/live"
 	"cpor/notify"
 	"cpor/sla"
+	"cpor/webhooks"
 	"cpor/workflow"
 )
 
@@ -30,6 +31,8 @@ type Services struct {
 	Inbox   *notify.Inbox
 	People  *notify.Directory
 	Feed    *notify.Feed
+	// Webhooks manages webhook endpoints and their deliveries.
+	Webhooks *webhooks.Service
 }
 
 // New wires the domain services over db; the events their transactions
@@ -53,6 +56,7 @@ func New(db *gorm.DB, hub *live.Hub, calendar *sla.Calendar, limits claims.Docum
 		Inbox:    notify.NewInbox(db, notes.Clock),
 		People:   notify.NewDirectory(db, notes.Clock, notes.Log),
 		Feed:     feed,
+		Webhooks: webhooks.New(db, notes.Webhooks, notes.RetryWindows.Webhook, notes.Clock),
 	}
 }
 
@@ -63,4 +67,6 @@ type Notifications struct {
 	// Clock stamps reads and preference changes (default storage.Now).
 	Clock func() time.Time
 	Log   *slog.Logger
+	// Webhooks is where webhook deliveries may go.
+	Webhooks webhooks.URLPolicy
 }

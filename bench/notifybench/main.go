@@ -21,7 +21,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
 	"gorm.io/gorm"
 
 	"cpor/bench/benchkit"

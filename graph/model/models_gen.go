@@ -8,6 +8,7 @@ import (
 	"cpor/models"
 	"cpor/notify"
 	"cpor/relay"
+	"cpor/webhooks"
 	"fmt"
 	"io"
 	"strconv"
@@ -159,6 +160,17 @@ type DeclineAssociationPayload struct {
 	ClientMutationID *string             `json:"clientMutationId,omitempty"`
 }
 
+type DeleteWebhookEndpointInput struct {
+	EndpointID       string  `json:"endpointId"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type DeleteWebhookEndpointPayload struct {
+	DeletedEndpointID *string         `json:"deletedEndpointId,omitempty"`
+	UserErrors        []*apperr.Error `json:"userErrors"`
+	ClientMutationID  *string         `json:"clientMutationId,omitempty"`
+}
+
 type EndAssociationInput struct {
 	AssociationID string `json:"associationId"`
 	// Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters.
@@ -259,6 +271,35 @@ type ReclaimPayload struct {
 	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
+type RedeliverWebhookInput struct {
+	DeliveryID       string  `json:"deliveryId"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type RedeliverWebhookPayload struct {
+	Delivery         *webhooks.Delivery `json:"delivery,omitempty"`
+	UserErrors       []*apperr.Error    `json:"userErrors"`
+	ClientMutationID *string            `json:"clientMutationId,omitempty"`
+}
+
+type RegisterWebhookEndpointInput struct {
+	// An absolute https URL of a public host, at most 2,048 bytes.
+	URL string `json:"url"`
+	// At most 500 characters.
+	Description *string `json:"description,omitempty"`
+	// At least one of CLAIM_SUBMITTED, CLAIM_STATUS_CHANGED, INFORMATION_REQUESTED, DEADLINE_WARNING, CLAIM_APPROVED, CLAIM_REJECTED.
+	EventTypes       []models.NotificationKind `json:"eventTypes"`
+	ClientMutationID *string                   `json:"clientMutationId,omitempty"`
+}
+
+type RegisterWebhookEndpointPayload struct {
+	Endpoint *models.WebhookEndpoint `json:"endpoint,omitempty"`
+	// The signing secret (whsec_…), shown only now: store it to verify deliveries.
+	Secret           *string         `json:"secret,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+}
+
 type RejectClaimInput struct {
 	ClaimID         string `json:"claimId"`
 	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
@@ -320,6 +361,19 @@ type RespondToInformationRequestPayload struct {
 	ProofOfExecution *models.Document `json:"proofOfExecution,omitempty"`
 	UserErrors       []*apperr.Error  `json:"userErrors"`
 	ClientMutationID *string          `json:"clientMutationId,omitempty"`
+}
+
+type RotateWebhookSecretInput struct {
+	EndpointID       string  `json:"endpointId"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type RotateWebhookSecretPayload struct {
+	Endpoint *models.WebhookEndpoint `json:"endpoint,omitempty"`
+	// The new secret, shown only now; the previous one keeps signing for 24 hours.
+	Secret           *string         `json:"secret,omitempty"`
+	UserErrors       []*apperr.Error `json:"userErrors"`
+	ClientMutationID *string         `json:"clientMutationId,omitempty"`
 }
 
 type StartReviewInput struct {
@@ -398,6 +452,22 @@ type UpdateNotificationPreferencesPayload struct {
 	ClientMutationID        *string                  `json:"clientMutationId,omitempty"`
 }
 
+type UpdateWebhookEndpointInput struct {
+	EndpointID  string                    `json:"endpointId"`
+	URL         *string                   `json:"url,omitempty"`
+	Description *string                   `json:"description,omitempty"`
+	EventTypes  []models.NotificationKind `json:"eventTypes,omitempty"`
+	// false disables the endpoint; true enables it again and clears its failure record.
+	Enabled          *bool   `json:"enabled,omitempty"`
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+type UpdateWebhookEndpointPayload struct {
+	Endpoint         *models.WebhookEndpoint `json:"endpoint,omitempty"`
+	UserErrors       []*apperr.Error         `json:"userErrors"`
+	ClientMutationID *string                 `json:"clientMutationId,omitempty"`
+}
+
 type UpsertCustomerTenantInput struct {
 	TenantID string `json:"tenantId"`
 	// One line, at most 200 characters.
@@ -449,6 +519,17 @@ type UpsertSubscriptionPayload struct {
 	Subscription     *models.Subscription `json:"subscription,omitempty"`
 	UserErrors       []*apperr.Error      `json:"userErrors"`
 	ClientMutationID *string              `json:"clientMutationId,omitempty"`
+}
+
+type WebhookDeliveryConnection struct {
+	Edges    []*WebhookDeliveryEdge `json:"edges"`
+	Nodes    []*webhooks.Delivery   `json:"nodes"`
+	PageInfo *relay.PageInfo        `json:"pageInfo"`
+}
+
+type WebhookDeliveryEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *webhooks.Delivery `json:"node"`
 }
 
 type WithdrawClaimInput struct {
