@@ -234,9 +234,16 @@ func loadNotifications(env func(string, string) string, c *config) error {
 			return err
 		}
 	}
-	// An attempt ends before the webhook's own timeout would let it run on.
-	n.outbox.AttemptTimeout = max(n.webhook.Timeout+5*time.Second, outbox.DefaultAttemptTimeout)
-	n.outbox.Lease = max(outbox.DefaultLease, 2*n.outbox.AttemptTimeout)
+	// An attempt outlasts the webhook's own timeout a little (an e-mail
+	// gets as long), and a lease outlasts an attempt: an instance that dies
+	// mid-send leaves its deliveries to the others when the lease ends.
+	n.outbox.AttemptTimeout = n.webhook.Timeout + 5*time.Second
+	if n.outbox.Lease, err = envDuration(env, "CPOR_OUTBOX_LEASE", max(outbox.DefaultLease, 2*n.outbox.AttemptTimeout)); err != nil {
+		return err
+	}
+	if n.outbox.Lease <= n.outbox.AttemptTimeout {
+		return fmt.Errorf("CPOR_OUTBOX_LEASE must be longer than an attempt (CPOR_WEBHOOK_TIMEOUT + 5s = %s)", n.outbox.AttemptTimeout)
+	}
 	return n.mail.Validate()
 }
 
