@@ -4,9 +4,12 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"cpor/notify"
 	"cpor/scheduler"
 	"cpor/testkit"
+	"cpor/workflow"
 )
 
 func newScheduler(t *testing.T, w *testkit.World, d *notify.Digests) *scheduler.Scheduler {
@@ -30,3 +33,5 @@ func runDue(t *testing.T, s *scheduler.Scheduler) {
 		}
 	}
 }
+
+func workflowRequest(claim uuid.UUID) workflow.Request { return workflow.Request{ClaimID: claim} }
