@@ -45,6 +45,15 @@ func (p URLPolicy) Check(raw string) error {
 		return nil
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if strings.Contains(host, "%") {
+		return invalidURL("Give a global address, without an IPv6 zone (%%…).")
+	}
+	if strings.ContainsFunc(host, func(r rune) bool { return r > 0x7f }) {
+		return invalidURL("Write an international host name in its ASCII (xn--) form.")
+	}
+	if _, err := netip.ParseAddr(host); err != nil && numericName(host) {
+		return invalidURL("%s looks like an address in an unusual notation; write it in dotted decimal.", apperr.Quote(host))
+	}
 	if internalName(host) {
 		return invalidURL("%s is an internal host name; use a public one.", apperr.Quote(host))
 	}
@@ -56,6 +65,16 @@ func (p URLPolicy) Check(raw string) error {
 
 func invalidURL(format string, args ...any) error {
 	return apperr.New(apperr.WebhookURLInvalid, "url", format, args...)
+}
+
+// numericName reports host names whose last label is a number (127.1,
+// 2130706433, 0x7f.0.0.1): resolvers may read them as addresses.
+func numericName(host string) bool {
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if strings.HasPrefix(last, "0x") {
+		return true
+	}
+	return last != "" && strings.IndexFunc(last, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
 
 // internalName reports names that point inside by convention.
@@ -71,18 +90,32 @@ func internalName(host string) bool {
 	return false
 }
 
-// cgnat is the shared address space of carrier-grade NAT (RFC 6598).
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// internalRanges are addresses no public receiver has, beyond what netip
+// names: carrier-grade NAT (RFC 6598), "this network", the reserved
+// 240.0.0.0/4 (broadcast included), and NAT64, which maps IPv4 addresses
+// (internal ones too) into IPv6.
+var internalRanges = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+}
 
 // forbidden reports addresses a delivery must not reach: loopback,
-// private (RFC 1918, fc00::/7), link-local, unspecified, multicast, CGNAT,
-// and the same written as IPv4-mapped IPv6.
+// private (RFC 1918, fc00::/7), link-local, unspecified, multicast, the
+// internal ranges, and the same written as IPv4-mapped IPv6.
 func forbidden(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
-		ip.IsLinkLocalMulticast() || ip.IsInterfaceLocalMulticast() || ip.IsMulticast() ||
-		ip.IsUnspecified() || cgnat.Contains(ip) || ip == netip.IPv4Unspecified() ||
-		(ip.Is4() && ip.As4()[0] == 0) || ip == netip.MustParseAddr("255.255.255.255")
+	ip = ip.Unmap().WithZone("")
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() ||
+		ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, r := range internalRanges {
+		if r.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // errForbiddenAddress is a connection refused because the name resolved
