@@ -570,7 +570,7 @@ func (a *app) startLive(ctx context.Context, cfg config, log *slog.Logger) {
 }
 
 func (a *app) demoServices() demo.Services {
-	return demo.Services{Catalog: a.services.Catalog, Claims: a.services.Claims, Workflow: a.services.Workflow, People: a.services.People}
+	return demo.Services{Catalog: a.services.Catalog, Claims: a.services.Claims, Workflow: a.services.Workflow, People: a.services.People, Notices: a.services.Notices}
 }
 
 func seed(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) error {

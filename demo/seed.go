@@ -18,6 +18,7 @@ import (
 	"cpor/notify"
 	"cpor/scheduler"
 	"cpor/storage"
+	"cpor/webhooks"
 	"cpor/workflow"
 )
 
@@ -29,6 +30,9 @@ type Services struct {
 	// People, when set, learns the demo users (after the demo claims, so
 	// that loading the demo sends no e-mail).
 	People *notify.Directory
+	// Notices, when set, writes the demo's one notification that no claim
+	// causes: an operator's webhook endpoint disabled after days of failures.
+	Notices *notify.Recorder
 }
 
 // Seeded reports whether the demo data is already there.
@@ -47,7 +51,7 @@ func Seed(ctx context.Context, db *gorm.DB, svc Services) error {
 		return err
 	}
 	s := &seeder{db: db, svc: svc, products: map[string]uuid.UUID{}}
-	steps := []func(context.Context) error{s.partners, s.catalogProducts, s.tenants, s.subscriptions, s.claims, s.people}
+	steps := []func(context.Context) error{s.partners, s.catalogProducts, s.tenants, s.subscriptions, s.claims, s.people, s.disabledHook}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return fmt.Errorf("seed demo data: %w", err)
@@ -81,6 +85,28 @@ func (s *seeder) people(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// disabledHook is an operator's endpoint for every claim that failed for
+// days and was disabled, so that Oscar's inbox has what operators are told.
+func (s *seeder) disabledHook(ctx context.Context) error {
+	if s.svc.Notices == nil {
+		return nil
+	}
+	now := storage.Now()
+	since := now.Add(-6 * 24 * time.Hour)
+	e := models.WebhookEndpoint{
+		ID: uuid.MustParse("5eb0c0de-0000-4000-8000-000000000001"), URL: "https://hooks.fabrikam-erp.example/cpor",
+		Description: "Reporting feed (retired)", EventTypes: ",CLAIM_APPROVED,CLAIM_REJECTED,", Secret: "whsec_ZGVtbw==",
+		CreatedBy: "oscar@microsoft.example", CreatedAt: since, UpdatedAt: now, FailingSince: &since,
+		DisabledAt: &now, DisabledReason: "no delivery succeeded since " + since.Format(time.RFC3339),
+	}
+	return storage.InTx(ctx, s.db, func(tx *storage.Tx) error {
+		if err := tx.Create(&e).Error; err != nil {
+			return fmt.Errorf("demo webhook endpoint: %w", err)
+		}
+		return s.svc.Notices.Write(tx, webhooks.DisabledNotice(&e, now))
+	})
 }
 
 func as(ctx context.Context, handle string) context.Context {

@@ -208,7 +208,7 @@ func TestInbox(t *testing.T) {
 	testkit.Each(t, func(t *testing.T, w *testkit.World) {
 		inbox := w.Services().Inbox
 		// The demo's own history put notifications in every demo inbox.
-		for _, h := range []string{"ada", "ben", "fiona", "rita", "chloe"} {
+		for _, h := range []string{"ada", "ben", "fiona", "rita", "oscar", "chloe"} {
 			if n, err := inbox.UnreadCount(testkit.As(h)); err != nil || n == 0 {
 				t.Errorf("%s has %d unread demo notifications (%v); the demo should fill every inbox", h, n, err)
 			}

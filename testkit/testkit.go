@@ -199,7 +199,7 @@ func (w *World) Instance(t testing.TB, liveCfg live.Config) *World {
 
 // DemoServices are the services as the demo seed takes them.
 func (w *World) DemoServices() demo.Services {
-	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, People: w.services.People}
+	return demo.Services{Catalog: w.Catalog, Claims: w.Claims, Workflow: w.Workflow, People: w.services.People, Notices: w.services.Notices}
 }
 
 // Services are the services as the GraphQL layer takes them.

@@ -216,11 +216,11 @@ func (s *Sender) Settle(tx *storage.Tx, m outbox.Message, r outbox.Result, _ boo
 		return fmt.Errorf("disable the endpoint: %w", err)
 	}
 	s.log.Warn("webhook endpoint disabled", "endpoint", e.ID, "failing_since", e.FailingSince)
-	return s.notices.Write(tx, disabledNotice(&e, now))
+	return s.notices.Write(tx, DisabledNotice(&e, now))
 }
 
-// disabledNotice tells an endpoint's owner that it was disabled.
-func disabledNotice(e *models.WebhookEndpoint, now time.Time) models.Notification {
+// DisabledNotice tells an endpoint's owner that it was disabled.
+func DisabledNotice(e *models.WebhookEndpoint, now time.Time) models.Notification {
 	n := models.Notification{
 		ID: uuid.New(), Audience: models.AudienceOperators, Kind: models.NotifyWebhookDisabled,
 		Title: "Webhook endpoint disabled",
