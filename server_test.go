@@ -34,6 +34,12 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{"CPOR_ENV": "staging"},
 		{"CPOR_MAX_UPLOAD_BYTES": "-1"},
 		{"CPOR_LOG_LEVEL": "loud"},
+		{"CPOR_DIGEST_HOUR": "24"},
+		{"CPOR_SMTP_PORT": "0"},
+		{"CPOR_SMTP_HOST": "smtp.example.com", "CPOR_SMTP_SECURITY": "sometimes"},
+		{"CPOR_SMTP_HOST": "smtp.example.com", "CPOR_SMTP_SECURITY": "none", "CPOR_SMTP_USERNAME": "u", "CPOR_SMTP_PASSWORD": "p"},
+		{"CPOR_OUTBOX_LEASE": "5s"},
+		{"CPOR_WEBHOOK_TIMEOUT": "soon"},
 	} {
 		if _, err := loadConfig(envOf(env)); err == nil {
 			t.Errorf("loadConfig accepted %v", env)
@@ -45,6 +51,9 @@ func TestConfigRejectsBadValues(t *testing.T) {
 	}
 	if cfg.http.Playground || cfg.seedOnStart {
 		t.Error("production serves the playground or seeds demo data")
+	}
+	if !cfg.notify.webhookURLs.RequireHTTPS || cfg.notify.webhookURLs.AllowPrivate {
+		t.Errorf("production webhook URLs: %+v, want https only and no internal hosts", cfg.notify.webhookURLs)
 	}
 }
 
