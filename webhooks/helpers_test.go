@@ -11,6 +11,7 @@ import (
 
 	"cpor/apperr"
 	"cpor/models"
+	"cpor/relay"
 	"cpor/testkit"
 	"cpor/webhooks"
 )
@@ -137,4 +138,10 @@ func resetWebhooks(t *testing.T, w *testkit.World) {
 	if err != nil {
 		t.Fatalf("reset webhooks: %v", err)
 	}
+}
+
+// relayAll asks for a page of up to 100.
+func relayAll() relay.Args {
+	n := 100
+	return relay.Args{First: &n}
 }
