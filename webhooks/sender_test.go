@@ -203,6 +203,26 @@ func TestSender(t *testing.T) {
 		}
 	})
 
+	t.Run("numeric forms of loopback never connect", func(t *testing.T) {
+		// Forms of 127.0.0.1 that are not IP literals to the URL rules: a
+		// resolver may still turn them into loopback, so the dial check
+		// must catch what the URL rules let through.
+		rc, e, m := setup(t)
+		_, port, _ := net.SplitHostPort(rc.srv.Listener.Addr().String())
+		for _, host := range []string{"127.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.0.0.1.", "[::127.0.0.1]"} {
+			u := "https://" + host + ":" + port + "/hooks"
+			if err := w.DB.Model(&e).Update("url", u).Error; err != nil {
+				t.Fatal(err)
+			}
+			if res := newSender(w, rc, webhooks.URLPolicy{}, 0).Send(context.Background(), m); res.Err == nil {
+				t.Errorf("%s: delivered", u)
+			}
+		}
+		if n, c := len(rc.requests()), rc.conns.Load(); n != 0 || c != 0 {
+			t.Errorf("receiver hit %d times over %d connections", n, c)
+		}
+	})
+
 	t.Run("rotation signs with both secrets", func(t *testing.T) {
 		rc := newReceiver(t)
 		svc := webhooks.New(w.DB, allowPrivate, 0, nil)

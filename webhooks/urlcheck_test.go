@@ -29,6 +29,11 @@ var internalURLs = []struct{ name, url string }{
 	{"unspecified v4", "https://0.0.0.0/hook"},
 	{"unspecified v6", "https://[::]/hook"},
 	{"v4-mapped loopback", "https://[::ffff:127.0.0.1]/hook"},
+	{"v4-mapped private", "https://[::ffff:10.0.0.1]/hook"},
+	{"v4-mapped CGNAT", "https://[::ffff:100.64.0.1]/hook"},
+	{"v4-mapped this network", "https://[::ffff:0.1.2.3]/hook"},
+	{"v4-mapped broadcast", "https://[::ffff:255.255.255.255]/hook"},
+	{"this network 0/8", "https://0.1.2.3/hook"},
 	{"multicast", "https://224.0.0.1/hook"},
 	{"broadcast", "https://255.255.255.255/hook"},
 }
