@@ -105,7 +105,7 @@ func (s *Service) Register(ctx context.Context, in Registration) (*models.Webhoo
 			return fmt.Errorf("count endpoints: %w", err)
 		}
 		if n >= MaxEndpointsPerOwner {
-			return apperr.Invalidf("url", "An owner has at most %d webhook endpoints; delete one first.", MaxEndpointsPerOwner)
+			return apperr.Invalidf("", "An owner has at most %d webhook endpoints; delete one first.", MaxEndpointsPerOwner)
 		}
 		return tx.Create(e).Error
 	})
@@ -269,17 +269,21 @@ type Update struct {
 // Update changes an endpoint.
 func (s *Service) Update(ctx context.Context, endpointID uuid.UUID, in Update) (*models.WebhookEndpoint, error) {
 	return s.change(ctx, endpointID, func(e *models.WebhookEndpoint) error {
+		// Only what changes is checked: an endpoint registered under an
+		// older, looser policy can still be disabled or described.
 		if in.URL != nil {
+			if err := s.policy.Check(*in.URL); err != nil {
+				return err
+			}
 			e.URL = *in.URL
 		}
 		if in.Description != nil {
-			e.Description = *in.Description
+			description, err := descriptionRule.Clean(*in.Description, "description")
+			if err != nil {
+				return err
+			}
+			e.Description = description
 		}
-		description, err := s.checkEndpoint(e.URL, e.Description)
-		if err != nil {
-			return err
-		}
-		e.Description = description
 		if in.EventTypes != nil {
 			kinds, err := eventTypes(in.EventTypes)
 			if err != nil {

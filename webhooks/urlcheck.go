@@ -92,13 +92,14 @@ func internalName(host string) bool {
 
 // internalRanges are addresses no public receiver has, beyond what netip
 // names: carrier-grade NAT (RFC 6598), "this network", the reserved
-// 240.0.0.0/4 (broadcast included), and NAT64, which maps IPv4 addresses
-// (internal ones too) into IPv6.
+// 240.0.0.0/4 (broadcast included), and NAT64 and IPv4-compatible IPv6,
+// which carry IPv4 addresses (internal ones too) inside IPv6.
 var internalRanges = []netip.Prefix{
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("::/96"), // IPv4-compatible IPv6 (::127.0.0.1)
 }
 
 // forbidden reports addresses a delivery must not reach: loopback,
