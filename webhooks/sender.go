@@ -103,7 +103,10 @@ func (s *Sender) Send(ctx context.Context, m outbox.Message) outbox.Result {
 	if err != nil {
 		return outbox.Result{Err: err, Permanent: errors.Is(err, errGone)}
 	}
-	if err := s.policy.Check(e.URL); err != nil {
+	// The form is checked again (the policy may have tightened since the
+	// endpoint was registered); where the name points now is for the
+	// dialer, which checks every address the connection tries.
+	if _, err := s.policy.checkForm(e.URL); err != nil {
 		return outbox.Result{Err: fmt.Errorf("the endpoint's URL is no longer allowed: %w", err), Permanent: true}
 	}
 	req, err := s.request(ctx, e, m.Delivery)

@@ -23,26 +23,13 @@ type URLPolicy struct {
 const MaxURLLength = 2048
 
 // Check refuses, with WEBHOOK_URL_INVALID on field "url", a URL deliveries
-// may not go to. A host name is checked again, after DNS resolution, each
-// time a delivery connects (see dialControl).
+// may not go to: one of the wrong form (checkForm), or naming an internal
+// host. A host name is checked again, after DNS resolution, each time a
+// delivery connects (see dialControl).
 func (p URLPolicy) Check(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case len(raw) > MaxURLLength:
-		return invalidURL("The URL is longer than %d bytes.", MaxURLLength)
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return invalidURL("%s is not an absolute URL such as https://hooks.example.com/cpor.", apperr.Quote(raw))
-	case u.Scheme != "https" && (p.RequireHTTPS || u.Scheme != "http"):
-		return invalidURL("Webhook URLs must use https.")
-	case u.User != nil:
-		return invalidURL("Put no credentials in the URL; deliveries are signed instead.")
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return invalidURL("A webhook URL has no fragment (#…).")
-	case strings.ContainsAny(raw, " \t\r\n\x00"):
-		return invalidURL("The URL contains spaces or control characters.")
-	}
-	if p.AllowPrivate {
-		return nil
+	u, err := p.checkForm(raw)
+	if err != nil || p.AllowPrivate {
+		return err
 	}
 	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
 	if strings.Contains(host, "%") {
@@ -61,6 +48,29 @@ func (p URLPolicy) Check(raw string) error {
 		return invalidURL("%s is a loopback, private or link-local address; use a public one.", ip)
 	}
 	return nil
+}
+
+// checkForm refuses a URL of the wrong form: not absolute, not https (or
+// http where allowed), with credentials, a fragment, spaces or control
+// characters, or too long. Where it points is for Check at registration
+// and for the dialer at delivery.
+func (p URLPolicy) checkForm(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	switch {
+	case len(raw) > MaxURLLength:
+		return nil, invalidURL("The URL is longer than %d bytes.", MaxURLLength)
+	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
+		return nil, invalidURL("%s is not an absolute URL such as https://hooks.example.com/cpor.", apperr.Quote(raw))
+	case u.Scheme != "https" && (p.RequireHTTPS || u.Scheme != "http"):
+		return nil, invalidURL("Webhook URLs must use https.")
+	case u.User != nil:
+		return nil, invalidURL("Put no credentials in the URL; deliveries are signed instead.")
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, invalidURL("A webhook URL has no fragment (#…).")
+	case strings.ContainsAny(raw, " \t\r\n\x00"):
+		return nil, invalidURL("The URL contains spaces or control characters.")
+	}
+	return u, nil
 }
 
 func invalidURL(format string, args ...any) error {
