@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"cpor/testkit/fakeclock"
 	"testing"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 func TestTwoInstancesDeliverEachRowOnce(t *testing.T) {
 	const rows = 500
 	db := storagetest.Open(t, storage.Postgres)
-	c := newClock()
+	c := fakeclock.At(t0)
 	ds := make([]models.Delivery, rows)
 	for i := range ds {
 		ds[i] = due(models.ChannelWebhook, c.Now().Add(-time.Duration(i)*time.Second))

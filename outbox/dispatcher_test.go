@@ -11,6 +11,7 @@ import (
 	"cpor/models"
 	"cpor/outbox"
 	"cpor/storage/storagetest"
+	"cpor/testkit/fakeclock"
 )
 
 // TestDeliversDueRowsOnce: a due row is sent once and recorded as
@@ -19,7 +20,7 @@ import (
 // they were.
 func TestDeliversDueRowsOnce(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		note := notification(t, db, now)
 		fake := newFake()
@@ -110,7 +111,7 @@ func TestDeliversDueRowsOnce(t *testing.T) {
 func TestTemporaryFailureBacksOff(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const base, maxDelay = 10 * time.Second, 60 * time.Second
-		c := newClock()
+		c := fakeclock.At(t0)
 		fake := newFake()
 		d, _ := newDispatcher(t, db, c, outbox.Config{BackoffBase: base, BackoffMax: maxDelay},
 			map[models.Channel]outbox.Sender{models.ChannelWebhook: fake})
@@ -181,7 +182,7 @@ func TestTemporaryFailureBacksOff(t *testing.T) {
 func TestBackoffIsJittered(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const base, maxDelay, perCase = 10 * time.Second, 60 * time.Second, 20
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		fake := newFake()
 		d, _ := newDispatcher(t, db, c, outbox.Config{BackoffBase: base, BackoffMax: maxDelay},
@@ -230,7 +231,7 @@ func TestBackoffIsJittered(t *testing.T) {
 func TestFailsForGood(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const base = 10 * time.Second
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		fake := newFake()
 		d, _ := newDispatcher(t, db, c, outbox.Config{BackoffBase: base, BackoffMax: time.Hour},
@@ -315,7 +316,7 @@ func (*mailboxError) Error() string { return "550 no such mailbox" }
 func TestCatchUpOldestFirst(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const rows, batch = 250, 100
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		fake := newFake()
 		// One send at a time, so the sender sees the order the rows were leased in.

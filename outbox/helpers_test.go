@@ -16,37 +16,11 @@ import (
 	"cpor/models"
 	"cpor/outbox"
 	"cpor/storage/storagetest"
+	"cpor/testkit/fakeclock"
 )
 
 // t0 is where every test's clock starts.
 var t0 = time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
-
-// clock is the dispatcher's time, moved by the tests instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d).UTC().Truncate(time.Microsecond)
-	return c.now
-}
-
-func (c *clock) Set(at time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = at.UTC().Truncate(time.Microsecond)
-}
 
 // fakeSender records what it is asked to send and answers as told. It is
 // safe for concurrent use.
@@ -153,7 +127,7 @@ func (f *fakeSender) Messages(id uuid.UUID) []outbox.Message {
 }
 
 // newDispatcher builds a dispatcher on c's time with its own registry.
-func newDispatcher(t *testing.T, db *gorm.DB, c *clock, cfg outbox.Config, senders map[models.Channel]outbox.Sender) (*outbox.Dispatcher, *prometheus.Registry) {
+func newDispatcher(t *testing.T, db *gorm.DB, c *fakeclock.Clock, cfg outbox.Config, senders map[models.Channel]outbox.Sender) (*outbox.Dispatcher, *prometheus.Registry) {
 	t.Helper()
 	cfg.Clock = c.Now
 	reg := prometheus.NewRegistry()

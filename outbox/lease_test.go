@@ -2,6 +2,7 @@ package outbox_test
 
 import (
 	"context"
+	"cpor/testkit/fakeclock"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 func TestDeadInstanceLeaseEnds(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const lease = 2 * time.Minute
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		fake := newFake()
 		d, _ := newDispatcher(t, db, c, outbox.Config{Lease: lease}, map[models.Channel]outbox.Sender{models.ChannelWebhook: fake})
@@ -66,7 +67,7 @@ func TestDeadInstanceLeaseEnds(t *testing.T) {
 func TestStaleLeaseRecordIsRefused(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		const lease = 2 * time.Minute
-		c := newClock()
+		c := fakeclock.At(t0)
 		slow, fast := newFake(), newFake()
 		cfg := outbox.Config{Lease: lease}
 		a, _ := newDispatcher(t, db, c, cfg, map[models.Channel]outbox.Sender{models.ChannelWebhook: slow})
@@ -128,7 +129,7 @@ func TestStaleLeaseRecordIsRefused(t *testing.T) {
 // recorded.
 func TestRunWakesAndDrains(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		c := newClock()
+		c := fakeclock.At(t0)
 		fake := newFake()
 		d, reg := newDispatcher(t, db, c, outbox.Config{Interval: time.Hour}, map[models.Channel]outbox.Sender{models.ChannelWebhook: fake})
 		ctx, cancel := context.WithCancel(context.Background())

@@ -10,13 +10,14 @@ import (
 	"cpor/models"
 	"cpor/outbox"
 	"cpor/storage/storagetest"
+	"cpor/testkit/fakeclock"
 )
 
 // TestMetricsAfterAPass: a pass counts its attempts by result, the delay
 // from commit to delivery, and the outbox depth and age it leaves.
 func TestMetricsAfterAPass(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		c := newClock()
+		c := fakeclock.At(t0)
 		now := c.Now()
 		hooks, mails := newFake(), newFake()
 		d, reg := newDispatcher(t, db, c, outbox.Config{}, map[models.Channel]outbox.Sender{

@@ -2,6 +2,7 @@ package scheduler_test
 
 import (
 	"context"
+	"cpor/testkit/fakeclock"
 	"errors"
 	"runtime"
 	"sync"
@@ -28,7 +29,7 @@ func TestInstancesRunEachJobExactlyOnce(t *testing.T) {
 			createEffects(t, db)
 			scheduleBacklog(t, db, jobs)
 
-			clock := newClock()
+			clock := fakeclock.At(t0)
 			write := func(_ context.Context, tx *storage.Tx, job scheduler.Job, _ time.Time) (scheduler.Outcome, error) {
 				return scheduler.Done("fired"), writeEffect(tx, job)
 			}

@@ -14,43 +14,24 @@ import (
 	"cpor/scheduler"
 	"cpor/storage"
 	"cpor/storage/storagetest"
+	"cpor/testkit/fakeclock"
 )
 
 // t0 is the tests' starting time: a Monday morning.
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 
-// clock is the time the tests move by hand.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: t0} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // harness is one Scheduler on a test database, with its clock and metrics.
 type harness struct {
 	t     *testing.T
 	db    *gorm.DB
-	clock *clock
+	clock *fakeclock.Clock
 	reg   *prometheus.Registry
 	s     *scheduler.Scheduler
 }
 
 func newHarness(t *testing.T, db *gorm.DB, cfg scheduler.Config, handlers map[string]scheduler.Handler) *harness {
 	t.Helper()
-	h := &harness{t: t, db: db, clock: newClock(), reg: prometheus.NewRegistry()}
+	h := &harness{t: t, db: db, clock: fakeclock.At(t0), reg: prometheus.NewRegistry()}
 	if cfg.Clock == nil {
 		cfg.Clock = h.clock.Now
 	}
