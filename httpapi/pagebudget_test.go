@@ -205,3 +205,27 @@ func TestCasePagesLoadTheirClaimsTogether(t *testing.T) {
 		}
 	})
 }
+
+// TestInboxPageLoadsItsClaimsTogether: an inbox page sends the same few
+// statements whatever its size: the page, the unread count, the claims the
+// notifications are about, and their organisations.
+func TestInboxPageLoadsItsClaimsTogether(t *testing.T) {
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		var logs syncLog
+		srv := apitest.NewServerLogging(t, w, nil, slog.New(reqlog.Handler(slog.NewJSONHandler(&logs, nil))))
+		seedBusyClaims(t, w, 25)
+		page := `query InboxPage { viewer { notifications(first: $first) { unreadCount
+		  nodes { kind title readAt claim { id status organization { name } } } } } }`
+		var sent []int64
+		for _, size := range []int{1, 10, 25} {
+			got := statementsOf(t, srv, &logs, fmt.Sprintf("inbox-%d", size), page, size)
+			sent = append(sent, got)
+			if got > 4 {
+				t.Errorf("an inbox page of %d: %d SQL statements, want at most 4", size, got)
+			}
+		}
+		if sent[1] != sent[2] {
+			t.Errorf("inbox pages of 1, 10 and 25 sent %v statements; a longer page must not send more", sent)
+		}
+	})
+}

@@ -476,3 +476,27 @@ func TestPreferences(t *testing.T) {
 		}
 	})
 }
+
+// TestLiveFeedEndsWithTheToken: a notificationAdded subscription ends when
+// its token expires, not when the next notification happens to come.
+func TestLiveFeedEndsWithTheToken(t *testing.T) {
+	testkit.Each(t, func(t *testing.T, w *testkit.World) {
+		id := testkit.Identity("ada")
+		id.ExpiresAt = time.Now().Add(200 * time.Millisecond)
+		feed, err := w.Services().Feed.Subscribe(ctxFor(t, "ada"), &id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case _, open := <-feed:
+			if open {
+				t.Fatal("a notification arrived on an expiring feed with nothing written")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the feed outlived its token")
+		}
+		if n := w.Services().Feed.Subscribers(); n != 0 {
+			t.Errorf("%d subscribers left after the token expired", n)
+		}
+	})
+}
