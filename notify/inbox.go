@@ -121,25 +121,44 @@ func (i *Inbox) MarkRead(ctx context.Context, ids []uuid.UUID, all bool) (int64,
 	}
 	var marked int64
 	err = storage.InTx(ctx, i.db, func(tx *storage.Tx) error {
-		q := inboxQuery(tx.DB, id.UserID, aud)
-		if !all {
-			var visible []uuid.UUID
-			if err := q.Session(&gorm.Session{}).Where("n.id IN ?", ids).Pluck("n.id", &visible).Error; err != nil {
-				return fmt.Errorf("read notifications to mark: %w", err)
-			}
-			if missing := firstMissing(ids, visible); missing != uuid.Nil {
-				return apperr.NotFoundf("ids", "There is no notification %s in your inbox.", missing)
-			}
-			q = q.Where("n.id IN ?", ids)
-		}
-		var unread []uuid.UUID
-		if err := q.Where("r.read_at IS NULL").Pluck("n.id", &unread).Error; err != nil {
-			return fmt.Errorf("read unread notifications: %w", err)
+		unread, err := unreadAmong(inboxQuery(tx.DB, id.UserID, aud), ids, all)
+		if err != nil {
+			return err
 		}
 		marked = int64(len(unread))
 		return markRead(tx, id.UserID, unread, i.clock())
 	})
 	return marked, err
+}
+
+// unreadAmong reads, in one statement, which of the named notifications
+// (or of the whole inbox, with all) are unread; a name not in the inbox is
+// NOT_FOUND.
+func unreadAmong(inbox *gorm.DB, ids []uuid.UUID, all bool) ([]uuid.UUID, error) {
+	var rows []struct {
+		ID     uuid.UUID
+		ReadAt *time.Time
+	}
+	q := inbox.Select("n.id AS id, r.read_at AS read_at")
+	if all {
+		q = q.Where("r.read_at IS NULL")
+	} else {
+		q = q.Where("n.id IN ?", ids)
+	}
+	if err := q.Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("read notifications to mark: %w", err)
+	}
+	var seen, unread []uuid.UUID
+	for _, r := range rows {
+		seen = append(seen, r.ID)
+		if r.ReadAt == nil {
+			unread = append(unread, r.ID)
+		}
+	}
+	if missing := firstMissing(ids, seen); missing != uuid.Nil {
+		return nil, apperr.NotFoundf("ids", "There is no notification %s in your inbox.", missing)
+	}
+	return unread, nil
 }
 
 func markRead(tx *storage.Tx, user string, ids []uuid.UUID, now time.Time) error {
