@@ -4609,8 +4609,8 @@ extend type Mutation {
 # controls (U+202A–U+202E, U+2066–U+2069), within the length in characters
 # its description gives; anything else is INVALID_INPUT on the field.
 
-"An instant in time, RFC 3339 (UTC)."
-scalar Time
+"An instant in time, RFC 3339's date-time, in UTC (2026-11-25T10:04:05.123456Z)."
+scalar Time @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
 
 "A calendar day, without time or time zone: RFC 3339's full-date, YYYY-MM-DD."
 scalar Date @specifiedBy(url: "https://www.rfc-editor.org/rfc/rfc3339#section-5.6")
@@ -4641,28 +4641,54 @@ type UserError {
   message: String!
 }
 
-"Stable error codes, in ` + "`" + `userErrors` + "`" + ` and in GraphQL errors' ` + "`" + `extensions.code` + "`" + `."
+"""
+Every error code this API gives, in ` + "`" + `userErrors[].code` + "`" + ` (rule violations,
+with the input field concerned) and in GraphQL errors' ` + "`" + `extensions.code` + "`" + `
+(access, request and transport failures). Codes are stable; new ones may be
+added, so treat an unknown code like INTERNAL.
+"""
 enum ErrorCode {
+  "The customer domain given does not belong to the customer tenant given."
   DOMAIN_TENANT_MISMATCH
+  "No customer tenant has this ID in the catalog."
   TENANT_NOT_FOUND
+  "The subscription ID is not a GUID."
   INVALID_SUBSCRIPTION_ID
+  "The customer tenant has no subscription with this ID."
   SUBSCRIPTION_NOT_FOUND_ON_TENANT
+  "The product, or Microsoft 365 workload, is not in use on the customer's tenant."
   PRODUCT_NOT_ON_TENANT
+  "Business Applications claims need a Dynamics 365 subscription; this one is not."
   SUBSCRIPTION_NOT_DYNAMICS
+  "The subscription was bought through a Cloud Solution Provider; such subscriptions cannot be claimed here."
   SUBSCRIPTION_IS_CSP
+  "The subscription is not provisioned yet."
   SUBSCRIPTION_NOT_PROVISIONED
+  "The subscription is neither active nor in its grace period."
   SUBSCRIPTION_NOT_ACTIVE
+  "Your organisation already has an open or approved claim for this subscription and activity."
   SUBSCRIPTION_ALREADY_CLAIMED
+  "The activity is not one this solution area and product allow."
   ACTIVITY_NOT_ALLOWED
+  "The MPN (partner location) is not enrolled in an incentive program."
   MPN_NOT_ENROLLED
+  "No MPN of your organisation has this ID."
   MPN_NOT_FOUND
+  "A claim is submitted only with at least one proof-of-execution document."
   PROOF_OF_EXECUTION_REQUIRED
+  "The newest proof of execution shows work done more than 12 months ago (configurable)."
   POE_TOO_OLD
+  "The claim's state does not allow this event now, or the caller's role cannot fire it."
   INVALID_TRANSITION
+  "The claim changed since you read it (expectedVersion); read it again and retry."
   STALE_CLAIM
+  "Your roles do not allow this."
   FORBIDDEN
+  "No valid bearer token: sign in, or the token expired."
   UNAUTHENTICATED
+  "It does not exist, or it is not yours to see."
   NOT_FOUND
+  "An input value is malformed, missing, out of range or too long; the field says which."
   INVALID_INPUT
   "The claim is already decided, withdrawn or expired."
   NOT_WITHDRAWABLE
@@ -4672,6 +4698,28 @@ enum ErrorCode {
   ASSOCIATION_NOT_ACTIVE
   "A webhook URL that is not https, or whose host is internal (loopback, private, link-local)."
   WEBHOOK_URL_INVALID
+  "The document is not valid GraphQL (HTTP 400)."
+  GRAPHQL_PARSE_FAILED
+  "The document does not fit the schema: an unknown field, a wrong argument, a bad variable (HTTP 400)."
+  GRAPHQL_VALIDATION_FAILED
+  "The operation costs more than the limit (depth, aliases, fields, pages asked for); ask for less."
+  COMPLEXITY_LIMIT_EXCEEDED
+  "The persisted query's hash is unknown here; send the query with its hash once."
+  PERSISTED_QUERY_NOT_FOUND
+  "Your budget of query points is spent; retry after the time the error gives (HTTP 429, Retry-After)."
+  RATE_LIMITED
+  "The operation ran past its deadline and was cancelled; nothing it was writing was kept."
+  TIMEOUT
+  "The result is over the response size limit; ask for smaller pages or fewer fields."
+  RESPONSE_TOO_LARGE
+  "The websocket connection already carries as many subscriptions as allowed."
+  TOO_MANY_SUBSCRIPTIONS
+  "The subscription ended because the connection read events more slowly than they came; subscribe again from your last cursor."
+  SLOW_CONSUMER
+  "The instance is restarting; reconnect and retry."
+  SERVER_SHUTTING_DOWN
+  "Something failed on the server; the details are in its log under the request ID (X-Request-ID)."
+  INTERNAL
 }
 
 "Who did something."
