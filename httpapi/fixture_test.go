@@ -781,16 +781,22 @@ func startReferenceClient(t *testing.T, srv *apitest.Server, script string, env 
 func subscriptionRenders(t *testing.T, srv *apitest.Server) int {
 	t.Helper()
 	resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
-	const series = `cpor_graphql_operation_duration_seconds_count{operation="subscription",outcome="ok"} `
+	// Summed over operation names.
+	const series, kind = "cpor_graphql_operation_duration_seconds_count{", `operation="subscription",outcome="ok"} `
+	total := 0
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series); ok {
+		line, ok := strings.CutPrefix(sc.Text(), series)
+		if !ok {
+			continue
+		}
+		if _, v, ok := strings.Cut(line, kind); ok {
 			var n int
 			if _, err := fmt.Sscan(v, &n); err != nil {
 				t.Fatalf("metric %q: %v", sc.Text(), err)
 			}
-			return n
+			total += n
 		}
 	}
-	return 0
+	return total
 }

@@ -6,7 +6,6 @@ package httpapi
 
 import (
 	"context"
-	"github.com/prometheus/client_golang/prometheus"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -18,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
 	"cpor/auth"
@@ -124,6 +124,9 @@ func New(cfg Config, d Deps) *API {
 		guard:   gqlguard.New(cfg.Document, cfg.DocumentCache, cfg.PersistedQueryCache),
 		ws:      newWSTransport(cfg, d),
 	}
+	a.metrics.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "cpor_websocket_connections", Help: "Websocket connections open now.",
+	}, func() float64 { return float64(a.ws.open()) }))
 	gql := a.newGraphQL(cfg, d)
 
 	mux := http.NewServeMux()

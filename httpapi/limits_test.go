@@ -253,14 +253,27 @@ func TestMetricsAreOnTheAdminHandlerByRoute(t *testing.T) {
 		}
 		rawDo(t, srv.URL, `{ viewer { name } }`, bearer(t, "rita"))
 		rawDo(t, srv.URL, `{ viewer { name } }`, nil)
+		rawDo(t, srv.URL, `query WhoAmI { viewer { name } }`, bearer(t, "rita"))
+		ws := srv.DialWS(t, "graphql-transport-ws", nil)
+		ws.Init(apitest.Token(t, "rita"))
 		resp := (&apitest.Client{URL: srv.Admin.URL}).Get(t, "/metrics")
 		raw, _ := io.ReadAll(resp.Body)
 		metrics := string(raw)
-		if !strings.Contains(metrics, `cpor_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"} 2`) {
+		if !strings.Contains(metrics, `cpor_http_request_duration_seconds_count{method="POST",route="/graphql",status="200"} 3`) {
 			t.Errorf("signed-in and anonymous requests not both labelled /graphql:\n%s", grepLines(metrics, "cpor_http_request_duration_seconds_count"))
 		}
 		if strings.Contains(metrics, `route="other"`) {
 			t.Error(`a request labelled route="other"`)
+		}
+		for _, series := range []string{
+			`cpor_graphql_operation_duration_seconds_count{name="WhoAmI",operation="query",outcome="ok"} 1`,
+			`cpor_graphql_operation_duration_seconds_count{name="anonymous",operation="query",outcome="ok"} 1`,
+			"cpor_websocket_connections 1",
+			`go_sql_open_connections{db_name="` + string(w.Dialect) + `"}`,
+		} {
+			if !strings.Contains(metrics, series) {
+				t.Errorf("no %s in the metrics:\n%s", series, grepLines(metrics, strings.SplitN(series, "{", 2)[0]))
+			}
 		}
 	})
 }

@@ -3,7 +3,9 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -22,6 +24,41 @@ type metrics struct {
 	registry   *prometheus.Registry
 	http       *prometheus.HistogramVec
 	operations *prometheus.HistogramVec
+	names      operationNames
+}
+
+// operationNames bounds the operation-name label: clients choose names,
+// so only well-formed ones are kept, and only the first maxOperationNames
+// seen; the rest are counted as "other".
+type operationNames struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+const maxOperationNames = 200
+
+var wellFormedName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+
+func (n *operationNames) label(name string) string {
+	switch {
+	case name == "":
+		return "anonymous"
+	case !wellFormedName.MatchString(name):
+		return "other"
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.seen[name] {
+		return name
+	}
+	if len(n.seen) >= maxOperationNames {
+		return "other"
+	}
+	if n.seen == nil {
+		n.seen = map[string]bool{}
+	}
+	n.seen[name] = true
+	return name
 }
 
 // liveStats is what the metrics read of the live event hub.
@@ -39,9 +76,9 @@ func newMetrics(hub liveStats, db *gorm.DB) *metrics {
 		}, []string{"route", "method", "status"}),
 		operations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "cpor_graphql_operation_duration_seconds",
-			Help:    "GraphQL operations by type and outcome.",
+			Help:    "GraphQL operations by type, name (well-formed names, the first 200 seen; others \"other\") and outcome.",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"operation", "outcome"}),
+		}, []string{"operation", "name", "outcome"}),
 	}
 	m.registry.MustRegister(m.http, m.operations,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -50,6 +87,10 @@ func newMetrics(hub liveStats, db *gorm.DB) *metrics {
 			Name: "cpor_db_statements_total",
 			Help: "SQL statements sent to the database, BEGIN and COMMIT included.",
 		}, func() float64 { return float64(storage.StatementsSent(db)) }))
+		// The connection pool: open, in use, idle, waits and their time.
+		if sqlDB, err := db.DB(); err == nil {
+			m.registry.MustRegister(collectors.NewDBStatsCollector(sqlDB, string(storage.DialectOf(db))))
+		}
 	}
 	if hub != nil {
 		m.registry.MustRegister(
@@ -78,15 +119,15 @@ func (m *metrics) aroundResponses(ctx context.Context, next graphql.ResponseHand
 		return resp
 	}
 	oc := graphql.GetOperationContext(ctx)
-	kind := "unknown"
+	kind, name := "unknown", ""
 	if oc.Operation != nil {
-		kind = string(oc.Operation.Operation)
+		kind, name = string(oc.Operation.Operation), oc.Operation.Name
 	}
 	outcome := "ok"
 	if resp != nil && len(resp.Errors) > 0 {
 		outcome = "error"
 	}
-	m.operations.WithLabelValues(kind, outcome).Observe(time.Since(oc.Stats.OperationStart).Seconds())
+	m.operations.WithLabelValues(kind, m.names.label(name), outcome).Observe(time.Since(oc.Stats.OperationStart).Seconds())
 	return resp
 }
 

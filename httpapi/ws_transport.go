@@ -49,6 +49,13 @@ type wsTransport struct {
 	drained  chan struct{}        // closed when draining and the last connection has closed
 }
 
+// open counts the websocket connections open now.
+func (t *wsTransport) open() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
 // newWSTransport builds the websocket transport. A Stopping context in
 // the dependencies drains it when it ends, allowing 10 s.
 func newWSTransport(cfg Config, d Deps) *wsTransport {
