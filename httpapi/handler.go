@@ -26,7 +26,6 @@ import (
 	"cpor/gqlguard"
 	"cpor/graph"
 	"cpor/loaders"
-	"cpor/notify"
 	"cpor/wiring"
 )
 
@@ -140,9 +139,7 @@ func New(cfg Config, d Deps) *API {
 	}
 
 	var h http.Handler = mux
-	if d.Services.People != nil {
-		h = introduce(d.Services.People, h)
-	}
+	h = identify(d.Services.People, h)
 	h = d.Verifier.Middleware(h)
 	h = limitBody(cfg.MaxBodyBytes, maxUploadRequest(cfg), h)
 	h = newOriginPolicy(cfg.AllowedOrigins).handler(h)
@@ -151,18 +148,6 @@ func New(cfg Config, d Deps) *API {
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
-
-// introduce tells the notification directory who calls, so that e-mail
-// reaches people as their tokens describe them; it never delays the
-// request (the directory writes in the background).
-func introduce(people *notify.Directory, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if id, err := auth.FromContext(r.Context()); err == nil {
-			people.Saw(id)
-		}
-		next.ServeHTTP(w, r)
-	})
-}
 
 // Admin serves what operators, not clients, read: Prometheus metrics.
 func (a *API) Admin() http.Handler {
@@ -222,6 +207,7 @@ func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	srv.SetErrorPresenter(presentErrors(d.Log, cfg.OperationTimeout))
 	srv.SetRecoverFunc(recoverPanic(d.Log))
 	srv.AroundFields(markInternal)
+	srv.AroundOperations(nameOperation)
 	srv.AroundOperations(operationDeadline(cfg.OperationTimeout))
 	// Every operation (a request, or one subscription on a websocket) gets
 	// its own batch loaders.

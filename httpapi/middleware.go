@@ -60,6 +60,7 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 		ctx := reqlog.With(r.Context(), slog.String("request_id", id))
 		ctx = withClientAddr(ctx, clientAddr(r, trusted))
 		ctx, tally := storage.WithTally(ctx)
+		ctx, facts := withFacts(ctx)
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
@@ -80,9 +81,9 @@ func accessLog(log *slog.Logger, m *metrics, routes *http.ServeMux, trusted []ne
 				route = "unmatched"
 			}
 			m.observeHTTP(route, r.Method, rec.status, elapsed)
-			log.InfoContext(ctx, "request", "method", r.Method, "route", route,
-				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds())/1000,
-				"sql_statements", tally.Statements())
+			log.InfoContext(ctx, "request", append([]any{"method", r.Method, "route", route,
+				"status", rec.status, "bytes", rec.bytes, "duration_ms", float64(elapsed.Microseconds()) / 1000,
+				"sql_statements", tally.Statements()}, facts.attrs()...)...)
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
