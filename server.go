@@ -44,6 +44,7 @@ import (
 	"cpor/claims"
 	"cpor/demo"
 	"cpor/httpapi"
+	"cpor/httpapi/playground"
 	"cpor/live"
 	"cpor/mail"
 	"cpor/models"
@@ -625,6 +626,12 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
+	// With the development secret, the playground offers the demo users.
+	var demoUsers []playground.User
+	if !cfg.production && len(cfg.jwtSecret) == 0 && cfg.jwksURL == "" {
+		demoUsers = demoTokens(secret, cfg)
+		cfg.http.PlaygroundUsers = demoUsers
+	}
 	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log})
 	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
 		_ = ln.Close()
@@ -652,8 +659,8 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "admin", cfg.adminAddr, "database", storage.DialectOf(db), "production", cfg.production)
-	if !cfg.production && len(cfg.jwtSecret) == 0 && cfg.jwksURL == "" {
-		printBanner(stdout, ln.Addr(), secret, cfg)
+	if demoUsers != nil {
+		printBanner(stdout, ln.Addr(), demoUsers)
 	}
 
 	signals, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -740,19 +747,27 @@ func startAdmin(cfg config, api *httpapi.API, log *slog.Logger) (*http.Server, e
 
 // printBanner shows, in development only, where the playground is and
 // ready-to-paste tokens for the demo users.
-func printBanner(w io.Writer, addr net.Addr, secret []byte, cfg config) {
+// demoTokens mints a 24-hour token for each demo user.
+func demoTokens(secret []byte, cfg config) []playground.User {
+	var out []playground.User
+	for _, u := range demo.Users {
+		tok, err := auth.Mint(secret, u.Identity, cfg.jwtIssuer, cfg.jwtAudience, 24*time.Hour)
+		if err == nil {
+			out = append(out, playground.User{Handle: u.Handle, About: u.About, Token: tok})
+		}
+	}
+	return out
+}
+
+func printBanner(w io.Writer, addr net.Addr, users []playground.User) {
 	host := addr.String()
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
-	fmt.Fprintf(w, "\nCPOR claims service (development)\n  playground: http://%s/\n  graphql:    http://%s/graphql\n\n", host, host)
-	fmt.Fprintln(w, "Demo tokens (valid 24 h); in the playground set the header Authorization: Bearer <token>")
-	for _, u := range demo.Users {
-		tok, err := auth.Mint(secret, u.Identity, cfg.jwtIssuer, cfg.jwtAudience, 24*time.Hour)
-		if err != nil {
-			continue
-		}
-		fmt.Fprintf(w, "  %-6s %-45s %s\n", u.Handle, u.About, tok)
+	fmt.Fprintf(w, "\nCPOR claims service (development)\n  playground: http://%s/ (pick a demo user at the top)\n  graphql:    http://%s/graphql\n\n", host, host)
+	fmt.Fprintln(w, "Demo tokens (valid 24 h), for clients other than the playground: Authorization: Bearer <token>")
+	for _, u := range users {
+		fmt.Fprintf(w, "  %-6s %-45s %s\n", u.Handle, u.About, u.Token)
 	}
 	fmt.Fprintln(w)
 }

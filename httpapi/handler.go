@@ -16,7 +16,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus"
 	"gorm.io/gorm"
 
@@ -25,6 +24,7 @@ import (
 	"cpor/claims"
 	"cpor/gqlguard"
 	"cpor/graph"
+	"cpor/httpapi/playground"
 	"cpor/loaders"
 	"cpor/wiring"
 )
@@ -59,8 +59,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client.
 	TrustedProxies []netip.Prefix
-	// Playground serves the GraphiQL page at /.
+	// Playground serves the GraphiQL page at /, from assets in the binary.
 	Playground bool
+	// PlaygroundUsers are offered by the playground's sign-in picker
+	// (development only: their tokens are in the page).
+	PlaygroundUsers []playground.User
 	// MaxSubscriptions caps the subscriptions of one websocket connection.
 	MaxSubscriptions int
 	// KeepAlive is the interval of websocket pings (graphql-transport-ws)
@@ -135,7 +138,9 @@ func New(cfg Config, d Deps) *API {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
 	if cfg.Playground {
-		mux.Handle("GET /{$}", playground.Handler("CPOR claims API", "/graphql"))
+		page := playground.Handler(playground.Config{Title: "CPOR claims API", Endpoint: "/graphql", Users: cfg.PlaygroundUsers})
+		mux.Handle("GET /{$}", page)
+		mux.Handle("GET "+playground.AssetPath, page)
 	}
 
 	var h http.Handler = mux
