@@ -210,6 +210,13 @@ func loadClaimNames(getenv func(string) string, c *config) error {
 	return nil
 }
 
+// readsOwnTokens reports whether the verifier reads the service's own claim
+// names and role values, those Mint writes: the development tokens are of
+// use only then.
+func (c *config) readsOwnTokens() bool {
+	return c.claimNames == (auth.ClaimNames{}) && len(c.roleMap) == 0
+}
+
 // isEntraIssuer reports whether iss is a Microsoft Entra ID issuer (v2.0
 // or v1.0 tokens).
 func isEntraIssuer(iss string) bool {
@@ -794,6 +801,10 @@ func printBanner(w io.Writer, addr net.Addr, secret []byte, cfg config) {
 		host = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	fmt.Fprintf(w, "\nCPOR claims service (development)\n  playground: http://%s/\n  graphql:    http://%s/graphql\n\n", host, host)
+	if !cfg.readsOwnTokens() {
+		fmt.Fprintln(w, "No demo tokens: CPOR_CLAIM_* or CPOR_ROLE_MAP says tokens come from an identity provider.")
+		return
+	}
 	fmt.Fprintln(w, "Demo tokens (valid 24 h); in the playground set the header Authorization: Bearer <token>")
 	for _, u := range demo.Users {
 		tok, err := auth.Mint(secret, u.Identity, cfg.jwtIssuer, cfg.jwtAudience, 24*time.Hour)
@@ -823,6 +834,9 @@ func mintToken(cfg config, args []string, stdout io.Writer) error {
 	}
 	if len(secret) == 0 {
 		return errors.New("the token subcommand signs with CPOR_JWT_SECRET; tokens for a JWKS provider come from that provider")
+	}
+	if !cfg.readsOwnTokens() {
+		return errors.New("the token subcommand writes the service's own claim names and roles, which CPOR_CLAIM_* or CPOR_ROLE_MAP says are not read; tokens come from the identity provider")
 	}
 	var id auth.Identity
 	if *user != "" {

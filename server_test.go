@@ -96,6 +96,16 @@ func TestConfigRejectsBadClaimSettings(t *testing.T) {
 	if len(cfg.roleMap) != 2 || cfg.roleMap["Cpor.Reviewer"] != auth.Reviewer || cfg.roleMap["Cpor.PartnerAdmin"] != auth.GlobalAdmin {
 		t.Errorf("role map = %v", cfg.roleMap)
 	}
+	// The development tokens have the service's own names: with others
+	// configured the token subcommand refuses rather than print a token
+	// that would not be read as meant.
+	for _, env := range []map[string]string{{"CPOR_CLAIM_SUBJECT": "oid"}, {"CPOR_ROLE_MAP": "Cpor.Reviewer=REVIEWER"}} {
+		env["CPOR_DATA_DIR"] = t.TempDir()
+		err := run(context.Background(), []string{"token", "-demo", "rita"}, envOf(env), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "identity provider") {
+			t.Errorf("token subcommand with %v: %v", env, err)
+		}
+	}
 	// Unset, the service's own names and no role map.
 	if cfg, err := loadConfig(envOf(nil)); err != nil || cfg.claimNames != (auth.ClaimNames{}) || len(cfg.roleMap) != 0 {
 		t.Errorf("defaults = %+v, %v, %v", cfg.claimNames, cfg.roleMap, err)
