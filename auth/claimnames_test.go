@@ -31,7 +31,8 @@ var (
 	entraUserOID   = "00000000-0000-0000-66f3-3332eca7ea81"
 )
 
-// entraNames and entraRoles are the README's CPOR_CLAIM_* and CPOR_ROLE_MAP.
+// entraNames and entraRoles follow the README's CPOR_CLAIM_* and CPOR_ROLE_MAP
+// (with no customer tenant, CPOR_CLAIM_TENANT=-).
 func entraNames() auth.ClaimNames {
 	return auth.ClaimNames{Subject: "oid", Email: "preferred_username", Organization: entraOrgClaim, Tenant: auth.NoClaim}
 }
