@@ -68,6 +68,8 @@ type config struct {
 	jwksURL      string
 	jwtIssuer    string
 	jwtAudience  string
+	claimNames   auth.ClaimNames      // CPOR_CLAIM_*
+	roleMap      map[string]auth.Role // CPOR_ROLE_MAP
 	holidays     string
 	http         httpapi.Config
 	logLevel     slog.Level
@@ -119,6 +121,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		c.adminAddr = ""
 	}
 	var err error
+	if err := loadClaimNames(getenv, &c); err != nil {
+		return c, err
+	}
 	if c.http.AllowedOrigins, err = parseOrigins(env("CPOR_ALLOWED_ORIGINS", "")); err != nil {
 		return c, err
 	}
@@ -173,6 +178,55 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	return c, nil
+}
+
+// loadClaimNames reads which token claims carry the identity
+// (CPOR_CLAIM_*) and how the token's role values map to the service's roles
+// (CPOR_ROLE_MAP). Unset, the service's own names are read and role values
+// taken as they are.
+func loadClaimNames(getenv func(string) string, c *config) error {
+	for _, f := range []struct {
+		key  string
+		dest *string
+	}{
+		{"CPOR_CLAIM_SUBJECT", &c.claimNames.Subject}, {"CPOR_CLAIM_NAME", &c.claimNames.Name},
+		{"CPOR_CLAIM_EMAIL", &c.claimNames.Email}, {"CPOR_CLAIM_ORG", &c.claimNames.Organization},
+		{"CPOR_CLAIM_TENANT", &c.claimNames.Tenant}, {"CPOR_CLAIM_ROLES", &c.claimNames.Roles},
+	} {
+		*f.dest = strings.TrimSpace(getenv(f.key))
+	}
+	if err := c.claimNames.Validate(); err != nil {
+		return fmt.Errorf("CPOR_CLAIM_*: %w", err)
+	}
+	var err error
+	if c.roleMap, err = auth.ParseRoleMap(getenv("CPOR_ROLE_MAP")); err != nil {
+		return fmt.Errorf("CPOR_ROLE_MAP: %w", err)
+	}
+	// Entra ID's tid is the directory that issued the token, the same for
+	// every user of it: read as the customer tenant it would make each
+	// CUSTOMER_ADMIN the admin of that directory's tenant. It must be said.
+	if c.claimNames.Tenant == "" && isEntraIssuer(c.jwtIssuer) {
+		return fmt.Errorf("CPOR_JWT_ISSUER %s is Microsoft Entra ID, whose tid claim names the directory that issued the token, not a customer tenant: set CPOR_CLAIM_TENANT to the claim that carries the customer tenant (e.g. extension_<appid>_customerTenant), to - for none, or to tid if the signing-in directory is the customer tenant", c.jwtIssuer)
+	}
+	return nil
+}
+
+// readsOwnTokens reports whether the verifier reads the service's own claim
+// names and role values, those Mint writes: the development tokens are of
+// use only then.
+func (c *config) readsOwnTokens() bool {
+	return c.claimNames == (auth.ClaimNames{}) && len(c.roleMap) == 0
+}
+
+// isEntraIssuer reports whether iss is a Microsoft Entra ID issuer (v2.0
+// or v1.0 tokens).
+func isEntraIssuer(iss string) bool {
+	for _, prefix := range []string{"https://login.microsoftonline.com/", "https://sts.windows.net/", "https://login.microsoftonline.us/", "https://login.partner.microsoftonline.cn/"} {
+		if strings.HasPrefix(strings.ToLower(iss), prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // notifyConfig is how notifications leave the service: the outbox
@@ -602,6 +656,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	defer stopWork()
 	verifier, err := auth.NewVerifier(work, auth.VerifierConfig{
 		HS256Secret: secret, JWKSURL: cfg.jwksURL, Issuer: cfg.jwtIssuer, Audience: cfg.jwtAudience,
+		ClaimNames: cfg.claimNames, RoleMap: cfg.roleMap,
 	})
 	if err != nil {
 		return err
@@ -627,8 +682,11 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	// With the development secret, the playground offers the demo users.
+	// Tokens in this service's own claim names only: with a mapping
+	// configured they would be misread.
+	devSecret := !cfg.production && len(cfg.jwtSecret) == 0 && cfg.jwksURL == ""
 	var demoUsers []playground.User
-	if !cfg.production && len(cfg.jwtSecret) == 0 && cfg.jwksURL == "" {
+	if devSecret && cfg.readsOwnTokens() {
 		demoUsers = demoTokens(secret, cfg)
 		cfg.http.PlaygroundUsers = demoUsers
 	}
@@ -659,7 +717,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		return err
 	}
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "admin", cfg.adminAddr, "database", storage.DialectOf(db), "production", cfg.production)
-	if demoUsers != nil {
+	if devSecret {
 		printBanner(stdout, ln.Addr(), demoUsers)
 	}
 
@@ -765,6 +823,10 @@ func printBanner(w io.Writer, addr net.Addr, users []playground.User) {
 		host = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
 	fmt.Fprintf(w, "\nCPOR claims service (development)\n  playground: http://%s/ (pick a demo user at the top)\n  graphql:    http://%s/graphql\n\n", host, host)
+	if len(users) == 0 {
+		fmt.Fprintln(w, "No demo tokens: CPOR_CLAIM_* or CPOR_ROLE_MAP says tokens come from an identity provider.")
+		return
+	}
 	fmt.Fprintln(w, "Demo tokens (valid 24 h), for clients other than the playground: Authorization: Bearer <token>")
 	for _, u := range users {
 		fmt.Fprintf(w, "  %-6s %-45s %s\n", u.Handle, u.About, u.Token)
@@ -790,6 +852,9 @@ func mintToken(cfg config, args []string, stdout io.Writer) error {
 	}
 	if len(secret) == 0 {
 		return errors.New("the token subcommand signs with CPOR_JWT_SECRET; tokens for a JWKS provider come from that provider")
+	}
+	if !cfg.readsOwnTokens() {
+		return errors.New("the token subcommand writes the service's own claim names and roles, which CPOR_CLAIM_* or CPOR_ROLE_MAP says are not read; tokens come from the identity provider")
 	}
 	var id auth.Identity
 	if *user != "" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cpor/auth"
 )
 
 func envOf(m map[string]string) func(string) string {
@@ -54,6 +56,59 @@ func TestConfigRejectsBadValues(t *testing.T) {
 	}
 	if !cfg.notify.webhookURLs.RequireHTTPS || cfg.notify.webhookURLs.AllowPrivate {
 		t.Errorf("production webhook URLs: %+v, want https only and no internal hosts", cfg.notify.webhookURLs)
+	}
+}
+
+func TestConfigRejectsBadClaimSettings(t *testing.T) {
+	entra := "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"CPOR_ROLE_MAP": "Cpor.Reviewer=SUPERUSER"}, `CPOR_ROLE_MAP: "SUPERUSER" is not a role of this service`},
+		{map[string]string{"CPOR_ROLE_MAP": "Cpor.Reviewer"}, "CPOR_ROLE_MAP: \"Cpor.Reviewer\" is not tokenValue=ROLE"},
+		{map[string]string{"CPOR_ROLE_MAP": "Cpor.Reviewer=REVIEWER,,"}, "CPOR_ROLE_MAP"},
+		{map[string]string{"CPOR_ROLE_MAP": "a=REVIEWER,a=OPERATOR"}, "mapped twice"},
+		{map[string]string{"CPOR_CLAIM_SUBJECT": "-"}, "CPOR_CLAIM_*: the subject claim is required"},
+		{map[string]string{"CPOR_CLAIM_EMAIL": "preferred username"}, "CPOR_CLAIM_*"},
+		{map[string]string{"CPOR_CLAIM_ORG": "exp"}, "not the user"},
+		{map[string]string{"CPOR_JWT_ISSUER": entra}, "set CPOR_CLAIM_TENANT"},
+		{map[string]string{"CPOR_JWT_ISSUER": "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"}, "set CPOR_CLAIM_TENANT"},
+	} {
+		_, err := loadConfig(envOf(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("loadConfig(%v) error = %v; want %q", tc.env, err, tc.want)
+		}
+	}
+
+	// The README's Entra ID example loads.
+	cfg, err := loadConfig(envOf(map[string]string{
+		"CPOR_JWT_ISSUER": entra, "CPOR_CLAIM_SUBJECT": "oid", "CPOR_CLAIM_EMAIL": "preferred_username",
+		"CPOR_CLAIM_ORG": "extension_6731de7614a649ae97bc6eba6914391e_partnerOrg", "CPOR_CLAIM_TENANT": "-",
+		"CPOR_ROLE_MAP": "Cpor.Reviewer=REVIEWER, Cpor.PartnerAdmin=GLOBAL_ADMIN",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.claimNames != (auth.ClaimNames{Subject: "oid", Email: "preferred_username", Organization: "extension_6731de7614a649ae97bc6eba6914391e_partnerOrg", Tenant: auth.NoClaim}) {
+		t.Errorf("claim names = %+v", cfg.claimNames)
+	}
+	if len(cfg.roleMap) != 2 || cfg.roleMap["Cpor.Reviewer"] != auth.Reviewer || cfg.roleMap["Cpor.PartnerAdmin"] != auth.GlobalAdmin {
+		t.Errorf("role map = %v", cfg.roleMap)
+	}
+	// The development tokens have the service's own names: with others
+	// configured the token subcommand refuses rather than print a token
+	// that would not be read as meant.
+	for _, env := range []map[string]string{{"CPOR_CLAIM_SUBJECT": "oid"}, {"CPOR_ROLE_MAP": "Cpor.Reviewer=REVIEWER"}} {
+		env["CPOR_DATA_DIR"] = t.TempDir()
+		err := run(context.Background(), []string{"token", "-demo", "rita"}, envOf(env), &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "identity provider") {
+			t.Errorf("token subcommand with %v: %v", env, err)
+		}
+	}
+	// Unset, the service's own names and no role map.
+	if cfg, err := loadConfig(envOf(nil)); err != nil || cfg.claimNames != (auth.ClaimNames{}) || len(cfg.roleMap) != 0 {
+		t.Errorf("defaults = %+v, %v, %v", cfg.claimNames, cfg.roleMap, err)
 	}
 }
 

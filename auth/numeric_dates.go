@@ -13,6 +13,19 @@ import (
 // which a standard issuer never sends, so such a token is refused rather
 // than read two ways.
 func (c *Claims) UnmarshalJSON(b []byte) error {
+	if err := checkNumericDates(b); err != nil {
+		return err
+	}
+	type plain Claims // the same fields without this method
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return fmt.Errorf("decode the token's claims: %w", err)
+	}
+	return nil
+}
+
+// checkNumericDates refuses a token payload whose exp, nbf or iat is present
+// but not a JSON number.
+func checkNumericDates(b []byte) error {
 	var dates struct {
 		Exp json.RawMessage `json:"exp"`
 		Nbf json.RawMessage `json:"nbf"`
@@ -28,10 +41,6 @@ func (c *Claims) UnmarshalJSON(b []byte) error {
 		if d.raw != nil && !isJSONNumber(d.raw) {
 			return apperr.Unauthenticatedf("The token's %s must be a number (seconds since 1970-01-01 UTC), not %s; ask the identity provider for a standard JWT.", d.claim, jsonKind(d.raw))
 		}
-	}
-	type plain Claims // the same fields without this method
-	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
-		return fmt.Errorf("decode the token's claims: %w", err)
 	}
 	return nil
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/MicahParks/keyfunc/v3"
@@ -26,13 +26,21 @@ type Claims struct {
 	Roles        []string `json:"roles,omitempty"`
 }
 
-// VerifierConfig says how tokens are signed. Exactly one of HS256Secret and
-// JWKSURL is needed.
+// VerifierConfig says how tokens are signed and which claims carry the
+// identity. Exactly one of HS256Secret and JWKSURL is needed.
 type VerifierConfig struct {
 	HS256Secret []byte
 	JWKSURL     string
 	Issuer      string
 	Audience    string
+	// ClaimNames names the claims the identity is read from; the zero value
+	// is the service's own names (sub, name, email, org, tid, roles).
+	ClaimNames ClaimNames
+	// RoleMap sends a token's role value (as the identity provider spells
+	// it, e.g. an Entra ID app role Cpor.Reviewer) to a service role. Values
+	// it does not name are ignored. Empty, role values are taken as they
+	// are, upper-cased.
+	RoleMap map[string]Role
 }
 
 // MinSecretBytes is the shortest HS256 secret accepted.
@@ -42,11 +50,19 @@ const MinSecretBytes = 32
 type Verifier struct {
 	keyfunc jwt.Keyfunc
 	parser  *jwt.Parser
+	names   ClaimNames
+	roleMap map[string]Role
 }
 
 // NewVerifier builds a verifier; with a JWKS URL it fetches the keys now and
 // refreshes them in the background until ctx ends.
 func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
+	if err := cfg.ClaimNames.Validate(); err != nil {
+		return nil, err
+	}
+	if err := validateRoleMap(cfg.RoleMap); err != nil {
+		return nil, err
+	}
 	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second), jwt.WithIssuedAt()}
 	if cfg.Issuer != "" {
 		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
@@ -54,7 +70,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	v := &Verifier{}
+	v := &Verifier{names: cfg.ClaimNames.withDefaults(), roleMap: maps.Clone(cfg.RoleMap)}
 	switch {
 	case cfg.JWKSURL != "":
 		kf, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
@@ -79,7 +95,7 @@ func NewVerifier(ctx context.Context, cfg VerifierConfig) (*Verifier, error) {
 // Verify checks the token's signature and lifetime and returns its identity.
 // Every failure is UNAUTHENTICATED with a message that says what to fix.
 func (v *Verifier) Verify(raw string) (*Identity, error) {
-	var c Claims
+	var c tokenClaims
 	if _, err := v.parser.ParseWithClaims(raw, &c, v.keyfunc); err != nil {
 		var refused *apperr.Error
 		switch {
@@ -93,45 +109,58 @@ func (v *Verifier) Verify(raw string) (*Identity, error) {
 			return nil, apperr.Unauthenticatedf("The token could not be verified; sign in again.")
 		}
 	}
-	return c.identity()
+	return v.identity(&c)
 }
 
 // subjectRule bounds a token's subject, an identity provider's opaque user
 // ID (RFC 7519 leaves its length open; 255 covers every provider's).
 var subjectRule = textrule.Kind{MaxChars: 255}
 
-func (c *Claims) identity() (*Identity, error) {
+// identity reads the verified claims by the configured names. A claim of
+// the wrong type is refused, never guessed at.
+func (v *Verifier) identity(c *tokenClaims) (*Identity, error) {
+	n := v.names
 	id := &Identity{}
 	// The user's ID, name and e-mail go into histories and comments as they
 	// are: they follow the rules of typed names, or the token is refused.
 	for _, f := range []struct {
 		claim string
 		kind  textrule.Kind
-		raw   string
 		dest  *string
-	}{{"sub", subjectRule, c.Subject, &id.UserID}, {"name", textrule.Name, c.Name, &id.Name}, {"email", textrule.Email, c.Email, &id.Email}} {
-		v, err := f.kind.Clean(f.raw, f.claim)
+	}{{n.Subject, subjectRule, &id.UserID}, {n.Name, textrule.Name, &id.Name}, {n.Email, textrule.Email, &id.Email}} {
+		raw, err := stringClaim(c.all, f.claim)
+		if err != nil {
+			return nil, err
+		}
+		v, err := f.kind.Clean(raw, f.claim)
 		if err != nil {
 			return nil, apperr.Unauthenticatedf("The token's %s cannot be stored: %s", f.claim, apperr.MessageOf(err))
 		}
 		*f.dest = v
 	}
 	if id.UserID == "" {
-		return nil, apperr.Unauthenticatedf("The token names no user (sub).")
+		return nil, apperr.Unauthenticatedf("The token names no user (%s).", n.Subject)
 	}
-	if c.ExpiresAt != nil {
-		id.ExpiresAt = c.ExpiresAt.Time
+	if c.registered.ExpiresAt != nil {
+		id.ExpiresAt = c.registered.ExpiresAt.Time
 	}
-	var err error
-	if id.OrganizationID, err = optionalUUID(c.Organization); err != nil {
-		return nil, apperr.Unauthenticatedf("The token's organisation (org) is not a GUID.")
+	for _, f := range []struct {
+		what, claim string
+		dest        *uuid.UUID
+	}{{"organisation", n.Organization, &id.OrganizationID}, {"tenant", n.Tenant, &id.TenantID}} {
+		raw, err := stringClaim(c.all, f.claim)
+		if err != nil {
+			return nil, err
+		}
+		if *f.dest, err = optionalUUID(raw); err != nil {
+			return nil, apperr.Unauthenticatedf("The token's %s (%s) is not a GUID.", f.what, f.claim)
+		}
 	}
-	if id.TenantID, err = optionalUUID(c.Tenant); err != nil {
-		return nil, apperr.Unauthenticatedf("The token's tenant (tid) is not a GUID.")
+	values, err := rolesClaim(c.all, n.Roles)
+	if err != nil {
+		return nil, err
 	}
-	for _, r := range c.Roles {
-		id.Roles = append(id.Roles, Role(strings.ToUpper(r)))
-	}
+	id.Roles = mapRoles(values, v.roleMap)
 	return id, nil
 }
 
