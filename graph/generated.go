@@ -5174,9 +5174,9 @@ interface Node {
 
 "Relay page information: where this page sits in the whole list."
 type PageInfo {
-  "More items follow the last one of this page: pass ` + "`" + `endCursor` + "`" + ` as ` + "`" + `after` + "`" + ` to read them. Always known when paging forward (` + "`" + `first` + "`" + `)."
+  "More items follow the last one of this page: pass ` + "`" + `endCursor` + "`" + ` as ` + "`" + `after` + "`" + ` to read them. Exact when paging forward; when paging backward (` + "`" + `last` + "`" + `, ` + "`" + `before` + "`" + `), true whenever ` + "`" + `before` + "`" + ` was given."
   hasNextPage: Boolean!
-  "Items come before the first one of this page: pass ` + "`" + `startCursor` + "`" + ` as ` + "`" + `before` + "`" + ` to read them. Always known when paging backward (` + "`" + `last` + "`" + `)."
+  "Items come before the first one of this page: pass ` + "`" + `startCursor` + "`" + ` as ` + "`" + `before` + "`" + ` to read them. Exact when paging backward; when paging forward, true whenever ` + "`" + `after` + "`" + ` was given."
   hasPreviousPage: Boolean!
   "The cursor of the first item of the page; null when the page is empty."
   startCursor: String
