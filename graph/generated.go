@@ -3524,8 +3524,11 @@ func newExecutionContext(
 }
 
 var sources = []*ast.Source{
-	{Name: "../schema/arbitration.graphqls", Input: `enum ArbitrationStatus {
+	{Name: "../schema/arbitration.graphqls", Input: `"Where an arbitration case stands."
+enum ArbitrationStatus {
+  "Waiting for a reviewer to decide."
   OPEN
+  "Decided: for one claim (or the holder's association), the others rejected; or dismissed once every challenger was rejected or withdrawn."
   RESOLVED
   "Ended undecided: withdrawals left a single claim, which went back to review."
   CLOSED
@@ -3533,13 +3536,21 @@ var sources = []*ast.Source{
 
 "The competing claims on one customer, product and activity."
 type ArbitrationCase implements Node {
+  "The case's global ID."
   id: ID!
+  "Where the case stands."
   status: ArbitrationStatus!
+  "The customer's tenant ID (GUID) the claims are about."
   customerTenantId: String!
+  "The product or workload the claims are about."
   product: Product!
+  "The activity the claims are about."
   activity: Activity!
+  "When the case was opened."
   openedAt: Time!
+  "When the case was resolved or closed; null while open."
   resolvedAt: Time
+  "The reason the case was decided; null while open or when none was given."
   resolution: String
   "The claims in the case that you may see: all for reviewers, your own for partners. The holder's claim comes first."
   claims: [Claim!]!
@@ -3549,46 +3560,79 @@ type ArbitrationCase implements Node {
   winningClaim: Claim
 }
 
+"A page of arbitration cases (Relay connection)."
 type ArbitrationCaseConnection {
+  "The arbitration cases of the page, each with its cursor."
   edges: [ArbitrationCaseEdge!]!
+  "The arbitration cases of the page, without cursors."
   nodes: [ArbitrationCase!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many arbitration cases there are in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"One of the arbitration cases in a page, with its position."
 type ArbitrationCaseEdge {
+  "Opaque position in this list: pass it as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `."
   cursor: String!
+  "The item."
   node: ArbitrationCase!
 }
 
 extend type Query {
-  "Arbitration cases, oldest first (reviewers)."
-  arbitrationCases(status: ArbitrationStatus, first: Int, after: String, last: Int, before: String): ArbitrationCaseConnection!
+  "Arbitration cases, oldest first: all of them (reviewers), or those your organisation's claims are in, each with only your claims (partner admins); FORBIDDEN for other roles."
+  arbitrationCases(
+    "Only cases with this status; left out, all."
+    status: ArbitrationStatus
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): ArbitrationCaseConnection!
 }
 
+"Decides an arbitration case."
 input ResolveArbitrationInput {
+  "The case's global ID."
   caseId: ID!
   "The claim the case is decided for: a claim in the case, or the holder's."
   winningClaimId: ID!
   "Why the case is decided so; the partners see it. At most 2,000 characters; may span lines."
   reason: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of resolveArbitration."
 type ResolveArbitrationPayload {
+  "The resolved case; null when userErrors is not empty."
   arbitrationCase: ArbitrationCase
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Decide a case: approve one claim and reject the others in one transaction (reviewers)."
-  resolveArbitration(input: ResolveArbitrationInput!): ResolveArbitrationPayload!
+  "Decide a case: approve one claim and reject the others in one transaction (reviewers). Errors: NOT_FOUND (the case), INVALID_TRANSITION (already decided), INVALID_INPUT (a winning claim not in the case, the reason); FORBIDDEN for other roles."
+  resolveArbitration(
+    "The case, the winning claim and the reason."
+    input: ResolveArbitrationInput!
+  ): ResolveArbitrationPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/associations.graphqls", Input: `enum AssociationEndReason {
+	{Name: "../schema/associations.graphqls", Input: `"Why an association ended."
+enum AssociationEndReason {
+  "Another organisation's claim won the arbitration case that challenged it."
   ARBITRATION_LOST
+  "The customer declined it (declineAssociation)."
   CUSTOMER_DECLINED
+  "The same organisation had a newer claim approved on the same customer, product and activity."
   SUPERSEDED
   "The partner ended its own association (endAssociation)."
   PARTNER_ENDED
@@ -3596,103 +3640,172 @@ extend type Mutation {
 
 "A recorded partner of record."
 type Association implements Node {
+  "The association's global ID."
   id: ID!
   "The partner organisation's name."
   partnerName: String!
+  "The customer's tenant ID (GUID)."
   customerTenantId: String!
+  "The product or workload the partner is of record for."
   product: Product!
+  "The subscription ID (GUID) of a Business Applications association; null for Microsoft 365."
   subscriptionId: String
+  "The activity the partner is of record for."
   activity: Activity!
+  "When the claim was approved and the association began."
   startedAt: Time!
+  "When the association ended; null while active."
   endedAt: Time
+  "Why it ended; null while active."
   endReason: AssociationEndReason
+  "True until the association ends."
   active: Boolean!
   "The approved claim, when you may see it."
   claim: Claim
 }
 
+"A page of associations (Relay connection)."
 type AssociationConnection {
+  "The associations of the page, each with its cursor."
   edges: [AssociationEdge!]!
+  "The associations of the page, without cursors."
   nodes: [Association!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many associations there are in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"One of the associations in a page, with its position."
 type AssociationEdge {
+  "Opaque position in this list: pass it as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `."
   cursor: String!
+  "The item."
   node: Association!
 }
 
 extend type Query {
   "Associations: on your tenant (customer admins), of your organisation (partner admins), or all (reviewers). Newest first."
-  associations(activeOnly: Boolean, first: Int, after: String, last: Int, before: String): AssociationConnection!
+  associations(
+    "True: only the active ones; left out or false, ended ones too."
+    activeOnly: Boolean
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): AssociationConnection!
 }
 
+"Declines an association on your tenant."
 input DeclineAssociationInput {
+  "The association's global ID."
   associationId: ID!
   "Why you decline; the partner sees it. At most 2,000 characters; may span lines."
   reason: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of declineAssociation."
 type DeclineAssociationPayload {
+  "The ended association (endReason CUSTOMER_DECLINED); null when userErrors is not empty."
   association: Association
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Ends your organisation's own association."
 input EndAssociationInput {
+  "The association's global ID."
   associationId: ID!
   "Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters."
   reason: String!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of endAssociation."
 type EndAssociationPayload {
+  "The ended association (endReason PARTNER_ENDED); null when userErrors is not empty."
   association: Association
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "End an association on your tenant (customer admins). Errors: ASSOCIATION_NOT_ACTIVE, NOT_FOUND."
-  declineAssociation(input: DeclineAssociationInput!): DeclineAssociationPayload!
+  "End an association on your tenant at any time (customer admins). Errors: ASSOCIATION_NOT_ACTIVE, NOT_FOUND, INVALID_INPUT (the reason); FORBIDDEN for other roles."
+  declineAssociation(
+    "The association to decline and your reason."
+    input: DeclineAssociationInput!
+  ): DeclineAssociationPayload!
   "End your organisation's own association with a customer (partner admins: Disassociate customer). Errors: ASSOCIATION_NOT_ACTIVE, NOT_FOUND, INVALID_INPUT."
-  endAssociation(input: EndAssociationInput!): EndAssociationPayload!
+  endAssociation(
+    "The association to end and why."
+    input: EndAssociationInput!
+  ): EndAssociationPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/catalog.graphqls", Input: `enum ProductKind {
+	{Name: "../schema/catalog.graphqls", Input: `"Whether a product is sold by subscription or is a Microsoft 365 workload."
+enum ProductKind {
   "A Dynamics 365 or Microsoft 365 product sold by subscription."
   PRODUCT
   "A Microsoft 365 workload (Teams, Exchange, SharePoint, …)."
   WORKLOAD
 }
 
+"How a subscription was bought."
 enum PurchaseChannel {
+  "A Volume Licensing agreement."
   VOLUME_LICENSING
+  "Bought directly from Microsoft online."
   WEB_DIRECT
+  "Through a Cloud Solution Provider; such subscriptions cannot be claimed (SUBSCRIPTION_IS_CSP)."
   CSP
 }
 
+"Whether the customer has activated a subscription's products."
 enum ProvisioningState {
+  "Not activated yet; the subscription cannot be claimed (SUBSCRIPTION_NOT_PROVISIONED)."
   PENDING
+  "Activated."
   PROVISIONED
 }
 
+"A subscription's commercial state; only ACTIVE and IN_GRACE can be claimed (else SUBSCRIPTION_NOT_ACTIVE)."
 enum SubscriptionStatus {
+  "Paid up and in use."
   ACTIVE
+  "Past its end, in the grace period before it expires."
   IN_GRACE
+  "Ended; cannot be claimed."
   EXPIRED
+  "Suspended; cannot be claimed."
   SUSPENDED
+  "Disabled; cannot be claimed."
   DISABLED
+  "Deleted; cannot be claimed."
   DELETED
 }
 
+"A Dynamics 365 product or a Microsoft 365 workload that claims can name."
 type Product implements Node {
+  "The product's global ID; pass it as ` + "`" + `productId` + "`" + ` in inputs."
   id: ID!
+  "The product's stable code, unique; upsertProduct matches by it."
   code: String!
+  "Its display name."
   name: String!
+  "The solution area it belongs to."
   solutionArea: SolutionArea!
+  "A product sold by subscription, or a workload."
   kind: ProductKind!
   "A Dynamics 365 product (claimable under Business Applications)."
   dynamics: Boolean!
@@ -3700,15 +3813,21 @@ type Product implements Node {
 
 "An activity a claim can be for, with the rules that go with it."
 type ActivityInfo {
+  "The activity."
   activity: Activity!
+  "The solution area it applies to."
   solutionArea: SolutionArea!
+  "What the activity means, for the claim form."
   description: String!
+  "Whether an approved claim for it can earn an incentive payment (REVENUE_ASSOCIATION cannot)."
   incentiveEligible: Boolean!
   "Channels a claimed purchase may come from; empty means any."
   purchaseChannels: [PurchaseChannel!]!
 }
 
+"A domain of a customer tenant."
 type TenantDomain {
+  "The domain name, in lower case (internationalised names in xn-- form)."
   name: String!
   "The tenant's initial <name>.onmicrosoft.com domain."
   isInitial: Boolean!
@@ -3716,11 +3835,15 @@ type TenantDomain {
 
 "A customer's tenant."
 type CustomerTenant implements Node {
+  "The tenant's global ID."
   id: ID!
   "The tenant ID (GUID)."
   tenantId: String!
+  "The tenant's display name."
   displayName: String!
+  "Every domain of the tenant (anyone signed in)."
   domains: [TenantDomain!]!
+  "The tenant's initial <name>.onmicrosoft.com domain; null when it has none on record."
   initialDomain: String
   "The tenant's subscriptions (the customer's admins, reviewers and operators)."
   subscriptions: [CustomerSubscription!]!
@@ -3730,96 +3853,157 @@ type CustomerTenant implements Node {
 
 "A customer's subscription to one product."
 type CustomerSubscription implements Node {
+  "The subscription's global ID."
   id: ID!
   "The subscription ID (GUID)."
   subscriptionId: String!
+  "The product subscribed to."
   product: Product!
+  "The order the subscription was bought with; null when unknown."
   orderId: String
+  "How it was bought."
   channel: PurchaseChannel!
+  "Whether the customer has activated it."
   provisioningState: ProvisioningState!
+  "Its commercial state."
   status: SubscriptionStatus!
+  "When it starts."
   startsAt: Time!
+  "When it ends; null when open-ended."
   endsAt: Time
   "Active or in grace, and provisioned."
   claimable: Boolean!
 }
 
 extend type Query {
-  "Products and workloads, of one solution area or all."
-  products(solutionArea: SolutionArea): [Product!]!
-  "The activities a claim in the solution area can be for."
-  activities(solutionArea: SolutionArea!): [ActivityInfo!]!
-  "A customer tenant by its tenant ID (GUID) or global ID; null when there is none."
-  customerTenant(id: ID!): CustomerTenant
+  "Products and workloads, of one solution area or all (anyone signed in)."
+  products(
+    "Only this solution area's; left out, all."
+    solutionArea: SolutionArea
+  ): [Product!]!
+  "The activities a claim in the solution area can be for (anyone signed in)."
+  activities(
+    "The claim's solution area."
+    solutionArea: SolutionArea!
+  ): [ActivityInfo!]!
+  "A customer tenant by its tenant ID (GUID) or global ID; null when there is none (anyone signed in; its subscriptions and workloads are its admins', reviewers' and operators')."
+  customerTenant(
+    "The tenant ID (GUID) as the customer quotes it, or the tenant's global ID."
+    id: ID!
+  ): CustomerTenant
 }
 
+"A customer tenant, created or replaced by its tenant ID."
 input UpsertCustomerTenantInput {
+  "The tenant ID (GUID)."
   tenantId: String!
-  "One line, at most 200 characters."
+  "The tenant's display name: one line, at most 200 characters."
   displayName: String!
   "Every domain of the tenant, including exactly one <name>.onmicrosoft.com; at most 5,000 (Microsoft Entra ID's own limit)."
   domains: [String!]!
   "Global IDs of the Microsoft 365 workloads in use; left out keeps them. At most 100."
   workloadIds: [ID!]
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of upsertCustomerTenant."
 type UpsertCustomerTenantPayload {
+  "The tenant as it is now; null when userErrors is not empty."
   customerTenant: CustomerTenant
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"A subscription, created or replaced by its subscription ID."
 input UpsertSubscriptionInput {
+  "The subscription ID (GUID)."
   subscriptionId: String!
+  "The tenant ID (GUID) of the customer tenant it belongs to; the tenant must exist (else NOT_FOUND)."
   tenantId: String!
+  "The product's global ID; the product must exist (else NOT_FOUND)."
   productId: ID!
+  "The order ID (GUID), different from the subscription ID; left out, none."
   orderId: String
+  "How it was bought."
   channel: PurchaseChannel!
+  "Whether the customer has activated it."
   provisioningState: ProvisioningState!
+  "Its commercial state."
   status: SubscriptionStatus!
+  "When it starts."
   startsAt: Time!
+  "When it ends, not before startsAt; left out, open-ended."
   endsAt: Time
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of upsertSubscription."
 type UpsertSubscriptionPayload {
+  "The subscription as it is now; null when userErrors is not empty."
   subscription: CustomerSubscription
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"A product or workload, created or updated by its code."
 input UpsertProductInput {
-  "One line, at most 100 characters."
+  "The product's stable code: one line, at most 100 characters."
   code: String!
-  "One line, at most 200 characters."
+  "Its display name: one line, at most 200 characters."
   name: String!
+  "The solution area it belongs to."
   solutionArea: SolutionArea!
+  "A product sold by subscription, or a workload."
   kind: ProductKind!
+  "A Dynamics 365 product; only Business Applications products may be (else INVALID_INPUT)."
   dynamics: Boolean!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of upsertProduct."
 type UpsertProductPayload {
+  "The product as it is now; null when userErrors is not empty."
   product: Product
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Create or replace a customer tenant and its domains (operators)."
-  upsertCustomerTenant(input: UpsertCustomerTenantInput!): UpsertCustomerTenantPayload!
-  "Create or replace a subscription (operators)."
-  upsertSubscription(input: UpsertSubscriptionInput!): UpsertSubscriptionPayload!
-  "Create or update a product or workload by its code (operators)."
-  upsertProduct(input: UpsertProductInput!): UpsertProductPayload!
+  "Create or replace a customer tenant and its domains (operators; FORBIDDEN for other roles). Errors: INVALID_INPUT (the tenant ID, the name, a domain that is malformed or another tenant's, not exactly one initial domain, more than 5,000 domains, a workload ID)."
+  upsertCustomerTenant(
+    "The tenant, its domains and workloads."
+    input: UpsertCustomerTenantInput!
+  ): UpsertCustomerTenantPayload!
+  "Create or replace a subscription (operators; FORBIDDEN for other roles). Errors: INVALID_INPUT (the IDs, an end before the start, an order ID equal to the subscription ID), NOT_FOUND (the tenant or the product)."
+  upsertSubscription(
+    "The subscription and its tenant and product."
+    input: UpsertSubscriptionInput!
+  ): UpsertSubscriptionPayload!
+  "Create or update a product or workload by its code (operators; FORBIDDEN for other roles). Errors: INVALID_INPUT (the code, the name, a Microsoft 365 product marked Dynamics 365)."
+  upsertProduct(
+    "The product, by its code."
+    input: UpsertProductInput!
+  ): UpsertProductPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/claims.graphqls", Input: `enum SolutionArea {
+	{Name: "../schema/claims.graphqls", Input: `"The Microsoft business a claim is about."
+enum SolutionArea {
+  "Dynamics 365: a claim names a Dynamics 365 product and the customer's subscription to it."
   BUSINESS_APPLICATIONS
+  "Microsoft 365: a claim names a workload in use on the customer's tenant, and no subscription."
   MICROSOFT_365
 }
 
+"What the partner did for the customer (docs/product.md §3.2); ` + "`" + `activities` + "`" + ` lists those of a solution area."
 enum Activity {
   "Influenced the purchase of an eligible product (Business Applications)."
   PRESALES
@@ -3869,14 +4053,23 @@ enum DecisionCode {
 
 "An event of the claim workflow that the viewer may fire now."
 enum ClaimAction {
+  "Submit the draft (` + "`" + `submitClaim` + "`" + `; partner admins)."
   SUBMIT
+  "Take the submitted claim into review (` + "`" + `startReview` + "`" + `; reviewers)."
   START_REVIEW
+  "Ask the partner for information (` + "`" + `requestInformation` + "`" + `; reviewers)."
   REQUEST_INFORMATION
+  "Answer the information request (` + "`" + `respondToInformationRequest` + "`" + `; partner admins)."
   RESPOND
+  "Refer the claim to arbitration (` + "`" + `escalateClaim` + "`" + `; reviewers)."
   ESCALATE
+  "Approve the claim (` + "`" + `approveClaim` + "`" + `; reviewers)."
   APPROVE
+  "Reject the claim (` + "`" + `rejectClaim` + "`" + `; reviewers)."
   REJECT
+  "Withdraw the claim (` + "`" + `withdrawClaim` + "`" + `; partner admins)."
   WITHDRAW
+  "Decline the association request (` + "`" + `customerDecline` + "`" + `; customer admins)."
   CUSTOMER_DECLINE
 }
 
@@ -3890,25 +4083,37 @@ directive @claimDetail on FIELD_DEFINITION
 
 "A partner's claim to be partner of record for a customer's product or workload."
 type Claim implements Node {
+  "The claim's global ID."
   id: ID!
+  "Where the claim is in its workflow."
   status: ClaimStatus!
   "Increases with every change; pass it as ` + "`" + `expectedVersion` + "`" + ` to detect concurrent changes."
   version: Int!
+  "The solution area claimed in."
   solutionArea: SolutionArea!
+  "What the partner says it did for the customer."
   activity: Activity!
+  "The partner organisation that filed the claim."
   organization: PartnerOrganization!
+  "The partner location (MPN) the claim is for; null while a draft names none."
   mpn: Mpn @claimDetail
   "The customer's tenant ID (GUID)."
   customerTenantId: String!
+  "The customer domain the partner gave, in lower case (internationalised names in xn-- form)."
   customerDomain: String!
+  "The customer tenant with this ID in the catalog; null when the catalog has none."
   customerTenant: CustomerTenant
-  "The Dynamics 365 product or Microsoft 365 workload claimed."
+  "The Dynamics 365 product or Microsoft 365 workload claimed; null while a draft names none."
   product: Product
-  "The claimed subscription's ID (Business Applications)."
+  "The claimed subscription's ID (GUID; Business Applications); null when none is given, always for Microsoft 365."
   subscriptionId: String
+  "The customer's person who can confirm the work; empty strings while a draft has none."
   customerContact: CustomerContact! @claimDetail
+  "The partner's person the reviewer talks to; empty strings while a draft has none."
   partnerContact: PartnerContact! @claimDetail
+  "The partner's notes for the reviewer, up to 4,000 characters; empty when none."
   notes: String! @claimDetail
+  "When the claim was submitted; null for drafts."
   submittedAt: Time
   "Submission plus five business days (weekends and holidays skipped); null while the claim waits for the partner (the review clock is stopped and restarts with the time that was left)."
   reviewDueAt: Time
@@ -3918,12 +4123,15 @@ type Claim implements Node {
   customerConsent: CustomerConsent
   "Still open after its review deadline."
   overdue: Boolean!
+  "When the claim was approved or rejected; null while undecided."
   decidedAt: Time
   "The reviewer's reason for an approval or rejection, the customer's words, or why the claim lapsed or expired."
   decisionReason: String
   "Why the claim was decided when no reviewer chose it."
   decisionCode: DecisionCode
+  "When the draft was created."
   createdAt: Time!
+  "When the claim last changed."
   updatedAt: Time!
   "The claim this one was reclaimed from."
   reclaimedFrom: Claim
@@ -3934,41 +4142,85 @@ type Claim implements Node {
   "What the viewer can do with the claim now."
   availableActions: [ClaimAction!]!
   "Proof of execution, most recent first."
-  proofOfExecution(first: Int, after: String, last: Int, before: String): ProofOfExecutionConnection! @claimDetail
+  proofOfExecution(
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): ProofOfExecutionConnection! @claimDetail
   "The comment thread, oldest first."
-  comments(first: Int, after: String, last: Int, before: String): CommentConnection! @claimDetail
+  comments(
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): CommentConnection! @claimDetail
   "The immutable history of the claim, oldest first."
-  history(first: Int, after: String, last: Int, before: String): ClaimEventConnection! @claimDetail
+  history(
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): ClaimEventConnection! @claimDetail
 }
 
+"The customer's person who can confirm the partner's work."
 type CustomerContact {
+  "Their name, up to 200 characters."
   name: String!
+  "Their job title, up to 200 characters; empty when none was given."
   title: String!
+  "Their e-mail address, one plain address."
   email: String!
 }
 
+"The partner's person the reviewer talks to."
 type PartnerContact {
+  "Their name, up to 200 characters."
   name: String!
+  "Their e-mail address, one plain address."
   email: String!
 }
 
+"A page of claims (Relay connection)."
 type ClaimConnection {
+  "The claims of the page, each with its cursor."
   edges: [ClaimEdge!]!
+  "The claims of the page, without cursors."
   nodes: [Claim!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many claims match in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"A claim in a page, with its position."
 type ClaimEdge {
+  "Opaque position of the claim in this list: pass it as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `."
   cursor: String!
+  "The claim."
   node: Claim!
 }
 
+"Narrows a claim list; the conditions given must all hold."
 input ClaimFilter {
   "Any of these statuses; at most 100 values."
   status: [ClaimStatus!]
   "Any of these activities; at most 100 values."
   activity: [Activity!]
+  "Of this solution area."
   solutionArea: SolutionArea
   "A customer tenant ID (GUID)."
   customerTenantId: String
@@ -3982,171 +4234,272 @@ input ClaimFilter {
   overdue: Boolean
 }
 
+"What a claim list is sorted by; claims with the same value are sorted by ID."
 enum ClaimOrderField {
+  "Creation time (the default, newest first)."
   CREATED_AT
+  "Time of the last change."
   UPDATED_AT
 }
 
+"Which way a list is sorted."
 enum OrderDirection {
+  "Ascending: oldest first."
   ASC
+  "Descending: newest first."
   DESC
 }
 
+"How a claim list is sorted."
 input ClaimOrder {
+  "What to sort by."
   field: ClaimOrderField!
+  "Which way."
   direction: OrderDirection!
 }
 
 extend type Query {
-  "A claim you may see; null when there is none."
-  claim(id: ID!): Claim
+  "A claim you may see; null when there is none or it is not yours to see."
+  claim(
+    "The claim's global ID."
+    id: ID!
+  ): Claim
   """
   Your organisation's claims, your tenant's submitted claims (customer
   admins, without their @claimDetail fields), or every claim for a reviewer.
   Newest first unless ordered otherwise.
   """
-  claims(filter: ClaimFilter, orderBy: ClaimOrder, first: Int, after: String, last: Int, before: String): ClaimConnection!
+  claims(
+    "Only the claims that match; left out, all you may see."
+    filter: ClaimFilter
+    "The order; left out, newest first (CREATED_AT, DESC)."
+    orderBy: ClaimOrder
+    "Return the first N items (after ` + "`" + `after` + "`" + `, when given): 0 to 100, else INVALID_INPUT; 20 when neither ` + "`" + `first` + "`" + ` nor ` + "`" + `last` + "`" + ` is given. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    first: Int
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+    "Return the last N items (before ` + "`" + `before` + "`" + `, when given): 0 to 100, else INVALID_INPUT. Give ` + "`" + `first` + "`" + ` or ` + "`" + `last` + "`" + `, not both."
+    last: Int
+    "Read back before this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.startCursor` + "`" + `) of this same connection; alone it returns the 20 items before it. Any other value is INVALID_INPUT."
+    before: String
+  ): ClaimConnection!
 }
 
+"A person to contact about the claim."
 input ContactInput {
-  "One line, at most 200 characters."
+  "Their name: one line, at most 200 characters."
   name: String!
-  "One line, at most 200 characters."
+  "Their job title: one line, at most 200 characters; only the customer contact keeps one."
   title: String
-  "One plain address, at most 254 characters."
+  "Their e-mail address: one plain address with a valid domain, at most 254 characters."
   email: String!
 }
 
+"A new draft claim. Only solutionArea, activity, customerTenantId and customerDomain are needed to save it; submitting needs the rest (docs/product.md §3.1)."
 input CreateClaimInput {
+  "The solution area of the claim."
   solutionArea: SolutionArea!
+  "What your organisation did for the customer; one the solution area allows (` + "`" + `activities` + "`" + `)."
   activity: Activity!
   "The customer's tenant ID (GUID), as the customer gives it."
   customerTenantId: String!
-  "One of the tenant's domains, such as contoso.onmicrosoft.com."
+  "One of the tenant's domains, such as contoso.onmicrosoft.com: at most 253 characters; stored in lower case."
   customerDomain: String!
   "A Product's global ID (from ` + "`" + `products` + "`" + `)."
   productId: ID
-  "The subscription ID (GUID) for Business Applications claims."
+  "The subscription ID (GUID) for Business Applications claims; leave it out for Microsoft 365."
   subscriptionId: String
-  "An Mpn's global ID (from ` + "`" + `mpns` + "`" + `)."
+  "An Mpn's global ID (from ` + "`" + `mpns` + "`" + `); it must be enrolled."
   mpnId: ID
+  "The customer's person who can confirm the work (name and e-mail needed to submit)."
   customerContact: ContactInput
+  "Your person the reviewer talks to (needed to submit); a title given is not kept."
   partnerContact: ContactInput
-  "At most 4,000 characters; may span lines."
+  "Notes for the reviewer: at most 4,000 characters; may span lines."
   notes: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of createClaim."
 type CreateClaimPayload {
+  "The new draft; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
-"Changes to a draft; fields left out keep their value, an empty subscriptionId clears it."
+"Changes to a draft; fields left out keep their value, an empty subscriptionId clears it. Only drafts can be changed."
 input UpdateClaimInput {
+  "The draft's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
+  "A new solution area."
   solutionArea: SolutionArea
+  "A new activity, one the solution area allows."
   activity: Activity
+  "A new customer tenant ID (GUID)."
   customerTenantId: String
+  "A new customer domain, one of the tenant's; at most 253 characters."
   customerDomain: String
+  "A new product or workload: a Product's global ID."
   productId: ID
+  "A new subscription ID (GUID); empty clears it."
   subscriptionId: String
+  "A new MPN: an Mpn's global ID."
   mpnId: ID
+  "Replaces the customer contact."
   customerContact: ContactInput
+  "Replaces the partner contact."
   partnerContact: ContactInput
-  "At most 4,000 characters; may span lines."
+  "Notes for the reviewer: at most 4,000 characters; may span lines."
   notes: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of updateClaim."
 type UpdateClaimPayload {
+  "The draft as it is now; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Submits a draft."
 input SubmitClaimInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of submitClaim."
 type SubmitClaimPayload {
+  "The submitted claim; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Takes a submitted claim into review."
 input StartReviewInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of startReview."
 type StartReviewPayload {
+  "The claim, now under review or in arbitration; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Asks the partner for information."
 input RequestInformationInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "What the partner should provide; posted to the comment thread. At most 2,000 characters; may span lines."
   message: String!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of requestInformation."
 type RequestInformationPayload {
+  "The claim, now waiting for the partner (ACTION_REQUIRED); null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Refers a claim under review to arbitration."
 input EscalateClaimInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "Why the claim needs arbitration. At most 2,000 characters; may span lines."
   reason: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of escalateClaim."
 type EscalateClaimPayload {
+  "The claim, now in arbitration; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Approves a claim."
 input ApproveClaimInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "The reviewer's note on the approval. At most 2,000 characters; may span lines."
   note: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of approveClaim."
 type ApproveClaimPayload {
+  "The approved claim, with its association; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Rejects a claim."
 input RejectClaimInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "Why the claim is rejected; the partner sees it. At most 2,000 characters; may span lines."
   reason: String!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of rejectClaim."
 type RejectClaimPayload {
+  "The rejected claim; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Starts a new draft from a submitted or decided claim."
 input ReclaimInput {
   "The claim to start again from."
   claimId: ID!
@@ -4154,18 +4507,25 @@ input ReclaimInput {
   activity: Activity
   "The MPN of the new claim, when the old one chose the wrong one."
   mpnId: ID
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of reclaim."
 type ReclaimPayload {
-  "The new draft."
+  "The new draft; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Answers an information request."
 input RespondToInformationRequestInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "Your answer, posted to the comment thread. At most 2,000 characters; may span lines."
   message: String!
@@ -4173,77 +4533,151 @@ input RespondToInformationRequestInput {
   file: Upload
   "The day the work the new proof shows was done; today (UTC) when left out. Not in the future."
   executedOn: Date
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of respondToInformationRequest."
 type RespondToInformationRequestPayload {
+  "The claim, back in review or arbitration; null when userErrors is not empty."
   claim: Claim
   "The proof of execution sent with the answer, if any."
   proofOfExecution: ProofOfExecution
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Withdraws a claim."
 input WithdrawClaimInput {
+  "The claim's global ID."
   claimId: ID!
+  "The claim's ` + "`" + `version` + "`" + ` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check."
   expectedVersion: Int
   "Why you withdraw the claim. At most 2,000 characters; may span lines."
   reason: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of withdrawClaim."
 type WithdrawClaimPayload {
+  "The withdrawn claim; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Refuses an association request on your tenant."
 input CustomerDeclineInput {
+  "The claim's global ID."
   claimId: ID!
   "Your words to the partner. At most 2,000 characters; may span lines."
   reason: String
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of customerDecline."
 type CustomerDeclinePayload {
+  "The claim, now rejected (decisionCode CUSTOMER_DECLINED); null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Answer a reviewer's information request (partner admins) before ` + "`" + `responseDueAt` + "`" + `, optionally with new proof of execution: the claim goes back to review or arbitration and the review clock restarts with the time that was left. Errors: RESPONSE_OVERDUE, INVALID_TRANSITION, STALE_CLAIM, INVALID_INPUT (the file or the day)."
-  respondToInformationRequest(input: RespondToInformationRequestInput!): RespondToInformationRequestPayload!
-  "Withdraw a claim that is not decided yet (partner admins); a claim in arbitration leaves its case. Errors: NOT_WITHDRAWABLE, STALE_CLAIM."
-  withdrawClaim(input: WithdrawClaimInput!): WithdrawClaimPayload!
-  "Refuse an association request on your tenant before it is decided (customer admins): the claim is rejected with your words."
-  customerDecline(input: CustomerDeclineInput!): CustomerDeclinePayload!
+  "Answer a reviewer's information request (partner admins) before ` + "`" + `responseDueAt` + "`" + `, optionally with new proof of execution: the claim goes back to review or arbitration and the review clock restarts with the time that was left. Errors: RESPONSE_OVERDUE, INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND, INVALID_INPUT (the message, the file or the day), POE_TOO_OLD (the new proof)."
+  respondToInformationRequest(
+    "The claim, the version you read, your answer and any new proof."
+    input: RespondToInformationRequestInput!
+  ): RespondToInformationRequestPayload!
+  "Withdraw a claim that is not decided yet (partner admins); a claim in arbitration leaves its case. Errors: NOT_WITHDRAWABLE, STALE_CLAIM, NOT_FOUND, INVALID_INPUT (the reason)."
+  withdrawClaim(
+    "The claim to withdraw, the version you read and why."
+    input: WithdrawClaimInput!
+  ): WithdrawClaimPayload!
+  "Refuse an association request on your tenant before it is decided (customer admins): the claim is rejected with your words. Errors: INVALID_TRANSITION (already decided), NOT_FOUND (not your tenant's), INVALID_INPUT (the reason); FORBIDDEN for other roles."
+  customerDecline(
+    "The claim to refuse and your reason."
+    input: CustomerDeclineInput!
+  ): CustomerDeclinePayload!
 }
 
 extend type Mutation {
-  "Save a new draft claim (partner admins). The checks its data allows run now."
-  createClaim(input: CreateClaimInput!): CreateClaimPayload!
-  "Change a draft claim."
-  updateClaim(input: UpdateClaimInput!): UpdateClaimPayload!
-  "Submit a draft for review: runs every check and needs proof of execution."
-  submitClaim(input: SubmitClaimInput!): SubmitClaimPayload!
-  "Take a submitted claim into review (reviewers); competing claims go to arbitration."
-  startReview(input: StartReviewInput!): StartReviewPayload!
-  "Ask the partner for more information in the comment thread (reviewers)."
-  requestInformation(input: RequestInformationInput!): RequestInformationPayload!
-  "Refer a claim under review to arbitration (reviewers)."
-  escalateClaim(input: EscalateClaimInput!): EscalateClaimPayload!
-  "Approve a claim and record the association (reviewers)."
-  approveClaim(input: ApproveClaimInput!): ApproveClaimPayload!
-  "Reject a claim with a reason (reviewers)."
-  rejectClaim(input: RejectClaimInput!): RejectClaimPayload!
-  "Start a new draft from an existing claim, to correct its activity or MPN."
-  reclaim(input: ReclaimInput!): ReclaimPayload!
+  """
+Save a new draft claim (partner admins). The checks its data allows run
+now, and every problem is listed at once (docs/checks.md §3, §4). Errors:
+INVALID_INPUT, NOT_FOUND (the product), TENANT_NOT_FOUND, DOMAIN_TENANT_MISMATCH, PRODUCT_NOT_ON_TENANT, INVALID_SUBSCRIPTION_ID, SUBSCRIPTION_NOT_FOUND_ON_TENANT, SUBSCRIPTION_NOT_DYNAMICS, SUBSCRIPTION_IS_CSP, SUBSCRIPTION_NOT_PROVISIONED, SUBSCRIPTION_NOT_ACTIVE, SUBSCRIPTION_ALREADY_CLAIMED, ACTIVITY_NOT_ALLOWED, MPN_NOT_FOUND, MPN_NOT_ENROLLED; FORBIDDEN for other roles.
+"""
+  createClaim(
+    "The draft's fields."
+    input: CreateClaimInput!
+  ): CreateClaimPayload!
+  """
+Change a draft claim (partner admins); the checks run again on the result.
+Errors: those of createClaim, INVALID_TRANSITION (no longer a draft),
+STALE_CLAIM, NOT_FOUND.
+"""
+  updateClaim(
+    "The draft, the version you read and the fields to change."
+    input: UpdateClaimInput!
+  ): UpdateClaimPayload!
+  """
+Submit a draft for review (partner admins): runs every check and needs
+proof of execution; the review deadline starts. Errors: those of
+createClaim (a field still missing is INVALID_INPUT),
+PROOF_OF_EXECUTION_REQUIRED, POE_TOO_OLD, INVALID_TRANSITION, STALE_CLAIM,
+NOT_FOUND.
+"""
+  submitClaim(
+    "The draft to submit and the version you read."
+    input: SubmitClaimInput!
+  ): SubmitClaimPayload!
+  "Take a submitted claim into review (reviewers); a claim competing with another organisation's goes straight to arbitration. Errors: INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND; FORBIDDEN for other roles."
+  startReview(
+    "The claim to review and the version you read."
+    input: StartReviewInput!
+  ): StartReviewPayload!
+  "Ask the partner for more information in the comment thread (reviewers): the claim waits for the answer (ACTION_REQUIRED) until responseDueAt and the review clock stops. Errors: INVALID_INPUT (the message), INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND; FORBIDDEN for other roles."
+  requestInformation(
+    "The claim, the version you read and what the partner should provide."
+    input: RequestInformationInput!
+  ): RequestInformationPayload!
+  "Refer a claim under review to arbitration (reviewers). Errors: INVALID_INPUT (the reason), INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND; FORBIDDEN for other roles."
+  escalateClaim(
+    "The claim to escalate, the version you read and why."
+    input: EscalateClaimInput!
+  ): EscalateClaimPayload!
+  "Approve a claim under review or in arbitration and record the association (reviewers). A contested claim must be settled in arbitration first (INVALID_TRANSITION). Errors: INVALID_INPUT (the note), INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND; FORBIDDEN for other roles."
+  approveClaim(
+    "The claim to approve, the version you read and an optional note."
+    input: ApproveClaimInput!
+  ): ApproveClaimPayload!
+  "Reject a claim with a reason the partner sees (reviewers). Errors: INVALID_INPUT (the reason), INVALID_TRANSITION, STALE_CLAIM, NOT_FOUND; FORBIDDEN for other roles."
+  rejectClaim(
+    "The claim to reject, the version you read and the reason."
+    input: RejectClaimInput!
+  ): RejectClaimPayload!
+  "Start a new draft from a submitted or decided claim of your organisation (partner admins), to correct its activity or MPN; the old claim is left as it is. Errors: INVALID_TRANSITION (a draft: edit it instead), NOT_FOUND, and the draft checks of createClaim (SUBSCRIPTION_ALREADY_CLAIMED while the old claim is open or approved with the same activity)."
+  reclaim(
+    "The claim to start again from, and what to change."
+    input: ReclaimInput!
+  ): ReclaimPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/comments.graphqls", Input: `enum CommentKind {
+	{Name: "../schema/comments.graphqls", Input: `"Who wrote a comment, and why."
+enum CommentKind {
+  "A partner admin of the claim's organisation."
   PARTNER
+  "A reviewer."
   REVIEWER
+  "The service itself: on submission, arbitration, an information request, an association's end, a deadline."
   SYSTEM
   "A reviewer's request for more information."
   INFORMATION_REQUEST
@@ -4251,42 +4685,66 @@ extend type Mutation {
 
 "One entry of a claim's comment thread."
 type Comment implements Node {
+  "The comment's global ID."
   id: ID!
+  "Who wrote it, and why."
   kind: CommentKind!
+  "Its author."
   author: Actor!
+  "The text, up to 10,000 characters; may span lines."
   body: String!
+  "When it was posted."
   createdAt: Time!
 }
 
+"A page of comments (Relay connection)."
 type CommentConnection {
+  "The comments of the page, each with its cursor."
   edges: [CommentEdge!]!
+  "The comments of the page, without cursors."
   nodes: [Comment!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many comments there are in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"One of the comments in a page, with its position."
 type CommentEdge {
+  "Opaque position in this list: pass it as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `."
   cursor: String!
+  "The item."
   node: Comment!
 }
 
+"A comment to post."
 input AddCommentInput {
+  "The claim's global ID."
   claimId: ID!
-  "At most 10,000 characters; may span lines."
+  "The text: at most 10,000 characters; may span lines."
   body: String!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of addComment."
 type AddCommentPayload {
+  "The posted comment; null when userErrors is not empty."
   comment: Comment
+  "The claim commented on; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Post to a claim's thread (the claim's partner admins and reviewers)."
-  addComment(input: AddCommentInput!): AddCommentPayload!
+  "Post to a claim's thread (the claim's partner admins and reviewers). Errors: INVALID_INPUT (the body), NOT_FOUND (a claim you may not see); FORBIDDEN for other roles."
+  addComment(
+    "The claim and the comment's text."
+    input: AddCommentInput!
+  ): AddCommentPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/documents.graphqls", Input: `"A proof-of-execution document attached to a claim."
@@ -4349,14 +4807,23 @@ extend type Mutation {
   attachProofOfExecution(input: AttachProofOfExecutionInput!): AttachProofOfExecutionPayload!
 }
 `, BuiltIn: false},
-	{Name: "../schema/history.graphqls", Input: `enum ClaimEventType {
+	{Name: "../schema/history.graphqls", Input: `"What a history entry records."
+enum ClaimEventType {
+  "The draft was created."
   CREATED
+  "The draft was changed."
   UPDATED
+  "The claim moved from one status to another (` + "`" + `fromStatus` + "`" + `, ` + "`" + `toStatus` + "`" + `, ` + "`" + `event` + "`" + `)."
   STATUS_CHANGED
+  "A comment was posted (` + "`" + `comment` + "`" + `)."
   COMMENT_ADDED
+  "A proof-of-execution document was attached (` + "`" + `proofOfExecution` + "`" + `)."
   DOCUMENT_ATTACHED
+  "The customer's admins were told of the submitted claim."
   CUSTOMER_NOTIFIED
+  "The association the claim created ended (` + "`" + `reason` + "`" + `)."
   ASSOCIATION_ENDED
+  "A new draft was started from this claim."
   RECLAIMED
   "A reminder that a deadline (an answer, a draft's expiry) is near."
   DEADLINE_WARNING
@@ -4364,32 +4831,49 @@ extend type Mutation {
 
 "One immutable entry of a claim's history."
 type ClaimEvent implements Node {
+  "The entry's global ID."
   id: ID!
   "Position in the service-wide event order."
   sequence: String!
+  "What the entry records."
   type: ClaimEventType!
   "The workflow event (submit, startReview, …) of a status change."
   event: String
+  "The status before a status change; null for other entries."
   fromStatus: ClaimStatus
+  "The status after a status change; null for other entries."
   toStatus: ClaimStatus
   "The claim's version after the event."
   version: Int!
+  "Who caused the entry."
   actor: Actor!
+  "The reason given with the event, such as a rejection's or an association's end; null when none."
   reason: String
+  "The comment the entry is about (a COMMENT_ADDED entry's, or one posted with the event); null when none."
   comment: Comment
+  "The document the entry is about (a DOCUMENT_ATTACHED entry's, or one sent with the event); null when none."
   proofOfExecution: ProofOfExecution
+  "When it happened."
   createdAt: Time!
 }
 
+"A page of history entries (Relay connection)."
 type ClaimEventConnection {
+  "The history entries of the page, each with its cursor."
   edges: [ClaimEventEdge!]!
+  "The history entries of the page, without cursors."
   nodes: [ClaimEvent!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many history entries there are in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"One of the history entries in a page, with its position."
 type ClaimEventEdge {
+  "Opaque position in this list: pass it as ` + "`" + `after` + "`" + ` or ` + "`" + `before` + "`" + `."
   cursor: String!
+  "The item."
   node: ClaimEvent!
 }
 `, BuiltIn: false},
@@ -4399,12 +4883,17 @@ type ClaimStatusChange {
   cursor: String!
   "The claim, as it is when the event is delivered."
   claim: Claim!
+  "The status the claim moved to."
   status: ClaimStatus!
+  "The status the claim moved from."
   previousStatus: ClaimStatus!
   "The workflow event: submit, startReview, escalate, approve, reject."
   event: String!
+  "Who caused the change (SYSTEM for an automatic escalation or a lapse)."
   actor: Actor!
+  "When the change was committed."
   at: Time!
+  "The reason given with the change, such as a rejection's; null when none."
   reason: String
 }
 
@@ -4412,7 +4901,9 @@ type ClaimStatusChange {
 type CommentAdded {
   "Pass as ` + "`" + `after` + "`" + ` when subscribing again to receive exactly what followed this event."
   cursor: String!
+  "The posted comment."
   comment: Comment!
+  "The claim it was posted to."
   claim: Claim!
 }
 
@@ -4423,10 +4914,20 @@ graphql-ws subprotocol), authenticated at connection_init with
 event is checked against the subscriber's access when it is delivered.
 """
 type Subscription {
-  "Status changes of one claim, or of every claim you may see."
-  claimStatusChanged(claimId: ID, after: String): ClaimStatusChange!
-  "Comments posted to one claim's thread."
-  commentAdded(claimId: ID!, after: String): CommentAdded!
+  "Status changes of one claim, or of every claim you may see (partner admins, reviewers, customer admins)."
+  claimStatusChanged(
+    "The claim's global ID; left out, every claim you may see."
+    claimId: ID
+    "A ` + "`" + `cursor` + "`" + ` of an event received before: the events that followed it are delivered first, then live ones. Left out, live events only."
+    after: String
+  ): ClaimStatusChange!
+  "Comments posted to one claim's thread (the claim's partner admins and reviewers; FORBIDDEN for customer admins)."
+  commentAdded(
+    "The claim's global ID."
+    claimId: ID!
+    "A ` + "`" + `cursor` + "`" + ` of an event received before: the comments that followed it are delivered first, then live ones. Left out, live events only."
+    after: String
+  ): CommentAdded!
 }
 `, BuiltIn: false},
 	{Name: "../schema/notifications.graphqls", Input: `"What a notification tells."
@@ -4466,7 +4967,9 @@ claims; reviewers of new submissions and partners' answers; customer admins
 of requests on their tenant and of approvals.
 """
 type Notification {
+  "The notification's ID; pass it to markNotificationsRead."
   id: ID!
+  "What it tells."
   kind: NotificationKind!
   "A one-line summary."
   title: String!
@@ -4478,20 +4981,27 @@ type Notification {
   claim: Claim
   "The claim's status when the notification was written."
   claimStatus: ClaimStatus
+  "When it was written."
   createdAt: Time!
   "When you marked it read; null while unread."
   readAt: Time
 }
 
+"A notification in a page, with its position."
 type NotificationEdge {
+  "Opaque position in your inbox: pass it as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The notification."
   node: Notification!
 }
 
 "Your notifications: unread first, newest first within each part."
 type NotificationConnection {
+  "The notifications of the page, each with its cursor."
   edges: [NotificationEdge!]!
+  "The notifications of the page, without cursors."
   nodes: [Notification!]!
+  "Where the page sits; it pages forward only, so hasPreviousPage is always false."
   pageInfo: PageInfo!
   "How many of your notifications are unread (all of them, not only this page's)."
   unreadCount: Int!
@@ -4499,6 +5009,7 @@ type NotificationConnection {
 
 "How you are told of notifications."
 type NotificationPreferences {
+  "How you hear of notifications besides the inbox."
   delivery: NotificationPreference!
   "The address e-mail goes to, from your sign-in; null when it gave none (you then receive no e-mail)."
   email: String
@@ -4510,46 +5021,66 @@ extend type Viewer {
   them after the unread ones; page first, then mark.
   """
   notifications(
-    "At most 100."
+    "How many to return: 0 to 100, else INVALID_INPUT; 20 when left out."
     first: Int = 20
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of your inbox; any other value is INVALID_INPUT."
     after: String
   ): NotificationConnection!
+  "How you are told of notifications."
   notificationPreferences: NotificationPreferences!
 }
 
+"Which notifications to mark read: ` + "`" + `ids` + "`" + ` or ` + "`" + `all` + "`" + `."
 input MarkNotificationsReadInput {
   "The notifications to mark read, at most 100; omit and set all to mark every one."
   ids: [ID!]
   "Mark every notification in your inbox read."
   all: Boolean
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of markNotificationsRead."
 type MarkNotificationsReadPayload {
   "How many were unread and are now read."
   marked: Int!
   "Your unread notifications left."
   unreadCount: Int!
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Your choice of how you hear of notifications."
 input UpdateNotificationPreferencesInput {
+  "How you hear of notifications besides the inbox."
   delivery: NotificationPreference!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of updateNotificationPreferences."
 type UpdateNotificationPreferencesPayload {
+  "Your preferences as they are now; null when userErrors is not empty."
   notificationPreferences: NotificationPreferences
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
   "Mark notifications read. Errors: NOT_FOUND (an ID not in your inbox), INVALID_INPUT."
-  markNotificationsRead(input: MarkNotificationsReadInput!): MarkNotificationsReadPayload!
+  markNotificationsRead(
+    "Which notifications to mark read."
+    input: MarkNotificationsReadInput!
+  ): MarkNotificationsReadPayload!
   "Choose how you hear of notifications besides the inbox. Errors: INVALID_INPUT."
-  updateNotificationPreferences(input: UpdateNotificationPreferencesInput!): UpdateNotificationPreferencesPayload!
+  updateNotificationPreferences(
+    "Your new preference."
+    input: UpdateNotificationPreferencesInput!
+  ): UpdateNotificationPreferencesPayload!
 }
 
 extend type Subscription {
@@ -4562,42 +5093,59 @@ extend type Subscription {
 `, BuiltIn: false},
 	{Name: "../schema/partners.graphqls", Input: `"A Microsoft partner organisation."
 type PartnerOrganization implements Node {
+  "The organisation's global ID."
   id: ID!
+  "Its name."
   name: String!
+  "Its partner locations (MPNs), enrolled or not (its partner admins and reviewers)."
   mpns: [Mpn!]!
 }
 
 "A partner location (MPN ID) and whether it is enrolled in incentive programs."
 type Mpn implements Node {
+  "The MPN's global ID; pass it as ` + "`" + `mpnId` + "`" + ` in inputs."
   id: ID!
   "The numeric partner location ID."
   mpnId: String!
+  "The location's name."
   name: String!
+  "Where the location is."
   location: String!
+  "Enrolled in the incentive programs: only an enrolled MPN can be claimed with."
   enrolled: Boolean!
+  "When it was enrolled; null while not enrolled."
   enrolledAt: Time
 }
 
 extend type Query {
-  "Your organisation's MPNs, with enrollment."
+  "Your organisation's MPNs, with enrollment (partner admins; FORBIDDEN for other roles)."
   mpns: [Mpn!]!
 }
 
+"Enrolls an MPN."
 input EnrollMpnInput {
   "An Mpn's global ID."
   mpnId: ID!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of enrollMpn."
 type EnrollMpnPayload {
+  "The MPN, now enrolled; null when userErrors is not empty."
   mpn: Mpn
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Enroll an MPN in the incentive programs (Global and Incentives admins)."
-  enrollMpn(input: EnrollMpnInput!): EnrollMpnPayload!
+  "Enroll an MPN of your organisation in the incentive programs (GLOBAL_ADMIN and INCENTIVES_ADMIN; FORBIDDEN for others, BILLING_ADMIN included). Errors: MPN_NOT_FOUND."
+  enrollMpn(
+    "The MPN to enroll."
+    input: EnrollMpnInput!
+  ): EnrollMpnPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/schema.graphqls", Input: `# The CPOR claims API. Conventions: Relay global IDs and connections,
@@ -4624,16 +5172,21 @@ interface Node {
   id: ID!
 }
 
-"Relay page information."
+"Relay page information: where this page sits in the whole list."
 type PageInfo {
+  "More items follow the last one of this page: pass ` + "`" + `endCursor` + "`" + ` as ` + "`" + `after` + "`" + ` to read them. Exact when paging forward; when paging backward (` + "`" + `last` + "`" + `, ` + "`" + `before` + "`" + `), true whenever ` + "`" + `before` + "`" + ` was given."
   hasNextPage: Boolean!
+  "Items come before the first one of this page: pass ` + "`" + `startCursor` + "`" + ` as ` + "`" + `before` + "`" + ` to read them. Exact when paging backward; when paging forward, true whenever ` + "`" + `after` + "`" + ` was given."
   hasPreviousPage: Boolean!
+  "The cursor of the first item of the page; null when the page is empty."
   startCursor: String
+  "The cursor of the last item of the page; null when the page is empty."
   endCursor: String
 }
 
 "A rule violation or bad input that stopped a mutation; nothing was changed."
 type UserError {
+  "What kind of problem it is; stable, for programs to act on."
   code: ErrorCode!
   "Path to the input field concerned, such as [\"input\", \"customerDomain\"]; null when no single field is."
   field: [String!]
@@ -4724,24 +5277,41 @@ enum ErrorCode {
 
 "Who did something."
 type Actor {
+  "The user's ID (the token's ` + "`" + `sub` + "`" + `); ` + "`" + `system` + "`" + ` for the service itself."
   id: String!
+  "The display name when they acted (from their token); CPOR for the service itself."
   name: String!
+  "In what capacity they acted."
   kind: ActorKind!
 }
 
+"In what capacity someone acted."
 enum ActorKind {
+  "A partner organisation's admin."
   PARTNER
+  "A Microsoft reviewer."
   REVIEWER
+  "A Microsoft operator maintaining the catalog."
   OPERATOR
+  "A customer tenant's admin."
   CUSTOMER
+  "The service itself: an automatic escalation, a system comment, a deadline."
   SYSTEM
 }
 
 "The signed-in caller."
 type Viewer {
+  "Your user ID, the token's ` + "`" + `sub` + "`" + `."
   userId: String!
+  "Your display name, from the token's ` + "`" + `name` + "`" + `; null when it has none."
   name: String
+  "Your e-mail address, from the token's ` + "`" + `email` + "`" + `; null when it has none."
   email: String
+  """
+  Your roles as the token lists them: GLOBAL_ADMIN, BILLING_ADMIN,
+  INCENTIVES_ADMIN, REVIEWER, OPERATOR, CUSTOMER_ADMIN; a role the service
+  does not know is listed but allows nothing.
+  """
   roles: [String!]!
   "The partner organisation, for partner users."
   organization: PartnerOrganization
@@ -4749,11 +5319,18 @@ type Viewer {
   customerTenant: CustomerTenant
 }
 
+"""
+Reading. Every query needs a bearer token (UNAUTHENTICATED without one);
+what a query answers depends on the caller's roles (docs/roles.md).
+"""
 type Query {
   "The signed-in caller."
   viewer: Viewer!
   "Any object by its global ID; null when it does not exist or is not yours to see."
-  node(id: ID!): Node
+  node(
+    "A global ID this API issued (an object's ` + "`" + `id` + "`" + `)."
+    id: ID!
+  ): Node
   """
   Several objects by their global IDs, in the order given. An entry is null
   when its object does not exist or is not yours to see; an ID that is
@@ -4761,11 +5338,15 @@ type Query {
   is ["nodes", index], and the other entries still resolve.
   """
   nodes(
-    "At most 100 IDs."
+    "Global IDs this API issued; at most 100."
     ids: [ID!]!
   ): [Node]!
 }
 
+"""
+Every change goes through a mutation that takes one ` + "`" + `input:` + "`" + ` and answers a
+payload with the result and ` + "`" + `userErrors` + "`" + `; a rule violation changes nothing.
+"""
 type Mutation
 `, BuiltIn: false},
 	{Name: "../schema/search.graphqls", Input: `# A claim's name, claim search, time-range filters and the sorts by
@@ -4793,7 +5374,9 @@ A span of time. Either end may be left out: ` + "`" + `from` + "`" + ` alone is 
 ranges (a month, the next month) never count a claim twice.
 """
 input TimeRange {
+  "The start, inclusive; left out, no lower bound."
   from: Time
+  "The end, exclusive; left out, no upper bound."
   to: Time
 }
 
@@ -4836,8 +5419,11 @@ webhook-timestamp and webhook-signature headers) of what happens to claims:
 its organisation's claims, or every claim for an operator's endpoint.
 """
 type WebhookEndpoint {
+  "The endpoint's ID."
   id: ID!
+  "The https URL deliveries are POSTed to."
   url: String!
+  "Your note on the endpoint, up to 500 characters; null when none."
   description: String
   "The kinds of notification it receives."
   eventTypes: [NotificationKind!]!
@@ -4845,15 +5431,23 @@ type WebhookEndpoint {
   organization: PartnerOrganization
   "False once disabled, by hand or after failing for days."
   enabled: Boolean!
+  "When it was disabled; null while enabled."
   disabledAt: Time
+  "Why it was disabled; null while enabled."
   disabledReason: String
   "Since when deliveries have failed without a success; null while healthy."
   failingSince: Time
   "After a rotation the previous secret also signs deliveries until then."
   previousSecretExpiresAt: Time
+  "When it was registered."
   createdAt: Time!
   "Deliveries to this endpoint, newest first."
-  deliveries(first: Int = 20, after: String): WebhookDeliveryConnection!
+  deliveries(
+    "How many to return: 0 to 100, else INVALID_INPUT; 20 when left out."
+    first: Int = 20
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+  ): WebhookDeliveryConnection!
 }
 
 "One message to an endpoint, with its attempts."
@@ -4862,13 +5456,17 @@ type WebhookDelivery {
   id: ID!
   "The type in the body, such as claim.approved."
   eventType: String!
+  "Where the delivery stands."
   status: DeliveryStatus!
   "The JSON body, the same bytes on every attempt."
   payload: String!
+  "When the delivery was written, with the change it tells of."
   createdAt: Time!
+  "When the receiver answered 2xx; null until then."
   deliveredAt: Time
   "When the next attempt is due, while pending."
   nextAttemptAt: Time
+  "What went wrong on the last failed attempt; null when none failed."
   lastError: String
   "Every attempt, oldest first."
   attempts: [WebhookAttempt!]!
@@ -4876,21 +5474,31 @@ type WebhookDelivery {
 
 "One try at sending a delivery."
 type WebhookAttempt {
+  "When the attempt started."
   at: Time!
   "The receiver's HTTP status; null when no answer came."
   statusCode: Int
+  "How long the attempt took, in milliseconds."
   latencyMs: Int!
+  "What went wrong (a connection failure, a timeout, a status that is not 2xx); null when it succeeded."
   error: String
 }
 
+"A delivery in a page, with its position."
 type WebhookDeliveryEdge {
+  "Opaque position in this list: pass it as ` + "`" + `after` + "`" + `."
   cursor: String!
+  "The delivery."
   node: WebhookDelivery!
 }
 
+"A page of deliveries (Relay connection, paging forward only)."
 type WebhookDeliveryConnection {
+  "The deliveries of the page, each with its cursor."
   edges: [WebhookDeliveryEdge!]!
+  "The deliveries of the page, without cursors."
   nodes: [WebhookDelivery!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
 }
 
@@ -4898,9 +5506,17 @@ extend type Query {
   "The webhook endpoints you manage: your organisation's (partner admins), or all (operators)."
   webhookEndpoints: [WebhookEndpoint!]!
   "An endpoint's deliveries and their attempts, newest first. Errors: NOT_FOUND."
-  webhookDeliveries(endpointId: ID!, first: Int = 20, after: String): WebhookDeliveryConnection!
+  webhookDeliveries(
+    "The endpoint's ID."
+    endpointId: ID!
+    "How many to return: 0 to 100, else INVALID_INPUT; 20 when left out."
+    first: Int = 20
+    "Read on after this cursor (an edge's ` + "`" + `cursor` + "`" + `, or ` + "`" + `pageInfo.endCursor` + "`" + `) of this same connection; any other value is INVALID_INPUT."
+    after: String
+  ): WebhookDeliveryConnection!
 }
 
+"A new webhook endpoint."
 input RegisterWebhookEndpointInput {
   "An absolute https URL of a public host, at most 2,048 bytes."
   url: String!
@@ -4908,79 +5524,130 @@ input RegisterWebhookEndpointInput {
   description: String
   "At least one of CLAIM_SUBMITTED, CLAIM_STATUS_CHANGED, INFORMATION_REQUESTED, DEADLINE_WARNING, CLAIM_APPROVED, CLAIM_REJECTED."
   eventTypes: [NotificationKind!]!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of registerWebhookEndpoint."
 type RegisterWebhookEndpointPayload {
+  "The new endpoint; null when userErrors is not empty."
   endpoint: WebhookEndpoint
   "The signing secret (whsec_…), shown only now: store it to verify deliveries."
   secret: String
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"Changes to an endpoint; fields left out keep their value."
 input UpdateWebhookEndpointInput {
+  "The endpoint's ID."
   endpointId: ID!
+  "A new absolute https URL of a public host, at most 2,048 bytes."
   url: String
+  "A new note, at most 500 characters."
   description: String
+  "The new kinds it receives, at least one (as in registerWebhookEndpoint)."
   eventTypes: [NotificationKind!]
   "false disables the endpoint; true enables it again and clears its failure record."
   enabled: Boolean
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of updateWebhookEndpoint."
 type UpdateWebhookEndpointPayload {
+  "The endpoint as it is now; null when userErrors is not empty."
   endpoint: WebhookEndpoint
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"The endpoint whose secret to replace."
 input RotateWebhookSecretInput {
+  "The endpoint's ID."
   endpointId: ID!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of rotateWebhookSecret."
 type RotateWebhookSecretPayload {
+  "The endpoint; null when userErrors is not empty."
   endpoint: WebhookEndpoint
   "The new secret, shown only now; the previous one keeps signing for 24 hours."
   secret: String
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"The endpoint to delete."
 input DeleteWebhookEndpointInput {
+  "The endpoint's ID."
   endpointId: ID!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of deleteWebhookEndpoint."
 type DeleteWebhookEndpointPayload {
+  "The deleted endpoint's ID; null when userErrors is not empty."
   deletedEndpointId: ID
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
+"The delivery to send again."
 input RedeliverWebhookInput {
+  "The delivery's ID."
   deliveryId: ID!
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of redeliverWebhook."
 type RedeliverWebhookPayload {
+  "The delivery, pending again; null when userErrors is not empty."
   delivery: WebhookDelivery
+  "Every rule violation found; empty on success. Nothing was changed when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
   "Register an endpoint for your organisation's claims (partner admins) or every claim (operators). Errors: WEBHOOK_URL_INVALID, INVALID_INPUT, FORBIDDEN."
-  registerWebhookEndpoint(input: RegisterWebhookEndpointInput!): RegisterWebhookEndpointPayload!
+  registerWebhookEndpoint(
+    "The endpoint's URL, note and the kinds it receives."
+    input: RegisterWebhookEndpointInput!
+  ): RegisterWebhookEndpointPayload!
   "Change an endpoint, or disable or enable it. Errors: WEBHOOK_URL_INVALID, INVALID_INPUT, NOT_FOUND."
-  updateWebhookEndpoint(input: UpdateWebhookEndpointInput!): UpdateWebhookEndpointPayload!
+  updateWebhookEndpoint(
+    "The endpoint and the changes."
+    input: UpdateWebhookEndpointInput!
+  ): UpdateWebhookEndpointPayload!
   "Give an endpoint a new signing secret. Errors: NOT_FOUND."
-  rotateWebhookSecret(input: RotateWebhookSecretInput!): RotateWebhookSecretPayload!
+  rotateWebhookSecret(
+    "The endpoint whose secret to replace."
+    input: RotateWebhookSecretInput!
+  ): RotateWebhookSecretPayload!
   "Delete an endpoint; its pending deliveries fail. Errors: NOT_FOUND."
-  deleteWebhookEndpoint(input: DeleteWebhookEndpointInput!): DeleteWebhookEndpointPayload!
+  deleteWebhookEndpoint(
+    "The endpoint to delete."
+    input: DeleteWebhookEndpointInput!
+  ): DeleteWebhookEndpointPayload!
   "Send a delivery again, under the same id, with a fresh 24-hour retry window. Errors: NOT_FOUND."
-  redeliverWebhook(input: RedeliverWebhookInput!): RedeliverWebhookPayload!
+  redeliverWebhook(
+    "The delivery to send again."
+    input: RedeliverWebhookInput!
+  ): RedeliverWebhookPayload!
 }
 `, BuiltIn: false},
 }

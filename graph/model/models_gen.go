@@ -17,32 +17,48 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 )
 
+// A comment to post.
 type AddCommentInput struct {
+	// The claim's global ID.
 	ClaimID string `json:"claimId"`
-	// At most 10,000 characters; may span lines.
-	Body             string  `json:"body"`
+	// The text: at most 10,000 characters; may span lines.
+	Body string `json:"body"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of addComment.
 type AddCommentPayload struct {
-	Comment          *models.Comment `json:"comment,omitempty"`
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type ApproveClaimInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// The reviewer's note on the approval. At most 2,000 characters; may span lines.
-	Note             *string `json:"note,omitempty"`
+	// The posted comment; null when userErrors is not empty.
+	Comment *models.Comment `json:"comment,omitempty"`
+	// The claim commented on; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Approves a claim.
+type ApproveClaimInput struct {
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// The reviewer's note on the approval. At most 2,000 characters; may span lines.
+	Note *string `json:"note,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of approveClaim.
 type ApproveClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	// The approved claim, with its association; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 type AttachProofOfExecutionInput struct {
@@ -63,11 +79,13 @@ type AttachProofOfExecutionPayload struct {
 	ClientMutationID *string          `json:"clientMutationId,omitempty"`
 }
 
+// Narrows a claim list; the conditions given must all hold.
 type ClaimFilter struct {
 	// Any of these statuses; at most 100 values.
 	Status []models.ClaimStatus `json:"status,omitempty"`
 	// Any of these activities; at most 100 values.
-	Activity     []models.Activity    `json:"activity,omitempty"`
+	Activity []models.Activity `json:"activity,omitempty"`
+	// Of this solution area.
 	SolutionArea *models.SolutionArea `json:"solutionArea,omitempty"`
 	// A customer tenant ID (GUID).
 	CustomerTenantID *string `json:"customerTenantId,omitempty"`
@@ -92,312 +110,456 @@ type ClaimFilter struct {
 	Updated *TimeRange `json:"updated,omitempty"`
 }
 
+// How a claim list is sorted.
 type ClaimOrder struct {
-	Field     ClaimOrderField `json:"field"`
-	Direction OrderDirection  `json:"direction"`
+	// What to sort by.
+	Field ClaimOrderField `json:"field"`
+	// Which way.
+	Direction OrderDirection `json:"direction"`
 }
 
+// A person to contact about the claim.
 type ContactInput struct {
-	// One line, at most 200 characters.
+	// Their name: one line, at most 200 characters.
 	Name string `json:"name"`
-	// One line, at most 200 characters.
+	// Their job title: one line, at most 200 characters; only the customer contact keeps one.
 	Title *string `json:"title,omitempty"`
-	// One plain address, at most 254 characters.
+	// Their e-mail address: one plain address with a valid domain, at most 254 characters.
 	Email string `json:"email"`
 }
 
+// A new draft claim. Only solutionArea, activity, customerTenantId and customerDomain are needed to save it; submitting needs the rest (docs/product.md §3.1).
 type CreateClaimInput struct {
+	// The solution area of the claim.
 	SolutionArea models.SolutionArea `json:"solutionArea"`
-	Activity     models.Activity     `json:"activity"`
+	// What your organisation did for the customer; one the solution area allows (`activities`).
+	Activity models.Activity `json:"activity"`
 	// The customer's tenant ID (GUID), as the customer gives it.
 	CustomerTenantID string `json:"customerTenantId"`
-	// One of the tenant's domains, such as contoso.onmicrosoft.com.
+	// One of the tenant's domains, such as contoso.onmicrosoft.com: at most 253 characters; stored in lower case.
 	CustomerDomain string `json:"customerDomain"`
 	// A Product's global ID (from `products`).
 	ProductID *string `json:"productId,omitempty"`
-	// The subscription ID (GUID) for Business Applications claims.
+	// The subscription ID (GUID) for Business Applications claims; leave it out for Microsoft 365.
 	SubscriptionID *string `json:"subscriptionId,omitempty"`
-	// An Mpn's global ID (from `mpns`).
-	MpnID           *string       `json:"mpnId,omitempty"`
+	// An Mpn's global ID (from `mpns`); it must be enrolled.
+	MpnID *string `json:"mpnId,omitempty"`
+	// The customer's person who can confirm the work (name and e-mail needed to submit).
 	CustomerContact *ContactInput `json:"customerContact,omitempty"`
-	PartnerContact  *ContactInput `json:"partnerContact,omitempty"`
-	// At most 4,000 characters; may span lines.
-	Notes            *string `json:"notes,omitempty"`
+	// Your person the reviewer talks to (needed to submit); a title given is not kept.
+	PartnerContact *ContactInput `json:"partnerContact,omitempty"`
+	// Notes for the reviewer: at most 4,000 characters; may span lines.
+	Notes *string `json:"notes,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 	// Your own name for the claim, shown in lists: one line, at most 200 characters.
 	Name *string `json:"name,omitempty"`
 }
 
+// The result of createClaim.
 type CreateClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	// The new draft; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Refuses an association request on your tenant.
 type CustomerDeclineInput struct {
+	// The claim's global ID.
 	ClaimID string `json:"claimId"`
 	// Your words to the partner. At most 2,000 characters; may span lines.
-	Reason           *string `json:"reason,omitempty"`
+	Reason *string `json:"reason,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of customerDecline.
 type CustomerDeclinePayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	// The claim, now rejected (decisionCode CUSTOMER_DECLINED); null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Declines an association on your tenant.
 type DeclineAssociationInput struct {
+	// The association's global ID.
 	AssociationID string `json:"associationId"`
 	// Why you decline; the partner sees it. At most 2,000 characters; may span lines.
-	Reason           *string `json:"reason,omitempty"`
+	Reason *string `json:"reason,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of declineAssociation.
 type DeclineAssociationPayload struct {
-	Association      *models.Association `json:"association,omitempty"`
-	UserErrors       []*apperr.Error     `json:"userErrors"`
-	ClientMutationID *string             `json:"clientMutationId,omitempty"`
-}
-
-type DeleteWebhookEndpointInput struct {
-	EndpointID       string  `json:"endpointId"`
+	// The ended association (endReason CUSTOMER_DECLINED); null when userErrors is not empty.
+	Association *models.Association `json:"association,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
-type DeleteWebhookEndpointPayload struct {
-	DeletedEndpointID *string         `json:"deletedEndpointId,omitempty"`
-	UserErrors        []*apperr.Error `json:"userErrors"`
-	ClientMutationID  *string         `json:"clientMutationId,omitempty"`
+// The endpoint to delete.
+type DeleteWebhookEndpointInput struct {
+	// The endpoint's ID.
+	EndpointID string `json:"endpointId"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of deleteWebhookEndpoint.
+type DeleteWebhookEndpointPayload struct {
+	// The deleted endpoint's ID; null when userErrors is not empty.
+	DeletedEndpointID *string `json:"deletedEndpointId,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// Ends your organisation's own association.
 type EndAssociationInput struct {
+	// The association's global ID.
 	AssociationID string `json:"associationId"`
 	// Why your organisation ends the association; kept in the claim's history. Required; at most 2,000 characters.
-	Reason           string  `json:"reason"`
+	Reason string `json:"reason"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of endAssociation.
 type EndAssociationPayload struct {
-	Association      *models.Association `json:"association,omitempty"`
-	UserErrors       []*apperr.Error     `json:"userErrors"`
-	ClientMutationID *string             `json:"clientMutationId,omitempty"`
+	// The ended association (endReason PARTNER_ENDED); null when userErrors is not empty.
+	Association *models.Association `json:"association,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Enrolls an MPN.
 type EnrollMpnInput struct {
 	// An Mpn's global ID.
-	MpnID            string  `json:"mpnId"`
+	MpnID string `json:"mpnId"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of enrollMpn.
 type EnrollMpnPayload struct {
-	Mpn              *models.Mpn     `json:"mpn,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type EscalateClaimInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// Why the claim needs arbitration. At most 2,000 characters; may span lines.
-	Reason           *string `json:"reason,omitempty"`
+	// The MPN, now enrolled; null when userErrors is not empty.
+	Mpn *models.Mpn `json:"mpn,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
-type EscalateClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+// Refers a claim under review to arbitration.
+type EscalateClaimInput struct {
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Why the claim needs arbitration. At most 2,000 characters; may span lines.
+	Reason *string `json:"reason,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of escalateClaim.
+type EscalateClaimPayload struct {
+	// The claim, now in arbitration; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// Which notifications to mark read: `ids` or `all`.
 type MarkNotificationsReadInput struct {
 	// The notifications to mark read, at most 100; omit and set all to mark every one.
 	Ids []string `json:"ids,omitempty"`
 	// Mark every notification in your inbox read.
-	All              *bool   `json:"all,omitempty"`
+	All *bool `json:"all,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of markNotificationsRead.
 type MarkNotificationsReadPayload struct {
 	// How many were unread and are now read.
 	Marked int `json:"marked"`
 	// Your unread notifications left.
-	UnreadCount      int             `json:"unreadCount"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	UnreadCount int `json:"unreadCount"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Every change goes through a mutation that takes one `input:` and answers a
+// payload with the result and `userErrors`; a rule violation changes nothing.
 type Mutation struct {
 }
 
 // Your notifications: unread first, newest first within each part.
 type NotificationConnection struct {
-	Edges    []*NotificationEdge `json:"edges"`
-	Nodes    []*notify.Item      `json:"nodes"`
-	PageInfo *relay.PageInfo     `json:"pageInfo"`
+	// The notifications of the page, each with its cursor.
+	Edges []*NotificationEdge `json:"edges"`
+	// The notifications of the page, without cursors.
+	Nodes []*notify.Item `json:"nodes"`
+	// Where the page sits; it pages forward only, so hasPreviousPage is always false.
+	PageInfo *relay.PageInfo `json:"pageInfo"`
 	// How many of your notifications are unread (all of them, not only this page's).
 	UnreadCount int `json:"unreadCount"`
 }
 
+// A notification in a page, with its position.
 type NotificationEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *notify.Item `json:"node"`
+	// Opaque position in your inbox: pass it as `after`.
+	Cursor string `json:"cursor"`
+	// The notification.
+	Node *notify.Item `json:"node"`
 }
 
 // How you are told of notifications.
 type NotificationPreferences struct {
+	// How you hear of notifications besides the inbox.
 	Delivery models.NotificationPreference `json:"delivery"`
 	// The address e-mail goes to, from your sign-in; null when it gave none (you then receive no e-mail).
 	Email *string `json:"email,omitempty"`
 }
 
+// Reading. Every query needs a bearer token (UNAUTHENTICATED without one);
+// what a query answers depends on the caller's roles (docs/roles.md).
 type Query struct {
 }
 
+// Starts a new draft from a submitted or decided claim.
 type ReclaimInput struct {
 	// The claim to start again from.
 	ClaimID string `json:"claimId"`
 	// The activity of the new claim, when the old one chose the wrong one.
 	Activity *models.Activity `json:"activity,omitempty"`
 	// The MPN of the new claim, when the old one chose the wrong one.
-	MpnID            *string `json:"mpnId,omitempty"`
+	MpnID *string `json:"mpnId,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of reclaim.
 type ReclaimPayload struct {
-	// The new draft.
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type RedeliverWebhookInput struct {
-	DeliveryID       string  `json:"deliveryId"`
+	// The new draft; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
-type RedeliverWebhookPayload struct {
-	Delivery         *webhooks.Delivery `json:"delivery,omitempty"`
-	UserErrors       []*apperr.Error    `json:"userErrors"`
-	ClientMutationID *string            `json:"clientMutationId,omitempty"`
+// The delivery to send again.
+type RedeliverWebhookInput struct {
+	// The delivery's ID.
+	DeliveryID string `json:"deliveryId"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of redeliverWebhook.
+type RedeliverWebhookPayload struct {
+	// The delivery, pending again; null when userErrors is not empty.
+	Delivery *webhooks.Delivery `json:"delivery,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// A new webhook endpoint.
 type RegisterWebhookEndpointInput struct {
 	// An absolute https URL of a public host, at most 2,048 bytes.
 	URL string `json:"url"`
 	// At most 500 characters.
 	Description *string `json:"description,omitempty"`
 	// At least one of CLAIM_SUBMITTED, CLAIM_STATUS_CHANGED, INFORMATION_REQUESTED, DEADLINE_WARNING, CLAIM_APPROVED, CLAIM_REJECTED.
-	EventTypes       []models.NotificationKind `json:"eventTypes"`
-	ClientMutationID *string                   `json:"clientMutationId,omitempty"`
+	EventTypes []models.NotificationKind `json:"eventTypes"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of registerWebhookEndpoint.
 type RegisterWebhookEndpointPayload struct {
+	// The new endpoint; null when userErrors is not empty.
 	Endpoint *models.WebhookEndpoint `json:"endpoint,omitempty"`
 	// The signing secret (whsec_…), shown only now: store it to verify deliveries.
-	Secret           *string         `json:"secret,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	Secret *string `json:"secret,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Rejects a claim.
 type RejectClaimInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 	// Why the claim is rejected; the partner sees it. At most 2,000 characters; may span lines.
-	Reason           string  `json:"reason"`
+	Reason string `json:"reason"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of rejectClaim.
 type RejectClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type RequestInformationInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// What the partner should provide; posted to the comment thread. At most 2,000 characters; may span lines.
-	Message          string  `json:"message"`
+	// The rejected claim; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
-type RequestInformationPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+// Asks the partner for information.
+type RequestInformationInput struct {
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// What the partner should provide; posted to the comment thread. At most 2,000 characters; may span lines.
+	Message string `json:"message"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of requestInformation.
+type RequestInformationPayload struct {
+	// The claim, now waiting for the partner (ACTION_REQUIRED); null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// Decides an arbitration case.
 type ResolveArbitrationInput struct {
+	// The case's global ID.
 	CaseID string `json:"caseId"`
 	// The claim the case is decided for: a claim in the case, or the holder's.
 	WinningClaimID string `json:"winningClaimId"`
 	// Why the case is decided so; the partners see it. At most 2,000 characters; may span lines.
-	Reason           *string `json:"reason,omitempty"`
+	Reason *string `json:"reason,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of resolveArbitration.
 type ResolveArbitrationPayload struct {
-	ArbitrationCase  *models.ArbitrationCase `json:"arbitrationCase,omitempty"`
-	UserErrors       []*apperr.Error         `json:"userErrors"`
-	ClientMutationID *string                 `json:"clientMutationId,omitempty"`
+	// The resolved case; null when userErrors is not empty.
+	ArbitrationCase *models.ArbitrationCase `json:"arbitrationCase,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Answers an information request.
 type RespondToInformationRequestInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
 	// Your answer, posted to the comment thread. At most 2,000 characters; may span lines.
 	Message string `json:"message"`
 	// New proof of execution sent with the answer (GraphQL multipart upload), stored in the same transaction: the answer and the proof are kept together or not at all. The limits of attachProofOfExecution apply.
 	File *graphql.Upload `json:"file,omitempty"`
 	// The day the work the new proof shows was done; today (UTC) when left out. Not in the future.
-	ExecutedOn       *models.Date `json:"executedOn,omitempty"`
-	ClientMutationID *string      `json:"clientMutationId,omitempty"`
+	ExecutedOn *models.Date `json:"executedOn,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of respondToInformationRequest.
 type RespondToInformationRequestPayload struct {
+	// The claim, back in review or arbitration; null when userErrors is not empty.
 	Claim *models.Claim `json:"claim,omitempty"`
 	// The proof of execution sent with the answer, if any.
 	ProofOfExecution *models.Document `json:"proofOfExecution,omitempty"`
-	UserErrors       []*apperr.Error  `json:"userErrors"`
-	ClientMutationID *string          `json:"clientMutationId,omitempty"`
-}
-
-type RotateWebhookSecretInput struct {
-	EndpointID       string  `json:"endpointId"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The endpoint whose secret to replace.
+type RotateWebhookSecretInput struct {
+	// The endpoint's ID.
+	EndpointID string `json:"endpointId"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of rotateWebhookSecret.
 type RotateWebhookSecretPayload struct {
+	// The endpoint; null when userErrors is not empty.
 	Endpoint *models.WebhookEndpoint `json:"endpoint,omitempty"`
 	// The new secret, shown only now; the previous one keeps signing for 24 hours.
-	Secret           *string         `json:"secret,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	Secret *string `json:"secret,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Takes a submitted claim into review.
 type StartReviewInput struct {
-	ClaimID          string  `json:"claimId"`
-	ExpectedVersion  *int    `json:"expectedVersion,omitempty"`
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of startReview.
 type StartReviewPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type SubmitClaimInput struct {
-	ClaimID          string  `json:"claimId"`
-	ExpectedVersion  *int    `json:"expectedVersion,omitempty"`
+	// The claim, now under review or in arbitration; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// Submits a draft.
+type SubmitClaimInput struct {
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of submitClaim.
 type SubmitClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	// The submitted claim; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 // Live events over websockets at /graphql (graphql-transport-ws, or the legacy
@@ -411,154 +573,244 @@ type Subscription struct {
 // `to` alone is "before". `from` is inclusive, `to` exclusive, so consecutive
 // ranges (a month, the next month) never count a claim twice.
 type TimeRange struct {
+	// The start, inclusive; left out, no lower bound.
 	From *time.Time `json:"from,omitempty"`
-	To   *time.Time `json:"to,omitempty"`
+	// The end, exclusive; left out, no upper bound.
+	To *time.Time `json:"to,omitempty"`
 }
 
-// Changes to a draft; fields left out keep their value, an empty subscriptionId clears it.
+// Changes to a draft; fields left out keep their value, an empty subscriptionId clears it. Only drafts can be changed.
 type UpdateClaimInput struct {
-	ClaimID          string               `json:"claimId"`
-	ExpectedVersion  *int                 `json:"expectedVersion,omitempty"`
-	SolutionArea     *models.SolutionArea `json:"solutionArea,omitempty"`
-	Activity         *models.Activity     `json:"activity,omitempty"`
-	CustomerTenantID *string              `json:"customerTenantId,omitempty"`
-	CustomerDomain   *string              `json:"customerDomain,omitempty"`
-	ProductID        *string              `json:"productId,omitempty"`
-	SubscriptionID   *string              `json:"subscriptionId,omitempty"`
-	MpnID            *string              `json:"mpnId,omitempty"`
-	CustomerContact  *ContactInput        `json:"customerContact,omitempty"`
-	PartnerContact   *ContactInput        `json:"partnerContact,omitempty"`
-	// At most 4,000 characters; may span lines.
-	Notes            *string `json:"notes,omitempty"`
+	// The draft's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// A new solution area.
+	SolutionArea *models.SolutionArea `json:"solutionArea,omitempty"`
+	// A new activity, one the solution area allows.
+	Activity *models.Activity `json:"activity,omitempty"`
+	// A new customer tenant ID (GUID).
+	CustomerTenantID *string `json:"customerTenantId,omitempty"`
+	// A new customer domain, one of the tenant's; at most 253 characters.
+	CustomerDomain *string `json:"customerDomain,omitempty"`
+	// A new product or workload: a Product's global ID.
+	ProductID *string `json:"productId,omitempty"`
+	// A new subscription ID (GUID); empty clears it.
+	SubscriptionID *string `json:"subscriptionId,omitempty"`
+	// A new MPN: an Mpn's global ID.
+	MpnID *string `json:"mpnId,omitempty"`
+	// Replaces the customer contact.
+	CustomerContact *ContactInput `json:"customerContact,omitempty"`
+	// Replaces the partner contact.
+	PartnerContact *ContactInput `json:"partnerContact,omitempty"`
+	// Notes for the reviewer: at most 4,000 characters; may span lines.
+	Notes *string `json:"notes,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 	// Your own name for the claim: one line, at most 200 characters; empty clears it.
 	Name *string `json:"name,omitempty"`
 }
 
+// The result of updateClaim.
 type UpdateClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type UpdateNotificationPreferencesInput struct {
-	Delivery         models.NotificationPreference `json:"delivery"`
-	ClientMutationID *string                       `json:"clientMutationId,omitempty"`
-}
-
-type UpdateNotificationPreferencesPayload struct {
-	NotificationPreferences *NotificationPreferences `json:"notificationPreferences,omitempty"`
-	UserErrors              []*apperr.Error          `json:"userErrors"`
-	ClientMutationID        *string                  `json:"clientMutationId,omitempty"`
-}
-
-type UpdateWebhookEndpointInput struct {
-	EndpointID  string                    `json:"endpointId"`
-	URL         *string                   `json:"url,omitempty"`
-	Description *string                   `json:"description,omitempty"`
-	EventTypes  []models.NotificationKind `json:"eventTypes,omitempty"`
-	// false disables the endpoint; true enables it again and clears its failure record.
-	Enabled          *bool   `json:"enabled,omitempty"`
+	// The draft as it is now; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
-type UpdateWebhookEndpointPayload struct {
-	Endpoint         *models.WebhookEndpoint `json:"endpoint,omitempty"`
-	UserErrors       []*apperr.Error         `json:"userErrors"`
-	ClientMutationID *string                 `json:"clientMutationId,omitempty"`
+// Your choice of how you hear of notifications.
+type UpdateNotificationPreferencesInput struct {
+	// How you hear of notifications besides the inbox.
+	Delivery models.NotificationPreference `json:"delivery"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of updateNotificationPreferences.
+type UpdateNotificationPreferencesPayload struct {
+	// Your preferences as they are now; null when userErrors is not empty.
+	NotificationPreferences *NotificationPreferences `json:"notificationPreferences,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// Changes to an endpoint; fields left out keep their value.
+type UpdateWebhookEndpointInput struct {
+	// The endpoint's ID.
+	EndpointID string `json:"endpointId"`
+	// A new absolute https URL of a public host, at most 2,048 bytes.
+	URL *string `json:"url,omitempty"`
+	// A new note, at most 500 characters.
+	Description *string `json:"description,omitempty"`
+	// The new kinds it receives, at least one (as in registerWebhookEndpoint).
+	EventTypes []models.NotificationKind `json:"eventTypes,omitempty"`
+	// false disables the endpoint; true enables it again and clears its failure record.
+	Enabled *bool `json:"enabled,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of updateWebhookEndpoint.
+type UpdateWebhookEndpointPayload struct {
+	// The endpoint as it is now; null when userErrors is not empty.
+	Endpoint *models.WebhookEndpoint `json:"endpoint,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// A customer tenant, created or replaced by its tenant ID.
 type UpsertCustomerTenantInput struct {
+	// The tenant ID (GUID).
 	TenantID string `json:"tenantId"`
-	// One line, at most 200 characters.
+	// The tenant's display name: one line, at most 200 characters.
 	DisplayName string `json:"displayName"`
 	// Every domain of the tenant, including exactly one <name>.onmicrosoft.com; at most 5,000 (Microsoft Entra ID's own limit).
 	Domains []string `json:"domains"`
 	// Global IDs of the Microsoft 365 workloads in use; left out keeps them. At most 100.
-	WorkloadIds      []string `json:"workloadIds,omitempty"`
-	ClientMutationID *string  `json:"clientMutationId,omitempty"`
-}
-
-type UpsertCustomerTenantPayload struct {
-	CustomerTenant   *models.CustomerTenant `json:"customerTenant,omitempty"`
-	UserErrors       []*apperr.Error        `json:"userErrors"`
-	ClientMutationID *string                `json:"clientMutationId,omitempty"`
-}
-
-type UpsertProductInput struct {
-	// One line, at most 100 characters.
-	Code string `json:"code"`
-	// One line, at most 200 characters.
-	Name             string              `json:"name"`
-	SolutionArea     models.SolutionArea `json:"solutionArea"`
-	Kind             models.ProductKind  `json:"kind"`
-	Dynamics         bool                `json:"dynamics"`
-	ClientMutationID *string             `json:"clientMutationId,omitempty"`
-}
-
-type UpsertProductPayload struct {
-	Product          *models.Product `json:"product,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
-}
-
-type UpsertSubscriptionInput struct {
-	SubscriptionID    string                    `json:"subscriptionId"`
-	TenantID          string                    `json:"tenantId"`
-	ProductID         string                    `json:"productId"`
-	OrderID           *string                   `json:"orderId,omitempty"`
-	Channel           models.PurchaseChannel    `json:"channel"`
-	ProvisioningState models.ProvisioningState  `json:"provisioningState"`
-	Status            models.SubscriptionStatus `json:"status"`
-	StartsAt          time.Time                 `json:"startsAt"`
-	EndsAt            *time.Time                `json:"endsAt,omitempty"`
-	ClientMutationID  *string                   `json:"clientMutationId,omitempty"`
-}
-
-type UpsertSubscriptionPayload struct {
-	Subscription     *models.Subscription `json:"subscription,omitempty"`
-	UserErrors       []*apperr.Error      `json:"userErrors"`
-	ClientMutationID *string              `json:"clientMutationId,omitempty"`
-}
-
-type WebhookDeliveryConnection struct {
-	Edges    []*WebhookDeliveryEdge `json:"edges"`
-	Nodes    []*webhooks.Delivery   `json:"nodes"`
-	PageInfo *relay.PageInfo        `json:"pageInfo"`
-}
-
-type WebhookDeliveryEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *webhooks.Delivery `json:"node"`
-}
-
-type WithdrawClaimInput struct {
-	ClaimID         string `json:"claimId"`
-	ExpectedVersion *int   `json:"expectedVersion,omitempty"`
-	// Why you withdraw the claim. At most 2,000 characters; may span lines.
-	Reason           *string `json:"reason,omitempty"`
+	WorkloadIds []string `json:"workloadIds,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of upsertCustomerTenant.
+type UpsertCustomerTenantPayload struct {
+	// The tenant as it is now; null when userErrors is not empty.
+	CustomerTenant *models.CustomerTenant `json:"customerTenant,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// A product or workload, created or updated by its code.
+type UpsertProductInput struct {
+	// The product's stable code: one line, at most 100 characters.
+	Code string `json:"code"`
+	// Its display name: one line, at most 200 characters.
+	Name string `json:"name"`
+	// The solution area it belongs to.
+	SolutionArea models.SolutionArea `json:"solutionArea"`
+	// A product sold by subscription, or a workload.
+	Kind models.ProductKind `json:"kind"`
+	// A Dynamics 365 product; only Business Applications products may be (else INVALID_INPUT).
+	Dynamics bool `json:"dynamics"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of upsertProduct.
+type UpsertProductPayload struct {
+	// The product as it is now; null when userErrors is not empty.
+	Product *models.Product `json:"product,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// A subscription, created or replaced by its subscription ID.
+type UpsertSubscriptionInput struct {
+	// The subscription ID (GUID).
+	SubscriptionID string `json:"subscriptionId"`
+	// The tenant ID (GUID) of the customer tenant it belongs to; the tenant must exist (else NOT_FOUND).
+	TenantID string `json:"tenantId"`
+	// The product's global ID; the product must exist (else NOT_FOUND).
+	ProductID string `json:"productId"`
+	// The order ID (GUID), different from the subscription ID; left out, none.
+	OrderID *string `json:"orderId,omitempty"`
+	// How it was bought.
+	Channel models.PurchaseChannel `json:"channel"`
+	// Whether the customer has activated it.
+	ProvisioningState models.ProvisioningState `json:"provisioningState"`
+	// Its commercial state.
+	Status models.SubscriptionStatus `json:"status"`
+	// When it starts.
+	StartsAt time.Time `json:"startsAt"`
+	// When it ends, not before startsAt; left out, open-ended.
+	EndsAt *time.Time `json:"endsAt,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of upsertSubscription.
+type UpsertSubscriptionPayload struct {
+	// The subscription as it is now; null when userErrors is not empty.
+	Subscription *models.Subscription `json:"subscription,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// A page of deliveries (Relay connection, paging forward only).
+type WebhookDeliveryConnection struct {
+	// The deliveries of the page, each with its cursor.
+	Edges []*WebhookDeliveryEdge `json:"edges"`
+	// The deliveries of the page, without cursors.
+	Nodes []*webhooks.Delivery `json:"nodes"`
+	// Where the page sits in the whole list.
+	PageInfo *relay.PageInfo `json:"pageInfo"`
+}
+
+// A delivery in a page, with its position.
+type WebhookDeliveryEdge struct {
+	// Opaque position in this list: pass it as `after`.
+	Cursor string `json:"cursor"`
+	// The delivery.
+	Node *webhooks.Delivery `json:"node"`
+}
+
+// Withdraws a claim.
+type WithdrawClaimInput struct {
+	// The claim's global ID.
+	ClaimID string `json:"claimId"`
+	// The claim's `version` as you last read it: if it changed since, the mutation answers STALE_CLAIM and changes nothing. Left out, no check.
+	ExpectedVersion *int `json:"expectedVersion,omitempty"`
+	// Why you withdraw the claim. At most 2,000 characters; may span lines.
+	Reason *string `json:"reason,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
+}
+
+// The result of withdrawClaim.
 type WithdrawClaimPayload struct {
-	Claim            *models.Claim   `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error `json:"userErrors"`
-	ClientMutationID *string         `json:"clientMutationId,omitempty"`
+	// The withdrawn claim; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was changed when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 // An event of the claim workflow that the viewer may fire now.
 type ClaimAction string
 
 const (
-	ClaimActionSubmit             ClaimAction = "SUBMIT"
-	ClaimActionStartReview        ClaimAction = "START_REVIEW"
+	// Submit the draft (`submitClaim`; partner admins).
+	ClaimActionSubmit ClaimAction = "SUBMIT"
+	// Take the submitted claim into review (`startReview`; reviewers).
+	ClaimActionStartReview ClaimAction = "START_REVIEW"
+	// Ask the partner for information (`requestInformation`; reviewers).
 	ClaimActionRequestInformation ClaimAction = "REQUEST_INFORMATION"
-	ClaimActionRespond            ClaimAction = "RESPOND"
-	ClaimActionEscalate           ClaimAction = "ESCALATE"
-	ClaimActionApprove            ClaimAction = "APPROVE"
-	ClaimActionReject             ClaimAction = "REJECT"
-	ClaimActionWithdraw           ClaimAction = "WITHDRAW"
-	ClaimActionCustomerDecline    ClaimAction = "CUSTOMER_DECLINE"
+	// Answer the information request (`respondToInformationRequest`; partner admins).
+	ClaimActionRespond ClaimAction = "RESPOND"
+	// Refer the claim to arbitration (`escalateClaim`; reviewers).
+	ClaimActionEscalate ClaimAction = "ESCALATE"
+	// Approve the claim (`approveClaim`; reviewers).
+	ClaimActionApprove ClaimAction = "APPROVE"
+	// Reject the claim (`rejectClaim`; reviewers).
+	ClaimActionReject ClaimAction = "REJECT"
+	// Withdraw the claim (`withdrawClaim`; partner admins).
+	ClaimActionWithdraw ClaimAction = "WITHDRAW"
+	// Decline the association request (`customerDecline`; customer admins).
+	ClaimActionCustomerDecline ClaimAction = "CUSTOMER_DECLINE"
 )
 
 var AllClaimAction = []ClaimAction{
@@ -616,10 +868,13 @@ func (e ClaimAction) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// What a claim list is sorted by; claims with the same value are sorted by ID.
 type ClaimOrderField string
 
 const (
+	// Creation time (the default, newest first).
 	ClaimOrderFieldCreatedAt ClaimOrderField = "CREATED_AT"
+	// Time of the last change.
 	ClaimOrderFieldUpdatedAt ClaimOrderField = "UPDATED_AT"
 	// Submission time; claims not yet submitted (drafts) come last in either direction.
 	ClaimOrderFieldSubmittedAt ClaimOrderField = "SUBMITTED_AT"
@@ -677,10 +932,13 @@ func (e ClaimOrderField) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// Which way a list is sorted.
 type OrderDirection string
 
 const (
-	OrderDirectionAsc  OrderDirection = "ASC"
+	// Ascending: oldest first.
+	OrderDirectionAsc OrderDirection = "ASC"
+	// Descending: newest first.
 	OrderDirectionDesc OrderDirection = "DESC"
 )
 
