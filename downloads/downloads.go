@@ -16,6 +16,7 @@ package downloads
 import (
 	"crypto/hkdf"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -82,6 +83,15 @@ func New(secret []byte, o Options) (*Signer, error) {
 		s.now = time.Now
 	}
 	return s, nil
+}
+
+// Ephemeral returns a signer with the default options over a random
+// secret: its links stop working when the process ends, and other
+// instances refuse them.
+func Ephemeral() *Signer {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret) // crypto/rand.Read never fails
+	return &Signer{key: secret, lifetime: DefaultLifetime, now: time.Now}
 }
 
 // DeriveSecret derives a download-link secret from another secret (the
