@@ -114,9 +114,9 @@ func (s *Signer) Sign(doc uuid.UUID, viewer *auth.Identity) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	// Rounded up to the second, so a link never works for less than the
+	// Rounded down to the second: a link never works longer than the
 	// lifetime.
-	exp := s.now().Add(s.lifetime + time.Second - 1).Unix()
+	exp := s.now().Add(s.lifetime).Unix()
 	expires := strconv.FormatInt(exp, 10)
 	q := url.Values{
 		ParamExpires: {expires},
@@ -183,7 +183,7 @@ func (s *Signer) Verify(doc uuid.UUID, q url.Values) (*auth.Identity, error) {
 	}
 	// A link outlives the lifetime only if the lifetime was shortened since
 	// it was made: then the shorter one holds.
-	if at.Sub(now) > s.lifetime+time.Second {
+	if at.Sub(now) > s.lifetime {
 		return nil, errExpired()
 	}
 	id, err := decodeViewer(user)
