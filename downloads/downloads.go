@@ -105,7 +105,8 @@ func DeriveSecret(from []byte) ([]byte, error) {
 func (s *Signer) Lifetime() time.Duration { return s.lifetime }
 
 // Sign returns the query string (without "?") of a link to the document for
-// the viewer, valid for the signer's lifetime from now.
+// the viewer, valid for the signer's lifetime from now, or until the
+// viewer's token expires when that is sooner.
 func (s *Signer) Sign(doc uuid.UUID, viewer *auth.Identity) (string, error) {
 	if viewer == nil {
 		return "", apperr.Unauthenticatedf("Sign in: send a bearer token in the Authorization header.")
@@ -115,8 +116,12 @@ func (s *Signer) Sign(doc uuid.UUID, viewer *auth.Identity) (string, error) {
 		return "", err
 	}
 	// Rounded down to the second: a link never works longer than the
-	// lifetime.
-	exp := s.now().Add(s.lifetime).Unix()
+	// lifetime, nor than the viewer's token.
+	until := s.now().Add(s.lifetime)
+	if !viewer.ExpiresAt.IsZero() && viewer.ExpiresAt.Before(until) {
+		until = viewer.ExpiresAt
+	}
+	exp := until.Unix()
 	expires := strconv.FormatInt(exp, 10)
 	q := url.Values{
 		ParamExpires: {expires},

@@ -94,6 +94,17 @@ func TestSignedLinkExpires(t *testing.T) {
 	refused(t, err)
 }
 
+func TestSignedLinkDiesWithTheToken(t *testing.T) {
+	s, clock := newSigner(t)
+	doc := uuid.New()
+	viewer := *ada
+	viewer.ExpiresAt = clock.Now().Add(time.Minute)
+	q := sign(t, s, doc, &viewer)
+	clock.Advance(time.Minute)
+	_, err := s.Verify(doc, q)
+	refused(t, err)
+}
+
 func TestSignedLinkRefusesTampering(t *testing.T) {
 	s, _ := newSigner(t)
 	doc := uuid.New()
