@@ -43,6 +43,7 @@ import (
 	"cpor/budget"
 	"cpor/claims"
 	"cpor/demo"
+	"cpor/downloads"
 	"cpor/httpapi"
 	"cpor/httpapi/playground"
 	"cpor/live"
@@ -85,6 +86,10 @@ type config struct {
 	notify       notifyConfig
 	// proofMaxAgeMonths: CPOR_POE_MAX_AGE_MONTHS (claims.ProofRecency).
 	proofMaxAgeMonths int64
+	// downloadSecret and linkLifetime: CPOR_DOWNLOAD_SECRET and
+	// CPOR_DOWNLOAD_LINK_LIFETIME (see downloadLinks).
+	downloadSecret []byte
+	linkLifetime   time.Duration
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -113,6 +118,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, fmt.Errorf("CPOR_ENV must be development or production, not %q", mode)
 	}
 	c.jwtSecret = []byte(getenv("CPOR_JWT_SECRET"))
+	c.downloadSecret = []byte(getenv("CPOR_DOWNLOAD_SECRET"))
+	if len(c.downloadSecret) > 0 && len(c.downloadSecret) < downloads.MinSecretBytes {
+		return c, fmt.Errorf("CPOR_DOWNLOAD_SECRET must be at least %d bytes", downloads.MinSecretBytes)
+	}
 	c.seedOnStart = !c.production && c.storage.DatabaseURL == ""
 	c.http.Playground = env("CPOR_PLAYGROUND", strconv.FormatBool(!c.production)) == "true"
 	c.http.Introspection = env("CPOR_INTROSPECTION", strconv.FormatBool(!c.production)) == "true"
@@ -142,7 +151,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		key  string
 		dest *time.Duration
 		def  time.Duration
-	}{{"CPOR_OPERATION_TIMEOUT", &c.http.OperationTimeout, c.http.OperationTimeout}, {"CPOR_SHUTDOWN_GRACE", &c.shutdownWait, 25 * time.Second}} {
+	}{{"CPOR_OPERATION_TIMEOUT", &c.http.OperationTimeout, c.http.OperationTimeout}, {"CPOR_SHUTDOWN_GRACE", &c.shutdownWait, 25 * time.Second}, {"CPOR_DOWNLOAD_LINK_LIFETIME", &c.linkLifetime, downloads.DefaultLifetime}} {
 		if *d.dest, err = envDuration(env, d.key, d.def); err != nil {
 			return c, err
 		}
@@ -451,6 +460,34 @@ func (c *config) signingSecret() ([]byte, error) {
 	return secret, os.WriteFile(path, secret, 0o600)
 }
 
+// downloadLinks returns the signer of the documents' download links. Its
+// secret is CPOR_DOWNLOAD_SECRET; unset, it is derived from the HS256 token
+// secret (HKDF-SHA256 with the info label "cpor download links", so the two
+// keys differ); with no HS256 secret either (JWKS tokens) it is random per
+// process in development, where links then die on restart, and production
+// refuses to start, since other instances would refuse this one's links.
+func (c *config) downloadLinks(tokenSecret []byte, log *slog.Logger) (*downloads.Signer, error) {
+	opts := downloads.Options{Lifetime: c.linkLifetime}
+	switch {
+	case len(c.downloadSecret) > 0:
+		return downloads.New(c.downloadSecret, opts)
+	case len(tokenSecret) > 0:
+		secret, err := downloads.DeriveSecret(tokenSecret)
+		if err != nil {
+			return nil, err
+		}
+		return downloads.New(secret, opts)
+	case c.production:
+		return nil, errors.New("production with CPOR_JWKS_URL needs CPOR_DOWNLOAD_SECRET (32+ bytes) to sign download links; refusing to start")
+	}
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, err
+	}
+	log.Warn("download links are signed with a random key: they stop working when the process restarts; set CPOR_DOWNLOAD_SECRET to keep them")
+	return downloads.New(secret, opts)
+}
+
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "cpor:", err)
@@ -650,6 +687,10 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	links, err := cfg.downloadLinks(secret, log)
+	if err != nil {
+		return err
+	}
 	// The process's work runs on its own context: a signal starts the drain
 	// below, it does not cancel what is in flight.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -690,7 +731,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		demoUsers = demoTokens(secret, cfg)
 		cfg.http.PlaygroundUsers = demoUsers
 	}
-	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log})
+	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links})
 	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
 		_ = ln.Close()
 		return err

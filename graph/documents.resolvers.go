@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"cpor/auth"
 	"cpor/claims"
 	"cpor/graph/model"
 	"cpor/models"
@@ -39,7 +40,11 @@ func (r *proofOfExecutionResolver) SizeBytes(ctx context.Context, obj *models.Do
 
 // DownloadURL is the resolver for the downloadUrl field.
 func (r *proofOfExecutionResolver) DownloadURL(ctx context.Context, obj *models.Document) (string, error) {
-	return DocumentPath + relay.UUIDGlobalID(relay.TypeDocument, obj.ID), nil
+	viewer, err := auth.FromContext(ctx)
+	if err != nil {
+		return "", err
+	}
+	return r.links.URL(DocumentPath+relay.UUIDGlobalID(relay.TypeDocument, obj.ID), obj.ID, viewer)
 }
 
 // ProofOfExecution returns ProofOfExecutionResolver implementation.

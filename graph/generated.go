@@ -4766,7 +4766,15 @@ type ProofOfExecution implements Node {
   uploadedAt: Time!
   "The day the work the document proves was done (the upload's day, UTC, unless the partner gave one)."
   executedOn: Date!
-  "Where to GET the file, with the same bearer token."
+  """
+  Where to GET the file: a relative URL signed for the caller
+  (/documents/<id>?expires=…&user=…&sig=…) that works without the
+  Authorization header, so <a href> and <img src> can use it. It expires 5
+  minutes (by default) after it is given out and is bound to this document and to the
+  viewer who asked for it: it grants only what that viewer may read, and any
+  change to it is refused (401 UNAUTHENTICATED; ask for downloadUrl again).
+  The path without the query string also works with the same bearer token.
+  """
   downloadUrl: String!
 }
 

@@ -3,12 +3,19 @@
 // hold no business rules.
 package graph
 
-import "cpor/wiring"
+import (
+	"cpor/downloads"
+	"cpor/wiring"
+)
 
 // Resolver is the root resolver.
 type Resolver struct {
-	svc wiring.Services
+	svc   wiring.Services
+	links *downloads.Signer
 }
 
-// NewResolver returns the root resolver over the services.
-func NewResolver(svc wiring.Services) *Resolver { return &Resolver{svc: svc} }
+// NewResolver returns the root resolver over the services; links signs
+// the documents' download links.
+func NewResolver(svc wiring.Services, links *downloads.Signer) *Resolver {
+	return &Resolver{svc: svc, links: links}
+}

@@ -8,28 +8,56 @@ import (
 	"strconv"
 
 	"cpor/apperr"
+	"cpor/auth"
 	"cpor/claims"
+	"cpor/downloads"
 	"cpor/relay"
 )
 
 // downloadHandler serves a proof-of-execution file to those who may read its
 // claim, as an attachment that browsers never render inline.
-func downloadHandler(svc *claims.Service, log *slog.Logger) http.Handler {
+//
+// The caller is the bearer token's when the request sends one, exactly as
+// before signed links (a link in its query string is then ignored, so a
+// link does not lend its viewer's access to another signed-in caller).
+// Without the header, a signed link's parameters (see package downloads)
+// name the caller: the viewer the link was signed for; a malformed,
+// tampered or expired link, or one for another document, is refused with
+// 401 UNAUTHENTICATED. Either way OpenDocument decides whether that caller
+// may read the document. A response to a URL carrying a link is kept from
+// shared caches and from the Referer of whatever the file links to.
+func downloadHandler(svc *claims.Service, links *downloads.Signer, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := relay.ParseUUID(r.PathValue("id"), relay.TypeDocument, "id")
 		if err != nil {
 			writeError(w, log, r, err)
 			return
 		}
-		doc, content, err := svc.OpenDocument(r.Context(), id)
+		ctx := r.Context()
+		signed := downloads.Present(r.URL.Query())
+		h := w.Header()
+		if signed {
+			h.Set("Referrer-Policy", "no-referrer")
+			h.Set("Cache-Control", "private, no-store")
+		}
+		if _, err := auth.FromContext(ctx); err != nil && signed {
+			viewer, err := links.Verify(id, r.URL.Query())
+			if err != nil {
+				writeError(w, log, r, err)
+				return
+			}
+			ctx = auth.WithIdentity(ctx, viewer)
+		}
+		doc, content, err := svc.OpenDocument(ctx, id)
 		if err != nil {
 			writeError(w, log, r, err)
 			return
 		}
 		etag := `"` + doc.SHA256 + `"`
-		h := w.Header()
 		h.Set("ETag", etag)
-		h.Set("Cache-Control", "private, no-cache")
+		if !signed {
+			h.Set("Cache-Control", "private, no-cache")
+		}
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 		if r.Header.Get("If-None-Match") == etag {

@@ -22,6 +22,7 @@ import (
 	"cpor/auth"
 	"cpor/budget"
 	"cpor/claims"
+	"cpor/downloads"
 	"cpor/gqlguard"
 	"cpor/graph"
 	"cpor/httpapi/playground"
@@ -104,6 +105,9 @@ type Deps struct {
 	Verifier *auth.Verifier
 	Services wiring.Services
 	Log      *slog.Logger
+	// Links signs and verifies the documents' download links; nil means a
+	// signer over a random secret, whose links die with the process.
+	Links *downloads.Signer
 }
 
 // API is the service's HTTP handler, with the admin handler beside it.
@@ -117,6 +121,9 @@ type API struct {
 
 // New returns the service's HTTP API.
 func New(cfg Config, d Deps) *API {
+	if d.Links == nil {
+		d.Links = downloads.Ephemeral()
+	}
 	var hub liveStats
 	if d.Services.Live != nil {
 		hub = d.Services.Live
@@ -133,7 +140,7 @@ func New(cfg Config, d Deps) *API {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", gql)
-	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Log))
+	mux.Handle("GET "+graph.DocumentPath+"{id}", downloadHandler(d.Services.Claims, d.Links, d.Log))
 	mux.Handle("GET "+ExportPath, exportHandler(d.Services.Claims, d.Log, make(chan struct{}, max(cfg.MaxExports, 1))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
@@ -176,7 +183,7 @@ func (a *API) CloseWebsockets(ctx context.Context) error { return a.ws.Shutdown(
 
 func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	es := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  graph.NewResolver(d.Services),
+		Resolvers:  graph.NewResolver(d.Services, d.Links),
 		Directives: graph.NewDirectives(),
 		Complexity: complexity(),
 	})

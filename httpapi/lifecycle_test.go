@@ -209,11 +209,13 @@ func TestLifecycleOverHTTP(t *testing.T) {
 				t.Errorf("download does not carry the checksum: Digest %q ETag %q", resp.Header.Get("Digest"), resp.Header.Get("ETag"))
 			}
 		}
-		// Not for another organisation, nor without a token.
+		// Not for another organisation, nor without a token or a signed link
+		// (the path without downloadUrl's query string).
 		if resp, body := download(t, fiona, doc.DownloadURL); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("another organisation's download: HTTP %d %s", resp.StatusCode, body)
 		}
-		if resp, body := download(t, srv.Client(t, ""), doc.DownloadURL); resp.StatusCode != http.StatusUnauthorized {
+		bare, _, _ := strings.Cut(doc.DownloadURL, "?")
+		if resp, body := download(t, srv.Client(t, ""), bare); resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("anonymous download: HTTP %d %s", resp.StatusCode, body)
 		}
 

@@ -12,13 +12,18 @@ import (
 
 	"cpor/auth"
 	"cpor/demo"
+	"cpor/downloads"
 	"cpor/httpapi"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
+	"cpor/testkit/fakeclock"
 )
 
 // Secret signs the tokens of a test server.
 var Secret = []byte("testkit-secret-of-at-least-32-bytes!!")
+
+// LinkSecret signs the download links of a test server.
+var LinkSecret = []byte("testkit-download-link-secret-32-bytes!")
 
 // Server is the real HTTP API over a world, on a loopback port, with its
 // admin handler (metrics) on another.
@@ -27,6 +32,9 @@ type Server struct {
 	World *testkit.World
 	API   *httpapi.API
 	Admin *httptest.Server
+	// LinkClock is the clock the server's download links are signed and
+	// checked against; it starts at the real time and moves only by hand.
+	LinkClock *fakeclock.Clock
 }
 
 // NewServer starts the HTTP API over the world; it stops when the test ends.
@@ -52,7 +60,12 @@ func NewServerLogging(t testing.TB, w *testkit.World, tune func(*httpapi.Config)
 	if tune != nil {
 		tune(&cfg)
 	}
-	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log})
+	clock := fakeclock.At(time.Now())
+	links, err := downloads.New(LinkSecret, downloads.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log, Links: links})
 	srv := httptest.NewServer(api)
 	admin := httptest.NewServer(api.Admin())
 	t.Cleanup(func() {
@@ -60,7 +73,7 @@ func NewServerLogging(t testing.TB, w *testkit.World, tune func(*httpapi.Config)
 		srv.Close()
 		admin.Close()
 	})
-	return &Server{Server: srv, World: w, API: api, Admin: admin}
+	return &Server{Server: srv, World: w, API: api, Admin: admin, LinkClock: clock}
 }
 
 // Token mints a bearer token for the demo user with the handle.
