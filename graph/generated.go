@@ -4749,6 +4749,7 @@ extend type Mutation {
 `, BuiltIn: false},
 	{Name: "../schema/documents.graphqls", Input: `"A proof-of-execution document attached to a claim."
 type ProofOfExecution implements Node {
+  "The document's global ID."
   id: ID!
   """
   The uploaded file's base name as stored: valid UTF-8 (invalid bytes become
@@ -4759,10 +4760,13 @@ type ProofOfExecution implements Node {
   fileName: String!
   "Detected from the file's content."
   contentType: String!
+  "The file's size in bytes (at most CPOR_MAX_UPLOAD_BYTES, 10 MiB by default)."
   sizeBytes: Int!
   "Hex SHA-256 of the content."
   sha256: String!
+  "The user ID of the partner admin who attached it."
   uploadedBy: String!
+  "When it was attached."
   uploadedAt: Time!
   "The day the work the document proves was done (the upload's day, UTC, unless the partner gave one)."
   executedOn: Date!
@@ -4778,19 +4782,29 @@ type ProofOfExecution implements Node {
   downloadUrl: String!
 }
 
+"A page of a claim's proof-of-execution documents (Relay connection)."
 type ProofOfExecutionConnection {
+  "The documents of the page, each with its cursor."
   edges: [ProofOfExecutionEdge!]!
+  "The documents of the page, without cursors."
   nodes: [ProofOfExecution!]!
+  "Where the page sits in the whole list."
   pageInfo: PageInfo!
+  "How many documents the claim has in all, not only on this page; counted only when asked for."
   totalCount: Int!
 }
 
+"One of the documents in a page, with its position."
 type ProofOfExecutionEdge {
+  "Opaque position of the document, for after or before."
   cursor: String!
+  "The document."
   node: ProofOfExecution!
 }
 
+"A document to attach to a claim, sent as a GraphQL multipart request."
 input AttachProofOfExecutionInput {
+  "The claim's global ID."
   claimId: ID!
   "PDF, Office document, image or e-mail; see the README for the size limit."
   file: Upload!
@@ -4800,19 +4814,28 @@ input AttachProofOfExecutionInput {
   was done within the last 12 months (configurable), else POE_TOO_OLD.
   """
   executedOn: Date
+  "Any string; returned unchanged in the payload, so a client can match the answer to its request."
   clientMutationId: String
 }
 
+"The result of attachProofOfExecution."
 type AttachProofOfExecutionPayload {
+  "The attached document; null when userErrors is not empty."
   proofOfExecution: ProofOfExecution
+  "The claim, with its new version; null when userErrors is not empty."
   claim: Claim
+  "Every rule violation found; empty on success. Nothing was stored when it is not empty."
   userErrors: [UserError!]!
+  "The ` + "`" + `clientMutationId` + "`" + ` of the input, unchanged."
   clientMutationId: String
 }
 
 extend type Mutation {
-  "Attach a document (GraphQL multipart request). Allowed until a claim is rejected, also after approval."
-  attachProofOfExecution(input: AttachProofOfExecutionInput!): AttachProofOfExecutionPayload!
+  "Attach a document (GraphQL multipart request; the claim's partner admins). Allowed until a claim is rejected, also after approval. Errors: INVALID_INPUT (the file: empty, too large, of a type not allowed, or one too many for the claim; executedOn), INVALID_TRANSITION (a rejected, withdrawn or expired claim), NOT_FOUND (a claim you may not see); FORBIDDEN for other roles."
+  attachProofOfExecution(
+    "The claim, the file and the day the work was done."
+    input: AttachProofOfExecutionInput!
+  ): AttachProofOfExecutionPayload!
 }
 `, BuiltIn: false},
 	{Name: "../schema/history.graphqls", Input: `"What a history entry records."

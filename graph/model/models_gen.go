@@ -61,22 +61,30 @@ type ApproveClaimPayload struct {
 	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// A document to attach to a claim, sent as a GraphQL multipart request.
 type AttachProofOfExecutionInput struct {
+	// The claim's global ID.
 	ClaimID string `json:"claimId"`
 	// PDF, Office document, image or e-mail; see the README for the size limit.
 	File graphql.Upload `json:"file"`
 	// The day the work the document proves was done; today (UTC) when left out.
 	// A day after today is INVALID_INPUT. Submitting needs a document whose work
 	// was done within the last 12 months (configurable), else POE_TOO_OLD.
-	ExecutedOn       *models.Date `json:"executedOn,omitempty"`
-	ClientMutationID *string      `json:"clientMutationId,omitempty"`
+	ExecutedOn *models.Date `json:"executedOn,omitempty"`
+	// Any string; returned unchanged in the payload, so a client can match the answer to its request.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
+// The result of attachProofOfExecution.
 type AttachProofOfExecutionPayload struct {
+	// The attached document; null when userErrors is not empty.
 	ProofOfExecution *models.Document `json:"proofOfExecution,omitempty"`
-	Claim            *models.Claim    `json:"claim,omitempty"`
-	UserErrors       []*apperr.Error  `json:"userErrors"`
-	ClientMutationID *string          `json:"clientMutationId,omitempty"`
+	// The claim, with its new version; null when userErrors is not empty.
+	Claim *models.Claim `json:"claim,omitempty"`
+	// Every rule violation found; empty on success. Nothing was stored when it is not empty.
+	UserErrors []*apperr.Error `json:"userErrors"`
+	// The `clientMutationId` of the input, unchanged.
+	ClientMutationID *string `json:"clientMutationId,omitempty"`
 }
 
 // Narrows a claim list; the conditions given must all hold.
