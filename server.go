@@ -55,6 +55,7 @@ import (
 	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/tracing"
 	"cpor/webhooks"
 	"cpor/wiring"
 	"cpor/workflow"
@@ -702,6 +703,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	// Traces are off unless OTEL_* asks for them; when on, the last thing
+	// the drain does (this deferral runs after every other) is flush the
+	// spans still buffered.
+	tracer, stopTracing, err := tracing.Setup(work, os.Getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flush); err != nil {
+			log.Warn("flushing traces", "err", err)
+		}
+	}()
+	cfg.storage.TracerProvider = tracer
 	db, err := openMigrated(work, cfg, log)
 	if err != nil {
 		return err
@@ -731,7 +747,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		demoUsers = demoTokens(secret, cfg)
 		cfg.http.PlaygroundUsers = demoUsers
 	}
-	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links})
+	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links, TracerProvider: tracer})
 	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
 		_ = ln.Close()
 		return err
