@@ -63,6 +63,9 @@ import (
 
 // config is everything the service reads from its environment.
 type config struct {
+	// getenv is the environment the configuration was read from; tracing
+	// reads its OTEL_* variables from it.
+	getenv       func(string) string
 	production   bool
 	addr         string
 	storage      storage.Config
@@ -101,6 +104,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
+		getenv:      getenv,
 		production:  env("CPOR_ENV", "development") == "production",
 		addr:        env("CPOR_ADDR", ":8080"),
 		jwksURL:     env("CPOR_JWKS_URL", ""),
@@ -706,7 +710,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	// Traces are off unless OTEL_* asks for them; when on, the last thing
 	// the drain does (this deferral runs after every other) is flush the
 	// spans still buffered.
-	tracer, stopTracing, err := tracing.Setup(work, os.Getenv)
+	tracer, stopTracing, err := tracing.Setup(work, cfg.getenv)
 	if err != nil {
 		return err
 	}
