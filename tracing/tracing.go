@@ -84,10 +84,17 @@ func On(tp trace.TracerProvider) bool {
 // returned restore is called: for tests of code that reads the globals.
 func Use(tp trace.TracerProvider) (restore func()) {
 	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
-	otel.SetTracerProvider(tp)
+	// Setting the global provider to itself makes OpenTelemetry log an
+	// error: set only what changes.
+	set := func(to trace.TracerProvider) {
+		if to != otel.GetTracerProvider() {
+			otel.SetTracerProvider(to)
+		}
+	}
+	set(tp)
 	otel.SetTextMapPropagator(Propagator())
 	return func() {
-		otel.SetTracerProvider(prevTP)
+		set(prevTP)
 		otel.SetTextMapPropagator(prevProp)
 	}
 }
