@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"cpor/httpapi"
 	"cpor/models"
 	"cpor/reqlog"
 	"cpor/storage"
@@ -211,5 +213,25 @@ func TestTracingOffAddsNothing(t *testing.T) {
 	}
 	if strings.Contains(logs.String(), "trace_id") {
 		t.Errorf("tracing off put trace IDs in the logs:\n%s", logs.String())
+	}
+}
+
+// TestCORSAllowsTraceContextHeaders: a browser app on an allowed origin
+// may send traceparent and tracestate.
+func TestCORSAllowsTraceContextHeaders(t *testing.T) {
+	w := testkit.New(t, storage.SQLite)
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) { c.AllowedOrigins = []string{"https://app.example.com"} })
+	req, _ := http.NewRequest(http.MethodOptions, srv.URL+"/graphql", nil)
+	req.Header.Set("Origin", "https://app.example.com")
+	req.Header.Set("Access-Control-Request-Method", http.MethodPost)
+	req.Header.Set("Access-Control-Request-Headers", "content-type,traceparent,tracestate")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	allowed := strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers"))
+	if !strings.Contains(allowed, "traceparent") || !strings.Contains(allowed, "tracestate") {
+		t.Fatalf("preflight allowed headers %q (status %d)", allowed, resp.StatusCode)
 	}
 }
