@@ -55,6 +55,7 @@ import (
 	"cpor/scheduler"
 	"cpor/sla"
 	"cpor/storage"
+	"cpor/tracing"
 	"cpor/webhooks"
 	"cpor/wiring"
 	"cpor/workflow"
@@ -62,6 +63,9 @@ import (
 
 // config is everything the service reads from its environment.
 type config struct {
+	// getenv is the environment the configuration was read from; tracing
+	// reads its OTEL_* variables from it.
+	getenv       func(string) string
 	production   bool
 	addr         string
 	storage      storage.Config
@@ -100,6 +104,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return def
 	}
 	c := config{
+		getenv:      getenv,
 		production:  env("CPOR_ENV", "development") == "production",
 		addr:        env("CPOR_ADDR", ":8080"),
 		jwksURL:     env("CPOR_JWKS_URL", ""),
@@ -702,6 +707,21 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	if err != nil {
 		return err
 	}
+	// Traces are off unless OTEL_* asks for them; when on, the last thing
+	// the drain does (this deferral runs after every other) is flush the
+	// spans still buffered.
+	tracer, stopTracing, err := tracing.Setup(work, cfg.getenv)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := stopTracing(flush); err != nil {
+			log.Warn("flushing traces", "err", err)
+		}
+	}()
+	cfg.storage.TracerProvider = tracer
 	db, err := openMigrated(work, cfg, log)
 	if err != nil {
 		return err
@@ -731,7 +751,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 		demoUsers = demoTokens(secret, cfg)
 		cfg.http.PlaygroundUsers = demoUsers
 	}
-	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links})
+	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links, TracerProvider: tracer})
 	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
 		_ = ln.Close()
 		return err

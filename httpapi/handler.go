@@ -17,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/gorm"
 
 	"cpor/auth"
@@ -27,6 +28,7 @@ import (
 	"cpor/graph"
 	"cpor/httpapi/playground"
 	"cpor/loaders"
+	"cpor/tracing"
 	"cpor/wiring"
 )
 
@@ -108,6 +110,10 @@ type Deps struct {
 	// Links signs and verifies the documents' download links; nil means a
 	// signer over a random secret, whose links die with the process.
 	Links *downloads.Signer
+	// TracerProvider records spans of requests, operations and
+	// subscription events; nil (or the no-op provider) records none and
+	// adds no instrumentation.
+	TracerProvider trace.TracerProvider
 }
 
 // API is the service's HTTP handler, with the admin handler beside it.
@@ -155,7 +161,10 @@ func New(cfg Config, d Deps) *API {
 	h = d.Verifier.Middleware(h)
 	h = limitBody(cfg.MaxBodyBytes, maxUploadRequest(cfg), h)
 	h = newOriginPolicy(cfg.AllowedOrigins).handler(h)
-	a.handler = accessLog(d.Log, a.metrics, mux, cfg.TrustedProxies, h)
+	h = accessLog(d.Log, a.metrics, mux, cfg.TrustedProxies, h)
+	// Outermost, so that the access-log line and the CORS answers are
+	// inside the request's span and carry its trace ID.
+	a.handler = traced(d.TracerProvider, mux, h)
 	return a
 }
 
@@ -220,6 +229,9 @@ func (a *API) newGraphQL(cfg Config, d Deps) *handler.Server {
 	srv.SetRecoverFunc(recoverPanic(d.Log))
 	srv.AroundFields(markInternal)
 	srv.AroundOperations(nameOperation)
+	if tracing.On(d.TracerProvider) {
+		srv.AroundOperations(traceOperations(d.TracerProvider.Tracer(tracerName)))
+	}
 	srv.AroundOperations(operationDeadline(cfg.OperationTimeout))
 	// Every operation (a request, or one subscription on a websocket) gets
 	// its own batch loaders.

@@ -28,7 +28,7 @@ func newOriginPolicy(allowed []string) *originPolicy {
 		// reaches it has passed allows().
 		AllowOriginFunc:  func(string) bool { return true },
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodOptions},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-ID", "Accept"},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", "X-Request-ID", "Accept", "traceparent", "tracestate"},
 		ExposedHeaders:   []string{"X-Request-ID", "Retry-After"},
 		AllowCredentials: false,
 		MaxAge:           600,

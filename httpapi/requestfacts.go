@@ -74,11 +74,8 @@ func nameOperation(ctx context.Context, next graphql.OperationHandler) graphql.R
 	if oc == nil || oc.Operation == nil {
 		return next(ctx)
 	}
-	name := oc.Operation.Name
-	if name == "" {
-		name = "anonymous"
-	}
-	name = string(oc.Operation.Operation) + " " + name
+	typ, name := operationLabel(oc)
+	name = typ + " " + name
 	if f := factsOf(ctx); f != nil {
 		f.mu.Lock()
 		f.operation = name

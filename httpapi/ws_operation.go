@@ -24,6 +24,8 @@ type wsOperation struct {
 	// query and variables for a viewer with the same access render the
 	// same bytes, so one rendering serves every such subscriber.
 	shape string
+	// name is the subscription's operation name, for its event spans.
+	name string
 
 	render sync.Mutex // one gqlgen execution at a time
 

@@ -11,6 +11,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/formatter"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"cpor/auth"
 	"cpor/live"
@@ -32,6 +34,9 @@ const maxQueued = 64
 // announces them.
 func (op *wsOperation) subscribe(ctx context.Context, rc *graphql.OperationContext) {
 	op.shape = shapeOf(ctx, rc)
+	if rc.Operation != nil {
+		_, op.name = operationLabel(rc)
+	}
 	ctx = live.WithHooks(ctx, live.Hooks{Ready: op.ready, Ended: op.end, Subscribed: op.streamStarted, Deliver: op.deliver})
 	responses, ctx := op.c.exec.DispatchOperation(ctx, rc)
 	op.mu.Lock()
@@ -110,7 +115,7 @@ func (op *wsOperation) deliver(d *live.Delivery, push func() bool) bool {
 // rendered returns the event's bytes for this operation: rendered once per
 // shape, by the first of its subscribers to get there, through gqlgen.
 // Nil means the operation's stream has ended.
-func (op *wsOperation) rendered(e liveEvent) []byte {
+func (op *wsOperation) rendered(ctx context.Context, e liveEvent) []byte {
 	return e.delivery.Rendered(op.shape, func() []byte {
 		op.render.Lock()
 		defer op.render.Unlock()
@@ -120,7 +125,7 @@ func (op *wsOperation) rendered(e liveEvent) []byte {
 		if !streaming || !e.push() {
 			return nil
 		}
-		resp := op.responses(op.ctx)
+		resp := op.responses(ctx)
 		if resp == nil {
 			return nil
 		}
@@ -175,8 +180,10 @@ func (op *wsOperation) drain() {
 			e := op.queue[0]
 			op.queue = op.queue[1:]
 			op.mu.Unlock()
-			payload := op.rendered(e)
+			ctx, endSpan := op.eventSpan()
+			payload := op.rendered(ctx, e)
 			if payload == nil {
+				endSpan()
 				// The stream ended under the queue: what follows must not
 				// be delivered past a gap, which a client resuming from
 				// its last cursor would never see filled.
@@ -186,6 +193,7 @@ func (op *wsOperation) drain() {
 				continue
 			}
 			op.c.write(encodeMessage(op.id, op.c.proto.resultType(), payload))
+			endSpan()
 			op.mu.Lock()
 			op.after = e.delivery.Event.Seq
 			op.mu.Unlock()
@@ -198,17 +206,20 @@ func (op *wsOperation) drain() {
 		}
 		op.pending--
 		op.mu.Unlock()
+		ctx, endSpan := op.eventSpan()
 		op.render.Lock()
-		resp := op.responses(op.ctx)
+		resp := op.responses(ctx)
 		op.render.Unlock()
 		if resp == nil || !op.streaming {
 			if resp != nil {
 				op.c.sendResponse(op.id, resp)
 			}
+			endSpan()
 			op.finish()
 			return
 		}
 		op.c.sendResponse(op.id, resp)
+		endSpan()
 		op.mu.Lock()
 		if len(op.streamed) > 0 {
 			op.after, op.streamed = op.streamed[0], op.streamed[1:]
@@ -226,4 +237,22 @@ func (op *wsOperation) interrupt(reason error) {
 	}
 	op.wakeLocked()
 	op.mu.Unlock()
+}
+
+// eventSpan starts the span of one event delivered to the subscription,
+// child of the subscription's operation; the returned func ends it. With
+// tracing off it is the operation's context and a no-op.
+func (op *wsOperation) eventSpan() (context.Context, func()) {
+	tracer := op.c.t.tracer
+	if tracer == nil {
+		return op.ctx, func() {}
+	}
+	name := op.name
+	if name == "" {
+		name = "anonymous"
+	}
+	ctx, span := tracer.Start(op.ctx, "graphql.subscription.event "+name, trace.WithAttributes(
+		attribute.String("graphql.operation.type", "subscription"),
+		attribute.String("graphql.operation.name", name)))
+	return ctx, func() { span.End() }
 }

@@ -10,8 +10,10 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/coder/websocket"
+	"go.opentelemetry.io/otel/trace"
 
 	"cpor/auth"
+	"cpor/tracing"
 )
 
 // Close codes of the graphql-transport-ws protocol.
@@ -42,6 +44,7 @@ type wsTransport struct {
 	writeTimeout     time.Duration
 	pinger           *pinger
 	log              *slog.Logger
+	tracer           trace.Tracer // nil: subscription events are not traced
 
 	mu       sync.Mutex
 	conns    map[*wsConn]struct{} // open connections, for Shutdown to end
@@ -68,6 +71,9 @@ func newWSTransport(cfg Config, d Deps) *wsTransport {
 		pinger:           newPinger(cfg.KeepAlive),
 		log:              d.Log,
 		conns:            map[*wsConn]struct{}{},
+	}
+	if tracing.On(d.TracerProvider) {
+		t.tracer = d.TracerProvider.Tracer(tracerName)
 	}
 	return t
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	"go.opentelemetry.io/otel/trace"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -35,6 +36,9 @@ type Config struct {
 	DataDir string
 	// MaxOpenConns bounds the connection pool (20 when unset).
 	MaxOpenConns int
+	// TracerProvider records a span per SQL statement; nil (or the no-op
+	// provider) records none and adds no callbacks.
+	TracerProvider trace.TracerProvider
 }
 
 // defaultMaxOpenConns is the pool size when the configuration sets none.
@@ -72,6 +76,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*gorm.DB, error) {
 	}
 	if err := db.Use(&statementCounter{}); err != nil {
 		return nil, fmt.Errorf("count statements: %w", err)
+	}
+	if err := Trace(db, cfg.TracerProvider); err != nil {
+		return nil, fmt.Errorf("trace statements: %w", err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"cpor/auth"
 	"cpor/demo"
 	"cpor/downloads"
 	"cpor/httpapi"
+	"cpor/storage"
 	"cpor/storage/storagetest"
 	"cpor/testkit"
 	"cpor/testkit/fakeclock"
@@ -52,6 +55,22 @@ func NewServerWith(t testing.TB, w *testkit.World, tune func(*httpapi.Config)) *
 // NewServerLogging is NewServerWith logging to log.
 func NewServerLogging(t testing.TB, w *testkit.World, tune func(*httpapi.Config), log *slog.Logger) *Server {
 	t.Helper()
+	return newServer(t, w, tune, log, nil)
+}
+
+// NewServerTraced is NewServerLogging recording spans with tp: the
+// requests', operations' and subscription events' spans, and the world's
+// SQL statements'. Nothing global changes, so tests stay apart.
+func NewServerTraced(t testing.TB, w *testkit.World, tp trace.TracerProvider, log *slog.Logger) *Server {
+	t.Helper()
+	if err := storage.Trace(w.DB, tp); err != nil {
+		t.Fatal(err)
+	}
+	return newServer(t, w, nil, log, tp)
+}
+
+func newServer(t testing.TB, w *testkit.World, tune func(*httpapi.Config), log *slog.Logger, tp trace.TracerProvider) *Server {
+	t.Helper()
 	v, err := auth.NewVerifier(context.Background(), auth.VerifierConfig{HS256Secret: Secret, Issuer: "cpor"})
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +84,7 @@ func NewServerLogging(t testing.TB, w *testkit.World, tune func(*httpapi.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log, Links: links})
+	api := httpapi.New(cfg, httpapi.Deps{DB: w.DB, Verifier: v, Services: w.Services(), Log: log, Links: links, TracerProvider: tp})
 	srv := httptest.NewServer(api)
 	admin := httptest.NewServer(api.Admin())
 	t.Cleanup(func() {
