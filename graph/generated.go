@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	Association() AssociationResolver
 	Claim() ClaimResolver
 	ClaimEvent() ClaimEventResolver
+	ClaimStatusChange() ClaimStatusChangeResolver
 	Comment() CommentResolver
 	CustomerSubscription() CustomerSubscriptionResolver
 	CustomerTenant() CustomerTenantResolver
@@ -211,6 +212,7 @@ type ComplexityRoot struct {
 		ToStatus         func(childComplexity int) int
 		Type             func(childComplexity int) int
 		Version          func(childComplexity int) int
+		WorkflowEvent    func(childComplexity int) int
 	}
 
 	ClaimEventConnection struct {
@@ -234,6 +236,7 @@ type ComplexityRoot struct {
 		PreviousStatus func(childComplexity int) int
 		Reason         func(childComplexity int) int
 		Status         func(childComplexity int) int
+		WorkflowEvent  func(childComplexity int) int
 	}
 
 	Comment struct {
@@ -707,11 +710,15 @@ type ClaimEventResolver interface {
 	ID(ctx context.Context, obj *models.ClaimEvent) (string, error)
 	Sequence(ctx context.Context, obj *models.ClaimEvent) (string, error)
 
+	WorkflowEvent(ctx context.Context, obj *models.ClaimEvent) (*model.WorkflowEvent, error)
 	Event(ctx context.Context, obj *models.ClaimEvent) (*string, error)
 
 	Reason(ctx context.Context, obj *models.ClaimEvent) (*string, error)
 	Comment(ctx context.Context, obj *models.ClaimEvent) (*models.Comment, error)
 	ProofOfExecution(ctx context.Context, obj *models.ClaimEvent) (*models.Document, error)
+}
+type ClaimStatusChangeResolver interface {
+	WorkflowEvent(ctx context.Context, obj *model.ClaimStatusChange) (model.WorkflowEvent, error)
 }
 type CommentResolver interface {
 	ID(ctx context.Context, obj *models.Comment) (string, error)
@@ -1518,6 +1525,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimEvent.Version(childComplexity), true
+	case "ClaimEvent.workflowEvent":
+		if e.ComplexityRoot.ClaimEvent.WorkflowEvent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimEvent.WorkflowEvent(childComplexity), true
 
 	case "ClaimEventConnection.edges":
 		if e.ComplexityRoot.ClaimEventConnection.Edges == nil {
@@ -1605,6 +1618,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ClaimStatusChange.Status(childComplexity), true
+	case "ClaimStatusChange.workflowEvent":
+		if e.ComplexityRoot.ClaimStatusChange.WorkflowEvent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ClaimStatusChange.WorkflowEvent(childComplexity), true
 
 	case "Comment.author":
 		if e.ComplexityRoot.Comment.Author == nil {
@@ -4860,6 +4879,34 @@ enum ClaimEventType {
   DEADLINE_WARNING
 }
 
+"An event of the claim workflow, as history entries and live status changes record it."
+enum WorkflowEvent {
+  "A partner admin submitted the draft."
+  SUBMIT
+  "A reviewer took the claim into review."
+  START_REVIEW
+  "A reviewer asked the partner for information; the claim waits (ACTION_REQUIRED)."
+  REQUEST_INFORMATION
+  "The partner answered an information request."
+  RESPOND
+  "The claim was referred to arbitration."
+  ESCALATE
+  "The claim left arbitration and went back to review (its case closed)."
+  DEESCALATE
+  "A reviewer approved the claim."
+  APPROVE
+  "A reviewer rejected the claim."
+  REJECT
+  "No answer came by the response deadline; the claim was rejected (NO_PARTNER_RESPONSE)."
+  LAPSE
+  "The partner withdrew the claim."
+  WITHDRAW
+  "The draft was left untouched until it expired."
+  EXPIRE
+  "The customer's admin declined the request (CUSTOMER_DECLINED)."
+  CUSTOMER_DECLINE
+}
+
 "One immutable entry of a claim's history."
 type ClaimEvent implements Node {
   "The entry's global ID."
@@ -4868,8 +4915,10 @@ type ClaimEvent implements Node {
   sequence: String!
   "What the entry records."
   type: ClaimEventType!
-  "The workflow event (submit, startReview, …) of a status change."
-  event: String
+  "The workflow event of a status change; null for other entries."
+  workflowEvent: WorkflowEvent
+  "The workflow event's name (submit, startReview, …) of a status change."
+  event: String @deprecated(reason: "Use workflowEvent, an enum.")
   "The status before a status change; null for other entries."
   fromStatus: ClaimStatus
   "The status after a status change; null for other entries."
@@ -4918,8 +4967,10 @@ type ClaimStatusChange {
   status: ClaimStatus!
   "The status the claim moved from."
   previousStatus: ClaimStatus!
-  "The workflow event: submit, startReview, escalate, approve, reject."
-  event: String!
+  "The workflow event that made the change."
+  workflowEvent: WorkflowEvent!
+  "The workflow event's name: submit, startReview, escalate, approve, reject."
+  event: String! @deprecated(reason: "Use workflowEvent, an enum.")
   "Who caused the change (SYSTEM for an automatic escalation or a lapse)."
   actor: Actor!
   "When the change was committed."
@@ -5964,6 +6015,8 @@ func (ec *executionContext) childFields_ClaimEvent(ctx context.Context, field gr
 		return ec.fieldContext_ClaimEvent_sequence(ctx, field)
 	case "type":
 		return ec.fieldContext_ClaimEvent_type(ctx, field)
+	case "workflowEvent":
+		return ec.fieldContext_ClaimEvent_workflowEvent(ctx, field)
 	case "event":
 		return ec.fieldContext_ClaimEvent_event(ctx, field)
 	case "fromStatus":
@@ -6020,6 +6073,8 @@ func (ec *executionContext) childFields_ClaimStatusChange(ctx context.Context, f
 		return ec.fieldContext_ClaimStatusChange_status(ctx, field)
 	case "previousStatus":
 		return ec.fieldContext_ClaimStatusChange_previousStatus(ctx, field)
+	case "workflowEvent":
+		return ec.fieldContext_ClaimStatusChange_workflowEvent(ctx, field)
 	case "event":
 		return ec.fieldContext_ClaimStatusChange_event(ctx, field)
 	case "actor":
@@ -10474,6 +10529,29 @@ func (ec *executionContext) fieldContext_ClaimEvent_type(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("ClaimEvent", field, false, false, "ClaimEventType")
 }
 
+func (ec *executionContext) _ClaimEvent_workflowEvent(ctx context.Context, field graphql.CollectedField, obj *models.ClaimEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimEvent_workflowEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimEvent().WorkflowEvent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.WorkflowEvent) graphql.Marshaler {
+			return ec.marshalOWorkflowEvent2ᚖcporᚋgraphᚋmodelᚐWorkflowEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimEvent_workflowEvent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimEvent", field, true, true, "WorkflowEvent")
+}
+
 func (ec *executionContext) _ClaimEvent_event(ctx context.Context, field graphql.CollectedField, obj *models.ClaimEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10981,6 +11059,29 @@ func (ec *executionContext) _ClaimStatusChange_previousStatus(ctx context.Contex
 }
 func (ec *executionContext) fieldContext_ClaimStatusChange_previousStatus(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ClaimStatusChange", field, false, false, "ClaimStatus")
+}
+
+func (ec *executionContext) _ClaimStatusChange_workflowEvent(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ClaimStatusChange_workflowEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ClaimStatusChange().WorkflowEvent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.WorkflowEvent) graphql.Marshaler {
+			return ec.marshalNWorkflowEvent2cporᚋgraphᚋmodelᚐWorkflowEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ClaimStatusChange_workflowEvent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ClaimStatusChange", field, true, true, "WorkflowEvent")
 }
 
 func (ec *executionContext) _ClaimStatusChange_event(ctx context.Context, field graphql.CollectedField, obj *model.ClaimStatusChange) (ret graphql.Marshaler) {
@@ -22824,6 +22925,12 @@ func (ec *executionContext) _ClaimEvent(ctx context.Context, sel ast.SelectionSe
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "workflowEvent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimEvent_workflowEvent(ctx, field, obj)
+				})
 		case "event":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -22990,42 +23097,48 @@ func (ec *executionContext) _ClaimStatusChange(ctx context.Context, sel ast.Sele
 		case "cursor":
 			out.Values[i] = ec._ClaimStatusChange_cursor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "claim":
 			out.Values[i] = ec._ClaimStatusChange_claim(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "status":
 			out.Values[i] = ec._ClaimStatusChange_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "previousStatus":
 			out.Values[i] = ec._ClaimStatusChange_previousStatus(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "workflowEvent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ClaimStatusChange_workflowEvent(ctx, field, obj)
+				})
 		case "event":
 			out.Values[i] = ec._ClaimStatusChange_event(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "actor":
 			out.Values[i] = ec._ClaimStatusChange_actor(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "at":
 			out.Values[i] = ec._ClaimStatusChange_at(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "reason":
 			out.Values[i] = ec._ClaimStatusChange_reason(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -27919,6 +28032,16 @@ func (ec *executionContext) marshalNWithdrawClaimPayload2ᚖcporᚋgraphᚋmodel
 	return ec._WithdrawClaimPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNWorkflowEvent2cporᚋgraphᚋmodelᚐWorkflowEvent(ctx context.Context, v any) (model.WorkflowEvent, error) {
+	var res model.WorkflowEvent
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNWorkflowEvent2cporᚋgraphᚋmodelᚐWorkflowEvent(ctx context.Context, sel ast.SelectionSet, v model.WorkflowEvent) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -28638,6 +28761,22 @@ func (ec *executionContext) marshalOWebhookEndpoint2ᚖcporᚋmodelsᚐWebhookEn
 		return graphql.Null
 	}
 	return ec._WebhookEndpoint(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOWorkflowEvent2ᚖcporᚋgraphᚋmodelᚐWorkflowEvent(ctx context.Context, v any) (*model.WorkflowEvent, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.WorkflowEvent)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOWorkflowEvent2ᚖcporᚋgraphᚋmodelᚐWorkflowEvent(ctx context.Context, sel ast.SelectionSet, v *model.WorkflowEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

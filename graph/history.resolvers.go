@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"cpor/graph/model"
 	"cpor/loaders"
 	"cpor/models"
 	"cpor/relay"
@@ -21,6 +22,11 @@ func (r *claimEventResolver) ID(ctx context.Context, obj *models.ClaimEvent) (st
 // Sequence is the resolver for the sequence field.
 func (r *claimEventResolver) Sequence(ctx context.Context, obj *models.ClaimEvent) (string, error) {
 	return strconv.FormatInt(obj.Seq, 10), nil
+}
+
+// WorkflowEvent is the resolver for the workflowEvent field.
+func (r *claimEventResolver) WorkflowEvent(ctx context.Context, obj *models.ClaimEvent) (*model.WorkflowEvent, error) {
+	return workflowEvent(obj.Event), nil
 }
 
 // Event is the resolver for the event field.

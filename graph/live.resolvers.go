@@ -9,7 +9,17 @@ import (
 	"context"
 	"cpor/graph/model"
 	"cpor/live"
+	"fmt"
 )
+
+// WorkflowEvent is the resolver for the workflowEvent field.
+func (r *claimStatusChangeResolver) WorkflowEvent(ctx context.Context, obj *model.ClaimStatusChange) (model.WorkflowEvent, error) {
+	e := workflowEvent(obj.Event)
+	if e == nil {
+		return "", fmt.Errorf("status change by unknown workflow event %q", obj.Event)
+	}
+	return *e, nil
+}
 
 // ClaimStatusChanged is the resolver for the claimStatusChanged field.
 func (r *subscriptionResolver) ClaimStatusChanged(ctx context.Context, claimID *string, after *string) (<-chan *model.ClaimStatusChange, error) {
@@ -21,7 +31,15 @@ func (r *subscriptionResolver) CommentAdded(ctx context.Context, claimID string,
 	return follow(ctx, r, live.Comments, &claimID, after, commentAdded)
 }
 
+// ClaimStatusChange returns ClaimStatusChangeResolver implementation.
+func (r *Resolver) ClaimStatusChange() ClaimStatusChangeResolver {
+	return &claimStatusChangeResolver{r}
+}
+
 // Subscription returns SubscriptionResolver implementation.
 func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
 
-type subscriptionResolver struct{ *Resolver }
+type (
+	claimStatusChangeResolver struct{ *Resolver }
+	subscriptionResolver      struct{ *Resolver }
+)

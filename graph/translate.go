@@ -3,11 +3,13 @@ package graph
 import (
 	"context"
 	"strings"
+	"unicode"
 
 	"github.com/google/uuid"
 
 	"cpor/apperr"
 	"cpor/auth"
+	"cpor/graph/model"
 	"cpor/relay"
 )
 
@@ -83,3 +85,20 @@ func nilIfNotFound[T any](v *T, err error) (*T, error) {
 }
 
 func viewer(ctx context.Context) (*auth.Identity, error) { return auth.FromContext(ctx) }
+
+// workflowEvent is the schema's enum value of a workflow event's name
+// (startReview is START_REVIEW); nil for no name or one the enum lacks.
+func workflowEvent(name string) *model.WorkflowEvent {
+	var b strings.Builder
+	for i, r := range name {
+		if unicode.IsUpper(r) && i > 0 {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	e := model.WorkflowEvent(b.String())
+	if name == "" || !e.IsValid() {
+		return nil
+	}
+	return &e
+}

@@ -997,3 +997,91 @@ func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil
 }
+
+// An event of the claim workflow, as history entries and live status changes record it.
+type WorkflowEvent string
+
+const (
+	// A partner admin submitted the draft.
+	WorkflowEventSubmit WorkflowEvent = "SUBMIT"
+	// A reviewer took the claim into review.
+	WorkflowEventStartReview WorkflowEvent = "START_REVIEW"
+	// A reviewer asked the partner for information; the claim waits (ACTION_REQUIRED).
+	WorkflowEventRequestInformation WorkflowEvent = "REQUEST_INFORMATION"
+	// The partner answered an information request.
+	WorkflowEventRespond WorkflowEvent = "RESPOND"
+	// The claim was referred to arbitration.
+	WorkflowEventEscalate WorkflowEvent = "ESCALATE"
+	// The claim left arbitration and went back to review (its case closed).
+	WorkflowEventDeescalate WorkflowEvent = "DEESCALATE"
+	// A reviewer approved the claim.
+	WorkflowEventApprove WorkflowEvent = "APPROVE"
+	// A reviewer rejected the claim.
+	WorkflowEventReject WorkflowEvent = "REJECT"
+	// No answer came by the response deadline; the claim was rejected (NO_PARTNER_RESPONSE).
+	WorkflowEventLapse WorkflowEvent = "LAPSE"
+	// The partner withdrew the claim.
+	WorkflowEventWithdraw WorkflowEvent = "WITHDRAW"
+	// The draft was left untouched until it expired.
+	WorkflowEventExpire WorkflowEvent = "EXPIRE"
+	// The customer's admin declined the request (CUSTOMER_DECLINED).
+	WorkflowEventCustomerDecline WorkflowEvent = "CUSTOMER_DECLINE"
+)
+
+var AllWorkflowEvent = []WorkflowEvent{
+	WorkflowEventSubmit,
+	WorkflowEventStartReview,
+	WorkflowEventRequestInformation,
+	WorkflowEventRespond,
+	WorkflowEventEscalate,
+	WorkflowEventDeescalate,
+	WorkflowEventApprove,
+	WorkflowEventReject,
+	WorkflowEventLapse,
+	WorkflowEventWithdraw,
+	WorkflowEventExpire,
+	WorkflowEventCustomerDecline,
+}
+
+func (e WorkflowEvent) IsValid() bool {
+	switch e {
+	case WorkflowEventSubmit, WorkflowEventStartReview, WorkflowEventRequestInformation, WorkflowEventRespond, WorkflowEventEscalate, WorkflowEventDeescalate, WorkflowEventApprove, WorkflowEventReject, WorkflowEventLapse, WorkflowEventWithdraw, WorkflowEventExpire, WorkflowEventCustomerDecline:
+		return true
+	}
+	return false
+}
+
+func (e WorkflowEvent) String() string {
+	return string(e)
+}
+
+func (e *WorkflowEvent) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = WorkflowEvent(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid WorkflowEvent", str)
+	}
+	return nil
+}
+
+func (e WorkflowEvent) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *WorkflowEvent) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e WorkflowEvent) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
