@@ -101,6 +101,9 @@ func (rc *receiver) tls() *tls.Config {
 func stall(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-r.Context().Done():
+		// Returning would let net/http answer 200 as the client gives up:
+		// a stalled receiver answers nothing.
+		panic(http.ErrAbortHandler)
 	case <-time.After(10 * time.Second):
 		w.WriteHeader(http.StatusOK)
 	}
