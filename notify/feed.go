@@ -38,7 +38,16 @@ type subscription struct {
 	audiences audiences
 	ch        chan *models.Notification
 	done      bool
+	// since is when it began: what was written well before is in the
+	// inbox, not news (an instance catching up on a backlog of NOTIFYs
+	// must not flood a new subscriber with it).
+	since time.Time
 }
+
+// lateness is how long before a subscription began a notification may
+// have been written and still be news to it: its transaction may commit a
+// moment after the subscription starts.
+const lateness = 5 * time.Second
 
 // NewFeed returns a feed that reads announced notifications from db.
 func NewFeed(db *gorm.DB, log *slog.Logger) *Feed {
@@ -56,7 +65,7 @@ func (f *Feed) Subscribe(ctx context.Context, id *auth.Identity) (<-chan *models
 	if aud.none() {
 		return nil, errNoInbox()
 	}
-	s := &subscription{audiences: aud, ch: make(chan *models.Notification, subscriptionBuffer)}
+	s := &subscription{audiences: aud, ch: make(chan *models.Notification, subscriptionBuffer), since: time.Now()}
 	f.mu.Lock()
 	f.subs[s] = struct{}{}
 	f.mu.Unlock()
@@ -93,7 +102,7 @@ func (f *Feed) Publish(ns []models.Notification) {
 	for i := range ns {
 		n := &ns[i]
 		for s := range f.subs {
-			if !s.audiences.includes(n) {
+			if !s.audiences.includes(n) || n.CreatedAt.Before(s.since.Add(-lateness)) {
 				continue
 			}
 			select {
