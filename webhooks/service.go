@@ -52,9 +52,6 @@ func New(db *gorm.DB, policy URLPolicy, window time.Duration, clock func() time.
 	return &Service{db: db, policy: policy, window: window, clock: clock}
 }
 
-// Policy is the URL policy endpoints are held to.
-func (s *Service) Policy() URLPolicy { return s.policy }
-
 // Registration is a new endpoint.
 type Registration struct {
 	// OrganizationID is whose claims it receives: a partner admin's own
