@@ -1,6 +1,6 @@
 // Package playground serves GraphiQL, with its explorer plugin, from
 // assets embedded in the binary: the page loads with no network beyond the
-// service. The assets come from npm through scripts/refresh-playground,
+// service. The assets come from npm through scripts/refresh-assets,
 // which checks each package against the registry's integrity hash and
 // writes assets/SHA256SUMS; the page names each file with its Subresource
 // Integrity hash. In development a picker of demo users fills the
