@@ -9,6 +9,7 @@ import (
 	texttemplate "text/template"
 
 	"cpor/models"
+	"cpor/relay"
 )
 
 //go:embed templates/*.tmpl
@@ -108,7 +109,8 @@ func (s *Sender) itemOf(n models.Notification) item {
 			it.ClaimName = n.ClaimID.String()
 		}
 		if s.cfg.AppURL != "" {
-			it.Link = s.cfg.AppURL + "/claims/" + n.ClaimID.String()
+			// The claim's global ID, as the API and the web app name it.
+			it.Link = s.cfg.AppURL + "/claims/" + relay.UUIDGlobalID(relay.TypeClaim, *n.ClaimID)
 		}
 	}
 	return it

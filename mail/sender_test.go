@@ -20,6 +20,7 @@ import (
 	"cpor/mail"
 	"cpor/models"
 	"cpor/outbox"
+	gid "cpor/relay"
 )
 
 const appURL = "https://cpor.example"
@@ -176,7 +177,7 @@ func TestNotificationMail(t *testing.T) {
 	if p.Subject != n.Title {
 		t.Errorf("Subject = %q, want %q", p.Subject, n.Title)
 	}
-	link := appURL + "/claims/" + n.ClaimID.String()
+	link := appURL + "/claims/" + gid.UUIDGlobalID(gid.TypeClaim, *n.ClaimID)
 	for _, part := range []struct{ name, body string }{{"text", p.Text}, {"html", p.HTML}} {
 		for _, want := range []string{
 			"Hello Ada Lovelace,", "The reviewer asks for the invoice.", "Q3 co-op campaign",
@@ -302,7 +303,7 @@ func TestDigestMail(t *testing.T) {
 			if !strings.Contains(part.body, n.Title) || !strings.Contains(part.body, n.Body) {
 				t.Errorf("%s part lacks %q:\n%s", part.name, n.Title, part.body)
 			}
-			if n.ClaimID != nil && !strings.Contains(part.body, appURL+"/claims/"+n.ClaimID.String()) {
+			if n.ClaimID != nil && !strings.Contains(part.body, appURL+"/claims/"+gid.UUIDGlobalID(gid.TypeClaim, *n.ClaimID)) {
 				t.Errorf("%s part lacks the link of %q", part.name, n.Title)
 			}
 		}
@@ -577,7 +578,7 @@ func TestLogSenderWithoutHost(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"level=INFO", "CPOR_SMTP_HOST", "Claim rejected", "ada@partner.example",
-		"The claim was rejected.", appURL + "/claims/" + n.ClaimID.String(),
+		"The claim was rejected.", appURL + "/claims/" + gid.UUIDGlobalID(gid.TypeClaim, *n.ClaimID),
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
