@@ -596,6 +596,7 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
+		AssignedRoles           func(childComplexity int) int
 		CustomerTenant          func(childComplexity int) int
 		Email                   func(childComplexity int) int
 		Name                    func(childComplexity int) int
@@ -823,6 +824,7 @@ type UserErrorResolver interface {
 type ViewerResolver interface {
 	Name(ctx context.Context, obj *auth.Identity) (*string, error)
 	Email(ctx context.Context, obj *auth.Identity) (*string, error)
+	AssignedRoles(ctx context.Context, obj *auth.Identity) ([]model.Role, error)
 	Roles(ctx context.Context, obj *auth.Identity) ([]string, error)
 	Organization(ctx context.Context, obj *auth.Identity) (*models.PartnerOrganization, error)
 	CustomerTenant(ctx context.Context, obj *auth.Identity) (*models.CustomerTenant, error)
@@ -903,7 +905,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ActivityInfo.SolutionArea(childComplexity), true
 
-	case "Actor.id":
+	case "Actor.userId", "Actor.id":
 		if e.ComplexityRoot.Actor.ID == nil {
 			break
 		}
@@ -3146,6 +3148,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "Viewer.assignedRoles":
+		if e.ComplexityRoot.Viewer.AssignedRoles == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.AssignedRoles(childComplexity), true
 	case "Viewer.customerTenant":
 		if e.ComplexityRoot.Viewer.CustomerTenant == nil {
 			break
@@ -5359,8 +5367,10 @@ enum ErrorCode {
 
 "Who did something."
 type Actor {
+  "The user's ID, the token's ` + "`" + `sub` + "`" + `; ` + "`" + `system` + "`" + ` for the service itself. Not a global node ID: ` + "`" + `node(id:)` + "`" + ` does not take it."
+  userId: ID!
   "The user's ID (the token's ` + "`" + `sub` + "`" + `); ` + "`" + `system` + "`" + ` for the service itself."
-  id: String!
+  id: String! @deprecated(reason: "Use userId.")
   "The display name when they acted (from their token); CPOR for the service itself."
   name: String!
   "In what capacity they acted."
@@ -5381,6 +5391,26 @@ enum ActorKind {
   SYSTEM
 }
 
+"""
+A role the service recognises in a bearer token. The partner admin roles act
+for the partner organisation the token names; CUSTOMER_ADMIN for the customer
+tenant it names.
+"""
+enum Role {
+  "A partner organisation's Global admin: drafts, submits, reclaims and withdraws the organisation's claims, attaches proof, comments, answers information requests, ends associations, manages webhook endpoints, and enrolls MPNs."
+  GLOBAL_ADMIN
+  "A partner organisation's Billing admin: may do what a Global admin may, except enroll an MPN."
+  BILLING_ADMIN
+  "A partner organisation's Incentives admin: may do what a Global admin may, enrolling MPNs included."
+  INCENTIVES_ADMIN
+  "A Microsoft reviewer: sees every organisation's claims, cases and associations; reviews claims, requests information, escalates, approves, rejects, resolves arbitration cases and comments."
+  REVIEWER
+  "A Microsoft catalog operator: maintains customer tenants, subscriptions and products, and manages webhook endpoints for every claim; sees no claims."
+  OPERATOR
+  "A customer tenant's admin: sees the tenant's submitted claims (without their detail) and associations, declines a request before the decision, and declines an association at any time."
+  CUSTOMER_ADMIN
+}
+
 "The signed-in caller."
 type Viewer {
   "Your user ID, the token's ` + "`" + `sub` + "`" + `."
@@ -5390,11 +5420,16 @@ type Viewer {
   "Your e-mail address, from the token's ` + "`" + `email` + "`" + `; null when it has none."
   email: String
   """
+  The roles this service recognises in your token, in a stable order (the
+  order Role declares them), each once; a role it does not know is left out.
+  """
+  assignedRoles: [Role!]!
+  """
   Your roles as the token lists them: GLOBAL_ADMIN, BILLING_ADMIN,
   INCENTIVES_ADMIN, REVIEWER, OPERATOR, CUSTOMER_ADMIN; a role the service
   does not know is listed but allows nothing.
   """
-  roles: [String!]!
+  roles: [String!]! @deprecated(reason: "Use assignedRoles.")
   "The partner organisation, for partner users."
   organization: PartnerOrganization
   "The customer tenant, for customer admins."
@@ -5757,6 +5792,8 @@ func (ec *executionContext) childFields_ActivityInfo(ctx context.Context, field 
 
 func (ec *executionContext) childFields_Actor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "userId":
+		return ec.fieldContext_Actor_userId(ctx, field)
 	case "id":
 		return ec.fieldContext_Actor_id(ctx, field)
 	case "name":
@@ -6701,6 +6738,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_name(ctx, field)
 	case "email":
 		return ec.fieldContext_Viewer_email(ctx, field)
+	case "assignedRoles":
+		return ec.fieldContext_Viewer_assignedRoles(ctx, field)
 	case "roles":
 		return ec.fieldContext_Viewer_roles(ctx, field)
 	case "organization":
@@ -7988,6 +8027,29 @@ func (ec *executionContext) _ActivityInfo_purchaseChannels(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_ActivityInfo_purchaseChannels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ActivityInfo", field, false, false, "PurchaseChannel")
+}
+
+func (ec *executionContext) _Actor_userId(ctx context.Context, field graphql.CollectedField, obj *models.Actor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Actor_userId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Actor_userId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Actor", field, false, false, "ID")
 }
 
 func (ec *executionContext) _Actor_id(ctx context.Context, field graphql.CollectedField, obj *models.Actor) (ret graphql.Marshaler) {
@@ -17694,6 +17756,29 @@ func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Viewer", field, true, true, "String")
 }
 
+func (ec *executionContext) _Viewer_assignedRoles(ctx context.Context, field graphql.CollectedField, obj *auth.Identity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_assignedRoles(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().AssignedRoles(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []model.Role) graphql.Marshaler {
+			return ec.marshalNRole2ᚕcporᚋgraphᚋmodelᚐRoleᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_assignedRoles(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, true, true, "Role")
+}
+
 func (ec *executionContext) _Viewer_roles(ctx context.Context, field graphql.CollectedField, obj *auth.Identity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22079,6 +22164,11 @@ func (ec *executionContext) _Actor(ctx context.Context, sel ast.SelectionSet, ob
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Actor")
+		case "userId":
+			out.Values[i] = ec._Actor_userId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "id":
 			out.Values[i] = ec._Actor_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -25694,6 +25784,12 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Viewer_email(ctx, field, obj)
 				})
+		case "assignedRoles":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Viewer_assignedRoles(ctx, field, obj)
+				})
 		case "roles":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
@@ -27643,6 +27739,46 @@ func (ec *executionContext) marshalNRespondToInformationRequestPayload2ᚖcpor�
 		return graphql.Null
 	}
 	return ec._RespondToInformationRequestPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRole2cporᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
+	var res model.Role
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRole2cporᚋgraphᚋmodelᚐRole(ctx context.Context, sel ast.SelectionSet, v model.Role) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNRole2ᚕcporᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, v any) ([]model.Role, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]model.Role, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRole2cporᚋgraphᚋmodelᚐRole(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNRole2ᚕcporᚋgraphᚋmodelᚐRoleᚄ(ctx context.Context, sel ast.SelectionSet, v []model.Role) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRole2cporᚋgraphᚋmodelᚐRole(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNRotateWebhookSecretInput2cporᚋgraphᚋmodelᚐRotateWebhookSecretInput(ctx context.Context, v any) (model.RotateWebhookSecretInput, error) {

@@ -43,6 +43,11 @@ func (r *viewerResolver) Email(ctx context.Context, obj *auth.Identity) (*string
 	return stringPtr(obj.Email), nil
 }
 
+// AssignedRoles is the resolver for the assignedRoles field.
+func (r *viewerResolver) AssignedRoles(ctx context.Context, obj *auth.Identity) ([]model.Role, error) {
+	return assignedRoles(obj), nil
+}
+
 // Roles is the resolver for the roles field.
 func (r *viewerResolver) Roles(ctx context.Context, obj *auth.Identity) ([]string, error) {
 	out := make([]string, len(obj.Roles))

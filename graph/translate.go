@@ -102,3 +102,30 @@ func workflowEvent(name string) *model.WorkflowEvent {
 	}
 	return &e
 }
+
+// roles pairs each role the service knows with its schema value, in the
+// order the Role enum declares them.
+var roles = []struct {
+	role  auth.Role
+	value model.Role
+}{
+	{auth.GlobalAdmin, model.RoleGlobalAdmin},
+	{auth.BillingAdmin, model.RoleBillingAdmin},
+	{auth.IncentivesAdmin, model.RoleIncentivesAdmin},
+	{auth.Reviewer, model.RoleReviewer},
+	{auth.Operator, model.RoleOperator},
+	{auth.CustomerAdmin, model.RoleCustomerAdmin},
+}
+
+// assignedRoles are the schema's Role values of the identity's roles that
+// the service knows, each once, in the enum's order; any other role is
+// left out.
+func assignedRoles(id *auth.Identity) []model.Role {
+	out := []model.Role{}
+	for _, r := range roles {
+		if id.Has(r.role) {
+			out = append(out, r.value)
+		}
+	}
+	return out
+}

@@ -998,6 +998,78 @@ func (e OrderDirection) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A role the service recognises in a bearer token. The partner admin roles act
+// for the partner organisation the token names; CUSTOMER_ADMIN for the customer
+// tenant it names.
+type Role string
+
+const (
+	// A partner organisation's Global admin: drafts, submits, reclaims and withdraws the organisation's claims, attaches proof, comments, answers information requests, ends associations, manages webhook endpoints, and enrolls MPNs.
+	RoleGlobalAdmin Role = "GLOBAL_ADMIN"
+	// A partner organisation's Billing admin: may do what a Global admin may, except enroll an MPN.
+	RoleBillingAdmin Role = "BILLING_ADMIN"
+	// A partner organisation's Incentives admin: may do what a Global admin may, enrolling MPNs included.
+	RoleIncentivesAdmin Role = "INCENTIVES_ADMIN"
+	// A Microsoft reviewer: sees every organisation's claims, cases and associations; reviews claims, requests information, escalates, approves, rejects, resolves arbitration cases and comments.
+	RoleReviewer Role = "REVIEWER"
+	// A Microsoft catalog operator: maintains customer tenants, subscriptions and products, and manages webhook endpoints for every claim; sees no claims.
+	RoleOperator Role = "OPERATOR"
+	// A customer tenant's admin: sees the tenant's submitted claims (without their detail) and associations, declines a request before the decision, and declines an association at any time.
+	RoleCustomerAdmin Role = "CUSTOMER_ADMIN"
+)
+
+var AllRole = []Role{
+	RoleGlobalAdmin,
+	RoleBillingAdmin,
+	RoleIncentivesAdmin,
+	RoleReviewer,
+	RoleOperator,
+	RoleCustomerAdmin,
+}
+
+func (e Role) IsValid() bool {
+	switch e {
+	case RoleGlobalAdmin, RoleBillingAdmin, RoleIncentivesAdmin, RoleReviewer, RoleOperator, RoleCustomerAdmin:
+		return true
+	}
+	return false
+}
+
+func (e Role) String() string {
+	return string(e)
+}
+
+func (e *Role) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Role(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Role", str)
+	}
+	return nil
+}
+
+func (e Role) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Role) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Role) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
 // An event of the claim workflow, as history entries and live status changes record it.
 type WorkflowEvent string
 

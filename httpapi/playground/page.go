@@ -59,7 +59,7 @@ const pageHTML = `<!DOCTYPE html>
       isHeadersEditorEnabled: true,
       shouldPersistHeaders: false,
       plugins: [explorer],
-      defaultQuery: 'query Me {\n  viewer { userId name roles }\n}\n',
+      defaultQuery: 'query Me {\n  viewer { userId name assignedRoles }\n}\n',
     }));
   }
 
