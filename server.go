@@ -56,6 +56,7 @@ import (
 	"cpor/sla"
 	"cpor/storage"
 	"cpor/tracing"
+	"cpor/web"
 	"cpor/webhooks"
 	"cpor/wiring"
 	"cpor/workflow"
@@ -129,6 +130,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.seedOnStart = !c.production && c.storage.DatabaseURL == ""
 	c.http.Playground = env("CPOR_PLAYGROUND", strconv.FormatBool(!c.production)) == "true"
+	c.http.App = env("CPOR_APP", "true") == "true"
 	c.http.Introspection = env("CPOR_INTROSPECTION", strconv.FormatBool(!c.production)) == "true"
 	c.pprof = env("CPOR_PPROF", "false") == "true"
 	if c.adminAddr == "off" {
@@ -268,7 +270,7 @@ func loadNotifications(env func(string, string) string, c *config) error {
 	n.mail = mail.Config{
 		Host: env("CPOR_SMTP_HOST", ""), Security: env("CPOR_SMTP_SECURITY", ""),
 		Username: env("CPOR_SMTP_USERNAME", ""), Password: env("CPOR_SMTP_PASSWORD", ""),
-		From: env("CPOR_MAIL_FROM", "CPOR claims <cpor@localhost>"), AppURL: env("CPOR_APP_URL", "http://localhost:8080"),
+		From: env("CPOR_MAIL_FROM", "CPOR claims <cpor@localhost>"), AppURL: env("CPOR_APP_URL", "http://localhost:8080/app"),
 	}
 	if v := env("CPOR_SMTP_PORT", ""); v != "" {
 		port, err := strconv.Atoi(v)
@@ -749,7 +751,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	var demoUsers []playground.User
 	if devSecret && cfg.readsOwnTokens() {
 		demoUsers = demoTokens(secret, cfg)
-		cfg.http.PlaygroundUsers = demoUsers
+		cfg.http.DemoUsers = demoUsers
 	}
 	api := httpapi.New(cfg.http, httpapi.Deps{DB: db, Verifier: verifier, Services: a.services, Log: log, Links: links, TracerProvider: tracer})
 	if err := a.startScheduler(work, cfg, api.Metrics(), log); err != nil {
@@ -779,7 +781,7 @@ func serve(ctx context.Context, cfg config, log *slog.Logger, stdout io.Writer) 
 	}
 	log.InfoContext(ctx, "listening", "addr", ln.Addr().String(), "admin", cfg.adminAddr, "database", storage.DialectOf(db), "production", cfg.production)
 	if devSecret {
-		printBanner(stdout, ln.Addr(), demoUsers)
+		printBanner(stdout, ln.Addr(), cfg.http, demoUsers)
 	}
 
 	signals, stopSignals := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
@@ -878,12 +880,19 @@ func demoTokens(secret []byte, cfg config) []playground.User {
 	return out
 }
 
-func printBanner(w io.Writer, addr net.Addr, users []playground.User) {
+func printBanner(w io.Writer, addr net.Addr, http httpapi.Config, users []playground.User) {
 	host := addr.String()
 	if tcp, ok := addr.(*net.TCPAddr); ok && tcp.IP.IsUnspecified() {
 		host = net.JoinHostPort("localhost", strconv.Itoa(tcp.Port))
 	}
-	fmt.Fprintf(w, "\nCPOR claims service (development)\n  playground: http://%s/ (pick a demo user at the top)\n  graphql:    http://%s/graphql\n\n", host, host)
+	fmt.Fprintf(w, "\nCPOR claims service (development)\n")
+	if http.App {
+		fmt.Fprintf(w, "  app:        http://%s%s (sign in as a demo user)\n", host, web.Path)
+	}
+	if http.Playground {
+		fmt.Fprintf(w, "  playground: http://%s/ (pick a demo user at the top)\n", host)
+	}
+	fmt.Fprintf(w, "  graphql:    http://%s/graphql\n\n", host)
 	if len(users) == 0 {
 		fmt.Fprintln(w, "No demo tokens: CPOR_CLAIM_* or CPOR_ROLE_MAP says tokens come from an identity provider.")
 		return

@@ -29,6 +29,7 @@ import (
 	"cpor/httpapi/playground"
 	"cpor/loaders"
 	"cpor/tracing"
+	"cpor/web"
 	"cpor/wiring"
 )
 
@@ -64,9 +65,11 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Playground serves the GraphiQL page at /, from assets in the binary.
 	Playground bool
-	// PlaygroundUsers are offered by the playground's sign-in picker
-	// (development only: their tokens are in the page).
-	PlaygroundUsers []playground.User
+	// App serves the reference web app at /app.
+	App bool
+	// DemoUsers are offered by the playground's and the app's sign-in
+	// (development only: their tokens are in the pages).
+	DemoUsers []playground.User
 	// MaxSubscriptions caps the subscriptions of one websocket connection.
 	MaxSubscriptions int
 	// KeepAlive is the interval of websocket pings (graphql-transport-ws)
@@ -94,6 +97,7 @@ func DefaultConfig() Config {
 		AnonymousBudget:     budget.Config{Capacity: 20_000, PerSecond: 200, MaxCallers: 100_000},
 		Introspection:       true,
 		Playground:          true,
+		App:                 true,
 		MaxSubscriptions:    50,
 		KeepAlive:           25 * time.Second,
 		InitTimeout:         10 * time.Second,
@@ -151,9 +155,14 @@ func New(cfg Config, d Deps) *API {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("GET /readyz", readiness(d.DB, &a.draining))
 	if cfg.Playground {
-		page := playground.Handler(playground.Config{Title: "CPOR claims API", Endpoint: "/graphql", Users: cfg.PlaygroundUsers})
+		page := playground.Handler(playground.Config{Title: "CPOR claims API", Endpoint: "/graphql", Users: cfg.DemoUsers})
 		mux.Handle("GET /{$}", page)
 		mux.Handle("GET "+playground.AssetPath, page)
+	}
+	if cfg.App {
+		app := appHandler(cfg)
+		mux.Handle("GET "+web.Path, app)
+		mux.Handle("GET "+web.Root, app)
 	}
 
 	var h http.Handler = mux
@@ -166,6 +175,18 @@ func New(cfg Config, d Deps) *API {
 	// inside the request's span and carry its trace ID.
 	a.handler = traced(d.TracerProvider, mux, h)
 	return a
+}
+
+// appHandler serves the web app, offering the demo users at sign-in.
+func appHandler(cfg Config) http.Handler {
+	app := web.Config{Endpoint: "/graphql"}
+	if cfg.Playground {
+		app.Playground = "/"
+	}
+	for _, u := range cfg.DemoUsers {
+		app.Users = append(app.Users, web.User{Handle: u.Handle, About: u.About, Token: u.Token})
+	}
+	return web.Handler(app)
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }

@@ -24,7 +24,7 @@ func TestPlaygroundWorksOffline(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
 	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
 		c.Playground = true
-		c.PlaygroundUsers = []playground.User{{Handle: "ada", About: "Contoso Partners, Global admin", Token: apitest.Token(t, "ada")}}
+		c.DemoUsers = []playground.User{{Handle: "ada", About: "Contoso Partners, Global admin", Token: apitest.Token(t, "ada")}}
 	})
 	b := browser.Open(t, srv.URL)
 	editor := `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror`
