@@ -31,10 +31,11 @@ import (
 func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 	testkit.Each(t, func(t *testing.T, w *testkit.World) {
 		tenant, subscription := testkit.FreshTarget(t, w, "fourth-coffee")
+		ritasToken := apitest.Token(t, "rita")
 		srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
 			c.DemoUsers = []playground.User{
 				{Handle: "ada", About: "Contoso Partners, Global admin", Token: apitest.Token(t, "ada")},
-				{Handle: "rita", About: "Microsoft reviewer", Token: apitest.Token(t, "rita")},
+				{Handle: "rita", About: "Microsoft reviewer", Token: ritasToken},
 			}
 		})
 		shots := screenshotDir(t, w)
@@ -120,6 +121,16 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 		partner.Screenshot(t, shots, "claim-partner")
 		run(t, reviewer, "list the claims", chromedp.Navigate(srv.URL+"/app/"), chromedp.WaitVisible(`#claim-rows tr`))
 		reviewer.Screenshot(t, shots, "claims")
+
+		// Without the demo picker, a token from the identity provider is
+		// pasted in.
+		run(t, reviewer, "sign in with a pasted token",
+			chromedp.Click(`#sign-out`),
+			chromedp.WaitVisible(`#token`),
+			chromedp.SendKeys(`#token`, ritasToken),
+			chromedp.Click(`#token-sign-in`),
+			waitText(`#who`, "Rita Reviewer"),
+			chromedp.WaitVisible(`#claim-rows tr`))
 
 		if refused := partner.Refused(); len(refused) > 0 {
 			t.Errorf("the app tried to reach beyond the service: %v", refused)
