@@ -5,15 +5,14 @@ import (
 	"regexp"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2"
-
 	"cpor/graph"
+	"cpor/testkit/gqldoc"
 )
 
 // TestREADMEOperationsAreNamedAndValid: every GraphQL example in the
-// README is a named operation that the schema validates, so code
-// generators (graphql-codegen refuses anonymous operations) and readers can
-// use them as they are.
+// README is a named operation that the schema validates and that uses no
+// deprecated field, so code generators (graphql-codegen refuses anonymous
+// operations) and readers can use them as they are.
 func TestREADMEOperationsAreNamedAndValid(t *testing.T) {
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -25,15 +24,8 @@ func TestREADMEOperationsAreNamedAndValid(t *testing.T) {
 		t.Fatal("no GraphQL examples in the README")
 	}
 	for _, b := range blocks {
-		doc, errs := gqlparser.LoadQuery(schema, b[1])
-		if len(errs) > 0 {
-			t.Errorf("README example does not validate: %v\n%s", errs, b[1])
-			continue
-		}
-		for _, op := range doc.Operations {
-			if op.Name == "" {
-				t.Errorf("README example has an anonymous %s:\n%s", op.Operation, b[1])
-			}
+		for _, p := range gqldoc.Problems(schema, b[1]) {
+			t.Errorf("README example: %s\n%s", p, b[1])
 		}
 	}
 }

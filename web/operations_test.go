@@ -6,10 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vektah/gqlparser/v2"
-	"github.com/vektah/gqlparser/v2/ast"
-
 	"cpor/graph"
+	"cpor/testkit/gqldoc"
 )
 
 // TestAppOperationsAreValid: every operation the web app sends
@@ -42,18 +40,8 @@ func TestAppOperationsAreValid(t *testing.T) {
 		t.Fatalf("found %d operations in operations.js; the parser here is out of step with it", len(operations))
 	}
 	for _, op := range operations {
-		doc, errs := gqlparser.LoadQuery(schema, withFragments(op, fragments))
-		if len(errs) > 0 {
-			t.Errorf("does not validate: %v\n%s", errs, op)
-			continue
-		}
-		for _, o := range doc.Operations {
-			if o.Name == "" {
-				t.Errorf("anonymous %s:\n%s", o.Operation, op)
-			}
-			for _, f := range deprecatedFields(o.SelectionSet) {
-				t.Errorf("operation %s uses the deprecated %s", o.Name, f)
-			}
+		for _, p := range gqldoc.Problems(schema, withFragments(op, fragments)) {
+			t.Errorf("%s\n%s", p, op)
 		}
 	}
 }
@@ -72,24 +60,6 @@ func withFragments(doc string, fragments map[string]string) string {
 				out += "\n" + f
 				pending = append(pending, f)
 			}
-		}
-	}
-	return out
-}
-
-func deprecatedFields(set ast.SelectionSet) []string {
-	var out []string
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			if s.Definition != nil && s.Definition.Directives.ForName("deprecated") != nil {
-				out = append(out, s.ObjectDefinition.Name+"."+s.Name)
-			}
-			out = append(out, deprecatedFields(s.SelectionSet)...)
-		case *ast.InlineFragment:
-			out = append(out, deprecatedFields(s.SelectionSet)...)
-		case *ast.FragmentSpread:
-			out = append(out, deprecatedFields(s.Definition.SelectionSet)...)
 		}
 	}
 	return out
