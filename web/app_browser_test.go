@@ -199,3 +199,24 @@ func screenshotDir(t *testing.T, w *testkit.World) string {
 	}
 	return dir
 }
+
+// TestCustomerAdminReadsHerTenantsClaims: a customer admin's pages ask
+// for none of the fields she may not see (each would be FORBIDDEN).
+func TestCustomerAdminReadsHerTenantsClaims(t *testing.T) {
+	w := testkit.New(t, storage.SQLite)
+	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
+		c.DemoUsers = []playground.User{{Handle: "chloe", About: "Northwind Traders, customer admin", Token: apitest.Token(t, "chloe")}}
+	})
+	b := browser.Open(t, srv.URL)
+	run(t, b, "read a claim as the customer",
+		chromedp.Navigate(srv.URL+"/app/"),
+		chromedp.Click(`button[data-user="chloe"]`),
+		chromedp.WaitVisible(`#claim-rows tr`),
+		chromedp.Click(`#claim-rows tr a`),
+		chromedp.WaitVisible(`#status .badge`))
+	shown, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](`document.querySelector('#problem').innerText +
+		'|' + (document.querySelector('#comments') === null) + '|' + (document.querySelector('#proof') === null)`))
+	if err != nil || shown != "|true|true" {
+		t.Errorf("the customer's claim page: problems|no comments|no proof = %q (%v)", shown, err)
+	}
+}
