@@ -24,8 +24,10 @@ import (
 // partner fills the claim form (seeing a rule's error at its field),
 // uploads proof, downloads it through its signed link and submits; a
 // reviewer, in a browser context of her own, finds the claim, takes it
-// into review and approves it; the partner's page, never reloaded, shows
-// the approval and the reviewer's comment as they happen.
+// into review and asks for information; the partner, whose page shows the
+// request live, answers with new proof; the reviewer approves and
+// comments, and the partner's page, never reloaded, shows both as they
+// happen.
 //
 // With CPOR_SCREENSHOTS=DIR it also saves the README's screenshots there.
 func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
@@ -41,10 +43,8 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 		shots := screenshotDir(t, w)
 		partner := browser.Open(t, srv.URL)
 		reviewer := partner.NewWindow(t)
-		pdf := filepath.Join(t.TempDir(), "workshop.pdf")
-		if err := os.WriteFile(pdf, testkit.PDF, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		pdf := writeFile(t, "workshop.pdf", testkit.PDF)
+		agenda := writeFile(t, "agenda.pdf", append(append([]byte(nil), testkit.PDF...), "% the agenda\n"...))
 
 		// The partner signs in and fills the form with the wrong domain.
 		run(t, partner, "sign in as the partner",
@@ -103,6 +103,25 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 			waitStatus("SUBMITTED"),
 			chromedp.Click(`button[data-action="START_REVIEW"]`),
 			waitStatus("UNDER_REVIEW"),
+			chromedp.Click(`button[data-action="REQUEST_INFORMATION"]`),
+			chromedp.SendKeys(`#action-text`, "Please attach the workshop agenda."),
+			chromedp.Click(`#action-confirm`),
+			waitStatus("ACTION_REQUIRED"))
+
+		// The partner sees the request arrive and answers it with new proof
+		// (a multipart mutation); the reviewer sees the claim come back.
+		run(t, partner, "answer the information request",
+			waitStatus("ACTION_REQUIRED"),
+			waitText(`#thread`, "Please attach the workshop agenda."),
+			chromedp.Click(`button[data-action="RESPOND"]`),
+			chromedp.SendKeys(`#action-text`, "Agenda attached."),
+			chromedp.SetUploadFiles(`#action-file`, []string{agenda}),
+			chromedp.Click(`#action-confirm`),
+			waitStatus("UNDER_REVIEW"),
+			chromedp.Poll[chromedp.Void](`document.querySelectorAll('a.document').length === 2`, chromedp.WithPollingTimeout(30*time.Second)))
+		run(t, reviewer, "approve",
+			waitStatus("UNDER_REVIEW"),
+			waitText(`#thread`, "Agenda attached."),
 			chromedp.Click(`button[data-action="APPROVE"]`),
 			chromedp.SendKeys(`#action-text`, "Workshop proven."),
 			chromedp.Click(`#action-confirm`),
@@ -136,6 +155,15 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 			t.Errorf("the app tried to reach beyond the service: %v", refused)
 		}
 	})
+}
+
+func writeFile(t *testing.T, name string, content []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func run(t *testing.T, b *browser.Browser, step string, actions ...chromedp.Action[chromedp.Void]) {
