@@ -151,6 +151,13 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 			waitText(`#who`, "Rita Reviewer"),
 			chromedp.WaitVisible(`#claim-rows tr`))
 
+		// A change to a claim the list does not show is offered as a refresh.
+		testkit.SubmitFreshClaim(t, w, "ada", "fabrikam-cafe")
+		run(t, reviewer, "refresh the list after another claim changed",
+			chromedp.WaitVisible(`#show-changes`),
+			chromedp.Click(`#show-changes`),
+			waitText(`#claim-rows`, "fabrikam-cafe"))
+
 		if refused := partner.Refused(); len(refused) > 0 {
 			t.Errorf("the app tried to reach beyond the service: %v", refused)
 		}

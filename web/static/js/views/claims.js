@@ -25,7 +25,9 @@ export function claimsPage(app, view, _params, query) {
   const summary = h('p', { class: 'muted', id: 'claim-count' });
   const more = h('p', {});
   const problem = h('div', {});
+  const fresh = h('p', { class: 'fresh' });
   let generation = 0;
+  let unseen = 0; // changes to claims the list does not show
 
   function filter() {
     const f = {};
@@ -52,7 +54,12 @@ export function claimsPage(app, view, _params, query) {
     try {
       const data = await app.api.query(ops.Claims, { filter: filter(), orderBy: { field, direction }, after: after || null });
       if (mine !== generation) return; // a newer search has started
-      if (!after) { table.replaceChildren(); rows.clear(); }
+      if (!after) {
+        table.replaceChildren();
+        rows.clear();
+        unseen = 0;
+        mount(fresh);
+      }
       mount(problem);
       const page = data.claims;
       page.nodes.forEach((c) => table.append(row(c)));
@@ -114,6 +121,7 @@ export function claimsPage(app, view, _params, query) {
     controls,
     problem,
     summary,
+    fresh,
     h('table', { class: 'claims' },
       h('thead', {}, h('tr', {},
         h('th', {}, 'Claim'), h('th', {}, 'Product'), app.viewer.partner ? null : h('th', {}, 'Partner'),
@@ -122,14 +130,19 @@ export function claimsPage(app, view, _params, query) {
     more);
   load();
 
-  // A status change of a claim on screen shows at once (the list itself
-  // is not re-sorted under the reader's eyes).
+  // A status change of a claim on screen shows at once. The list is not
+  // re-sorted or re-filtered under the reader's eyes: a change to a claim
+  // it does not show is offered as a refresh.
   const stop = app.api.subscribe(ops.ListStatusChanged, {}, (data) => {
     const change = data.claimStatusChanged;
     const shown = rows.get(change.claim.id);
     if (shown && change.claim.version > shown.version) {
       shown.version = change.claim.version;
       mount(shown.status, badge(change.status));
+    } else if (!shown) {
+      unseen += 1;
+      mount(fresh, h('button', { type: 'button', class: 'link', id: 'show-changes', onclick: () => load() },
+        unseen === 1 ? 'Another claim has changed: refresh the list' : `${unseen} other claims have changed: refresh the list`));
     }
   });
   return () => { clearTimeout(timer); stop(); };
