@@ -236,15 +236,20 @@ func screenshotDir(t *testing.T, w *testkit.World) string {
 }
 
 // TestCustomerAdminReadsHerTenantsClaims: a customer admin's pages ask
-// for none of the fields she may not see (each would be FORBIDDEN).
+// for none of the fields she may not see (each would be FORBIDDEN). Before
+// she signs in, a refused token shows as the sign-in form's error.
 func TestCustomerAdminReadsHerTenantsClaims(t *testing.T) {
 	w := testkit.New(t, storage.SQLite)
 	srv := apitest.NewServerWith(t, w, func(c *httpapi.Config) {
 		c.DemoUsers = []playground.User{{Handle: "chloe", About: "Northwind Traders, customer admin", Token: apitest.Token(t, "chloe")}}
 	})
 	b := browser.Open(t, srv.URL)
-	run(t, b, "read a claim as the customer",
+	run(t, b, "a refused token is the sign-in form's error",
 		chromedp.Navigate(srv.URL+"/app/"),
+		chromedp.SendKeys(`#token`, "not.a.token"),
+		chromedp.Click(`#token-sign-in`),
+		waitText(`main`, "UNAUTHENTICATED"))
+	run(t, b, "read a claim as the customer",
 		chromedp.Click(`button[data-user="chloe"]`),
 		chromedp.WaitVisible(`#claim-rows tr`),
 		chromedp.Click(`#claim-rows tr a`),

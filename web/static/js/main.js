@@ -27,7 +27,9 @@ const app = {
     route();
   },
   async signIn(token) {
-    const api = new Api({ endpoint: config.endpoint, token, onSessionEnd: (why) => app.signOut(why) });
+    // Only the session in use can end it: a token refused at sign-in is
+    // an error of the sign-in form, not an ended session.
+    const api = new Api({ endpoint: config.endpoint, token, onSessionEnd: (why) => { if (app.api === api) app.signOut(why); } });
     const data = await api.query(ops.Viewer);
     sessionStorage.setItem(tokenKey, token);
     app.api = api;
