@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -30,7 +29,7 @@ func TestPlaygroundWorksOffline(t *testing.T) {
 	editor := `document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror`
 	result := func(contains string) chromedp.Action[chromedp.Void] {
 		return chromedp.Poll[chromedp.Void](`(document.querySelector('.result-window') || {innerText: ''}).innerText.includes(`+
-			jsString(contains)+`)`, chromedp.WithPollingTimeout(30*time.Second))
+			browser.Quote(contains)+`)`, chromedp.WithPollingTimeout(30*time.Second))
 	}
 	err := chromedp.Do(b.Ctx,
 		chromedp.Navigate(srv.URL+"/"),
@@ -66,8 +65,4 @@ func TestPlaygroundWorksOffline(t *testing.T) {
 	if refused := b.Refused(); len(refused) > 0 {
 		t.Errorf("the page tried to reach beyond the service: %v", refused)
 	}
-}
-
-func jsString(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }

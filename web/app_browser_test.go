@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -186,20 +185,20 @@ func run(t *testing.T, b *browser.Browser, step string, actions ...chromedp.Acti
 // fill sets a form control's value as typing would, with the events the
 // app listens for.
 func fill(selector, value string) chromedp.Action[chromedp.Void] {
-	return setControl(selector, `() => `+js(value))
+	return setControl(selector, `() => `+browser.Quote(value))
 }
 
 // choose picks the first option of a select whose text starts with prefix
 // ("" takes the first real choice), as a person choosing would.
 func choose(selector, prefix string) chromedp.Action[chromedp.Void] {
-	return setControl(selector, `(el) => ([...el.options].find(o => o.value && o.text.startsWith(`+js(prefix)+`)) || {}).value`)
+	return setControl(selector, `(el) => ([...el.options].find(o => o.value && o.text.startsWith(`+browser.Quote(prefix)+`)) || {}).value`)
 }
 
 // setControl waits for the control and for the value pick(el) gives it,
 // then sets it and tells the app.
 func setControl(selector, pick string) chromedp.Action[chromedp.Void] {
 	return chromedp.Poll[chromedp.Void](`(() => {
-		const el = document.querySelector(`+js(selector)+`);
+		const el = document.querySelector(`+browser.Quote(selector)+`);
 		const value = el && (`+pick+`)(el);
 		if (value === undefined) return false;
 		el.value = value;
@@ -210,17 +209,13 @@ func setControl(selector, pick string) chromedp.Action[chromedp.Void] {
 }
 
 func waitStatus(status string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](`document.querySelector(`+js(`#status [data-status="`+status+`"]`)+`) !== null`,
+	return chromedp.Poll[chromedp.Void](`document.querySelector(`+browser.Quote(`#status [data-status="`+status+`"]`)+`) !== null`,
 		chromedp.WithPollingTimeout(30*time.Second))
 }
 
 func waitText(selector, text string) chromedp.Action[chromedp.Void] {
-	return chromedp.Poll[chromedp.Void](`(document.querySelector(`+js(selector)+`) || {innerText: ''}).innerText.includes(`+js(text)+`)`,
+	return chromedp.Poll[chromedp.Void](`(document.querySelector(`+browser.Quote(selector)+`) || {innerText: ''}).innerText.includes(`+browser.Quote(text)+`)`,
 		chromedp.WithPollingTimeout(30*time.Second))
-}
-
-func js(s string) string {
-	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
 }
 
 // screenshotDir is CPOR_SCREENSHOTS for the SQLite run, else "".
