@@ -38,6 +38,7 @@ export function claimPage(app, view, { id }) {
   let claim = null;
   let reading = null;
   let again = false;
+  let left = false; // the reader has gone to another page
 
   // read fetches the claim; a read asked for while one runs is done once
   // after it, so a burst of events costs at most two reads.
@@ -48,6 +49,7 @@ export function claimPage(app, view, { id }) {
         again = false;
         try {
           const data = await app.api.query(detail ? ops.Claim : ops.TenantClaim, { id });
+          if (left) return;
           if (!data.claim) {
             mount(view, h('h1', {}, 'Claim not found'), h('p', {}, 'It does not exist or is not yours to see. ',
               h('a', { href: '/app/', 'data-link': '' }, 'Back to the claims')));
@@ -280,7 +282,10 @@ export function claimPage(app, view, { id }) {
     }),
     detail ? app.api.subscribe(ops.CommentAdded, { claimId: id }, () => read()) : () => {},
   ];
-  return () => stops.forEach((stop) => stop());
+  return () => {
+    left = true;
+    stops.forEach((stop) => stop());
+  };
 }
 
 function contact(c) {

@@ -44,12 +44,14 @@ export function claimFormPage(app, view, { id }) {
   let errors = {};
   let problem = null;
   let saving = false;
+  let left = false; // the reader has gone to another page
 
   async function start() {
     try {
       if (id) {
         const data = await app.api.query(ops.DraftForEdit, { id });
         draft = data.claim;
+        if (left) return;
         if (!draft || draft.status !== 'DRAFT') {
           mount(view, h('h1', {}, 'Only drafts can be edited'), h('p', {}, h('a', { href: `/app/claims/${encodeURIComponent(id)}`, 'data-link': '' }, 'Back to the claim')));
           return;
@@ -98,6 +100,7 @@ export function claimFormPage(app, view, { id }) {
     options.map(([value, text]) => h('option', { value, selected: values[name] === value }, text)));
 
   function render() {
+    if (left) return;
     if (!choices) {
       mount(view, banner(problem), problem ? null : h('p', { class: 'muted' }, 'Loading…'));
       return;
@@ -188,5 +191,5 @@ export function claimFormPage(app, view, { id }) {
 
   mount(view, h('p', { class: 'muted' }, 'Loading…'));
   start();
-  return null;
+  return () => { left = true; };
 }
