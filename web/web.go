@@ -7,6 +7,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -84,7 +85,7 @@ func (f file) serve(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("ETag", f.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, f.name, time.Time{}, strings.NewReader(string(f.content)))
+	http.ServeContent(w, r, f.name, time.Time{}, bytes.NewReader(f.content))
 }
 
 func loadFiles() map[string]file {
