@@ -2,18 +2,17 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"cpor/auth"
 	"cpor/models"
+	"cpor/storage"
 )
 
 // Feed hands committed notifications to the live subscriptions of the
@@ -166,43 +165,9 @@ const ListenerApplicationName = "cpor-notification-listener"
 // ends. Notifications committed while it was disconnected are not replayed
 // live; they are in the inbox.
 func (f *Feed) Listen(ctx context.Context, databaseURL string) {
-	backoff := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := f.listenOnce(ctx, databaseURL, func() { backoff = 100 * time.Millisecond })
-		if ctx.Err() != nil {
-			return
-		}
-		f.log.WarnContext(ctx, "notification listener disconnected; reconnecting", "error", err, "in", backoff)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-}
-
-func (f *Feed) listenOnce(ctx context.Context, databaseURL string, connected func()) error {
-	cfg, err := pgx.ParseConfig(databaseURL)
-	if err != nil {
-		return fmt.Errorf("parse database URL: %w", err)
-	}
-	cfg.RuntimeParams["application_name"] = ListenerApplicationName
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("connect: %w", err)
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{Channel}.Sanitize()); err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	connected()
-	f.listening.Do(func() { close(f.ready) })
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		f.announced(ctx, n.Payload)
-	}
+	storage.Listener{
+		DatabaseURL: databaseURL, Channel: Channel, ApplicationName: ListenerApplicationName, Log: f.log,
+		Connected: func() { f.listening.Do(func() { close(f.ready) }) },
+		Notified:  f.announced,
+	}.Run(ctx)
 }
