@@ -75,11 +75,17 @@ func TestPartnerAndReviewerInTheirOwnBrowsers(t *testing.T) {
 			chromedp.Click(`#save`),
 			waitStatus("DRAFT"))
 
+		// Submitting without proof lists the rule, under the field's name.
+		run(t, partner, "submit without proof",
+			chromedp.Click(`button[data-action="SUBMIT"]`),
+			waitText(`#rule-errors li[data-code="PROOF_OF_EXECUTION_REQUIRED"]`, "Proof of execution:"))
+
 		// Proof: uploaded, then read back through its signed link alone.
 		run(t, partner, "upload proof",
 			chromedp.SetUploadFiles(`#proof-file`, []string{pdf}),
 			chromedp.Click(`#proof-upload`),
-			chromedp.WaitVisible(`a.document`))
+			chromedp.WaitVisible(`a.document`),
+			chromedp.Poll[chromedp.Void](`document.querySelector('#rule-errors') === null`, chromedp.WithPollingTimeout(10*time.Second)))
 		download, err := chromedp.Run(partner.Ctx, chromedp.Evaluate[string](`fetch(document.querySelector('a.document').href,
 			{credentials: 'omit'}).then(async r => r.status + ' ' + (await r.arrayBuffer()).byteLength)`, chromedp.EvalAwaitPromise))
 		if err != nil {

@@ -137,14 +137,18 @@ export class Api {
   }
 }
 
-// fieldErrors groups a payload's userErrors by input field, as the form's
-// field names spell them ("customerContact.email"); errors about no single
-// field are under ''.
+// fieldKey names the input field a userError is about as the form's
+// field names spell it: ["input", "customerContact", "email"] is
+// "customerContact.email"; '' when it is about no single field.
+export function fieldKey(userError) {
+  return userError.field ? userError.field.filter((p) => p !== 'input').join('.') : '';
+}
+
+// fieldErrors groups a payload's userErrors by fieldKey.
 export function fieldErrors(userErrors) {
   const out = {};
   for (const e of userErrors || []) {
-    const key = e.field ? e.field.filter((p) => p !== 'input').join('.') : '';
-    (out[key] = out[key] || []).push(e);
+    (out[fieldKey(e)] = out[fieldKey(e)] || []).push(e);
   }
   return out;
 }

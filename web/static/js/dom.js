@@ -75,3 +75,12 @@ export function banner(error) {
   const id = error.requestId ? h('span', { class: 'muted' }, ` (request ${error.requestId})`) : null;
   return h('div', { class: 'banner error', role: 'alert' }, code, code ? ' ' : null, error.message, id);
 }
+
+// ruleErrors shows a payload's userErrors, each message with its code;
+// named(error) may put the field's name before a message about one.
+export function ruleErrors(userErrors, named = () => null) {
+  if (!userErrors || userErrors.length === 0) return null;
+  return h('div', { class: 'banner error', role: 'alert' },
+    h('ul', {}, userErrors.map((e) => h('li', { 'data-code': e.code },
+      e.field ? named(e) : null, e.message, ' ', h('code', {}, e.code)))));
+}

@@ -2,8 +2,8 @@
 // (the claim's availableActions), its proof of execution, history and
 // comment thread. It follows the claim live: a status change or a comment
 // from anyone else reads the claim again.
-import { h, mount, badge, banner, bytes, day, label, when } from '../dom.js';
-import { fieldErrors } from '../api.js';
+import { h, mount, badge, banner, bytes, day, label, ruleErrors, when } from '../dom.js';
+import { fieldKey } from '../api.js';
 import * as ops from '../operations.js';
 import { fieldLabel } from './form.js';
 
@@ -164,13 +164,10 @@ export function claimPage(app, view, { id }) {
   // problems lists rule violations, each under the name of the field it
   // is about, with a way to the form when the claim is still a draft.
   function problems(userErrors) {
-    const byField = fieldErrors(userErrors);
     const editable = claim.status === 'DRAFT' && app.viewer.partner;
-    return h('div', { class: 'banner error', role: 'alert', id: 'rule-errors' },
-      h('strong', {}, 'Nothing was changed:'),
-      h('ul', {}, Object.entries(byField).flatMap(([field, errors]) => errors.map((e) => h('li', { 'data-code': e.code, 'data-field': field },
-        field ? h('strong', {}, `${fieldLabel(field)}: `) : null, e.message, ' ', h('code', {}, e.code))))),
-      editable ? h('a', { href: `/app/claims/${encodeURIComponent(claim.id)}/edit`, 'data-link': '' }, 'Fix it in the form') : null);
+    return h('div', { id: 'rule-errors' },
+      ruleErrors(userErrors, (e) => h('strong', {}, `${fieldLabel(fieldKey(e))}: `)),
+      editable ? h('p', {}, h('a', { href: `/app/claims/${encodeURIComponent(claim.id)}/edit`, 'data-link': '' }, 'Fix it in the form')) : null);
   }
 
   const documents = h('ul', { class: 'documents' });
@@ -201,11 +198,12 @@ export function claimPage(app, view, { id }) {
           const data = await app.api.upload(ops.AttachProof, { input }, { 'input.file': file.files[0] });
           const errors = data.attachProofOfExecution.userErrors;
           if (errors.length) {
-            mount(problem, h('div', { class: 'banner error', role: 'alert' }, errors.map((x) => h('div', {}, x.message, ' ', h('code', {}, x.code)))));
+            mount(problem, ruleErrors(errors));
             return;
           }
           file.value = '';
           mount(problem);
+          mount(parts.problem); // a refusal that wanted proof no longer stands
           await read();
         } catch (err) {
           mount(problem, banner(err));
@@ -247,7 +245,7 @@ export function claimPage(app, view, { id }) {
       const data = await app.api.query(ops.AddComment, { input: { claimId: claim.id, body: commentBox.value } });
       const errors = data.addComment.userErrors;
       if (errors.length) {
-        mount(commentProblem, h('div', { class: 'banner error', role: 'alert' }, errors.map((x) => x.message).join(' ')));
+        mount(commentProblem, ruleErrors(errors));
         return;
       }
       commentBox.value = '';

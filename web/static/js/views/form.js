@@ -1,7 +1,7 @@
 // The claim form, for a new claim or a draft: each rule the service checks
 // that is about one field shows its message at that field, as the
 // payload's userErrors name it (["input", "customerContact", "email"]).
-import { h, mount, banner, label } from '../dom.js';
+import { h, mount, banner, label, ruleErrors } from '../dom.js';
 import { fieldErrors } from '../api.js';
 import * as ops from '../operations.js';
 
@@ -116,7 +116,7 @@ export function claimFormPage(app, view, { id }) {
       h('p', { class: 'crumbs' }, h('a', { href: '/app/', 'data-link': '' }, 'Claims'), ' / ', draft ? 'Edit draft' : 'New claim'),
       h('h1', {}, draft ? 'Edit draft' : 'New claim'),
       banner(problem),
-      general.length ? h('div', { class: 'banner error', role: 'alert' }, general.map((e) => h('div', {}, e.message, ' ', h('code', {}, e.code)))) : null,
+      ruleErrors(general),
       Object.keys(errors).length ? h('p', { class: 'error-summary', id: 'error-summary' },
         'The service found problems; each is shown at its field. Nothing was saved.') : null,
       h('form', { class: 'claim-form', id: 'claim-form', novalidate: true, onsubmit: save },
