@@ -22,6 +22,19 @@ import (
 
 const senderTimeout = 300 * time.Millisecond
 
+// wantRefusedAtDial: the send fails for good at the dialer, which checks
+// each connection's address, and the receiver sees nothing at all.
+func wantRefusedAtDial(t *testing.T, w *testkit.World, rc *receiver, m outbox.Message) {
+	t.Helper()
+	res := newSender(w, rc, webhooks.URLPolicy{}, 0).Send(context.Background(), m)
+	if res.Err == nil || !res.Permanent || !strings.Contains(res.Err.Error(), "refused to connect") {
+		t.Fatalf("result %+v", res)
+	}
+	if n, c := len(rc.requests()), rc.conns.Load(); n != 0 || c != 0 {
+		t.Errorf("receiver hit %d times over %d connections", n, c)
+	}
+}
+
 func newSender(w *testkit.World, rc *receiver, policy webhooks.URLPolicy, disableAfter time.Duration) *webhooks.Sender {
 	cfg := webhooks.SenderConfig{Timeout: senderTimeout, DisableAfter: disableAfter}
 	if rc != nil {
@@ -168,13 +181,7 @@ func TestSender(t *testing.T) {
 		if err := w.DB.Model(&e).Update("url", "https://localhost:"+port+"/hooks").Error; err != nil {
 			t.Fatal(err)
 		}
-		res := newSender(w, rc, webhooks.URLPolicy{}, 0).Send(context.Background(), m)
-		if res.Err == nil || !res.Permanent || !strings.Contains(res.Err.Error(), "refused to connect") {
-			t.Fatalf("result %+v", res)
-		}
-		if n, c := len(rc.requests()), rc.conns.Load(); n != 0 || c != 0 {
-			t.Errorf("receiver hit %d times over %d connections", n, c)
-		}
+		wantRefusedAtDial(t, w, rc, m)
 	})
 
 	t.Run("name resolving inward refused at dial", func(t *testing.T) {
@@ -191,13 +198,7 @@ func TestSender(t *testing.T) {
 		if err := w.DB.Model(&e).Update("url", u).Error; err != nil {
 			t.Fatal(err)
 		}
-		res := newSender(w, rc, webhooks.URLPolicy{}, 0).Send(context.Background(), m)
-		if res.Err == nil || !res.Permanent || !strings.Contains(res.Err.Error(), "refused to connect") {
-			t.Fatalf("result %+v", res)
-		}
-		if n, c := len(rc.requests()), rc.conns.Load(); n != 0 || c != 0 {
-			t.Errorf("receiver hit %d times over %d connections", n, c)
-		}
+		wantRefusedAtDial(t, w, rc, m)
 		// The same with private hosts allowed connects (the TLS name check
 		// then fails, as the test certificate does not name the host).
 		newSender(w, rc, allowPrivate, 0).Send(context.Background(), m)
