@@ -145,19 +145,26 @@ export function claimPage(app, view, { id }) {
     const spec = actions[name];
     const input = { claimId: claim.id, ...extra };
     if (!versionless.has(name)) input.expectedVersion = claim.version;
+    await change(parts.problem, file
+      ? app.api.upload(spec.op, { input: { ...input, file: null } }, { 'input.file': file })
+      : app.api.query(spec.op, { input }), { show: problems });
+  }
+
+  // change waits for a mutation and shows how it went in where: the rules
+  // it broke (show), or the service's refusal; when it is done, where is
+  // cleared, then done runs and the claim is read again.
+  async function change(where, request, { show = ruleErrors, done = () => {} } = {}) {
     try {
-      const data = file
-        ? await app.api.upload(spec.op, { input: { ...input, file: null } }, { 'input.file': file })
-        : await app.api.query(spec.op, { input });
-      const payload = Object.values(data)[0];
+      const payload = Object.values(await request)[0];
       if (payload.userErrors.length) {
-        mount(parts.problem, problems(payload.userErrors));
+        mount(where, show(payload.userErrors));
         return;
       }
-      mount(parts.problem);
+      mount(where);
+      done();
       await read();
     } catch (err) {
-      mount(parts.problem, banner(err));
+      mount(where, banner(err));
     }
   }
 
@@ -194,20 +201,12 @@ export function claimPage(app, view, { id }) {
         e.preventDefault();
         if (!file.files[0]) return;
         const input = { claimId: claim.id, file: null, executedOn: executedOn.value || null };
-        try {
-          const data = await app.api.upload(ops.AttachProof, { input }, { 'input.file': file.files[0] });
-          const errors = data.attachProofOfExecution.userErrors;
-          if (errors.length) {
-            mount(problem, ruleErrors(errors));
-            return;
-          }
-          file.value = '';
-          mount(problem);
-          mount(parts.problem); // a refusal that wanted proof no longer stands
-          await read();
-        } catch (err) {
-          mount(problem, banner(err));
-        }
+        await change(problem, app.api.upload(ops.AttachProof, { input }, { 'input.file': file.files[0] }), {
+          done: () => {
+            file.value = '';
+            mount(parts.problem); // a refusal that wanted proof no longer stands
+          },
+        });
       },
     },
     problem,
@@ -241,19 +240,9 @@ export function claimPage(app, view, { id }) {
   async function comment(e) {
     e.preventDefault();
     if (!commentBox.value.trim()) return;
-    try {
-      const data = await app.api.query(ops.AddComment, { input: { claimId: claim.id, body: commentBox.value } });
-      const errors = data.addComment.userErrors;
-      if (errors.length) {
-        mount(commentProblem, ruleErrors(errors));
-        return;
-      }
-      commentBox.value = '';
-      mount(commentProblem);
-      await read();
-    } catch (err) {
-      mount(commentProblem, banner(err));
-    }
+    await change(commentProblem, app.api.query(ops.AddComment, { input: { claimId: claim.id, body: commentBox.value } }), {
+      done: () => { commentBox.value = ''; },
+    });
   }
 
   // The parts that hold what the reader is typing or choosing are built
